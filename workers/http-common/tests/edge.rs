@@ -1,0 +1,243 @@
+//! The shared edge, exercised through a small router: CORS per original service, request ids,
+//! metrics, body limit and timeout.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use http_common::{CorsPolicy, RouteMetrics, ServiceEdge, json_error};
+use tower::ServiceExt;
+
+fn app(cors: CorsPolicy) -> Router {
+    let routes = Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+        )
+        .route("/items/{id}", get(|| async { "item" }))
+        .route(
+            "/boom",
+            get(|| async { json_error(StatusCode::BAD_GATEWAY, "upstream_error") }),
+        )
+        .route("/echo", post(|body: String| async move { body }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+    let mut edge = ServiceEdge::new("test", cors);
+    edge.body_limit = 16;
+    edge.timeout = Duration::from_millis(200);
+    edge.wrap(routes)
+}
+
+async fn send(app: &Router, request: Request<Body>) -> Response {
+    app.clone()
+        .oneshot(request)
+        .await
+        .expect("router is infallible")
+}
+
+async fn body_text(response: Response) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+fn get_req(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn api_core_echoes_only_listed_origins() {
+    let app = app(CorsPolicy::api_core());
+    let listed = Request::get("/health")
+        .header("origin", "https://heaven.xyz")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, listed).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        Some("https://heaven.xyz")
+    );
+    assert_eq!(header(&response, "vary"), Some("Origin"));
+
+    let other = Request::get("/health")
+        .header("origin", "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, other).await;
+    assert_eq!(response.status(), StatusCode::OK, "request is still served");
+    assert_eq!(header(&response, "access-control-allow-origin"), None);
+    assert_eq!(header(&response, "vary"), Some("Origin"));
+    assert_eq!(body_text(response).await, r#"{"ok":true}"#);
+}
+
+#[tokio::test]
+async fn api_core_preflight_on_any_path() {
+    let app = app(CorsPolicy::api_core());
+    let request = Request::options("/api/names/anything")
+        .header("origin", "http://localhost:5173")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, request).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        Some("http://localhost:5173")
+    );
+    assert_eq!(
+        header(&response, "access-control-allow-methods"),
+        Some("GET,POST,OPTIONS")
+    );
+    assert_eq!(
+        header(&response, "access-control-allow-headers"),
+        Some(
+            "Content-Type,Authorization,X-User-Address,X-Claim-Start-Secret,Idempotency-Key,X-Device-Id"
+        )
+    );
+    assert_eq!(
+        header(&response, "vary"),
+        Some("Origin, Access-Control-Request-Headers")
+    );
+    assert_eq!(header(&response, "access-control-max-age"), None);
+    assert_eq!(body_text(response).await, "");
+}
+
+#[tokio::test]
+async fn other_services_keep_their_own_cors() {
+    let resolver = send(&app(CorsPolicy::metadata_resolver()), get_req("/health")).await;
+    assert_eq!(header(&resolver, "access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        header(&resolver, "access-control-allow-methods"),
+        Some("GET, POST, OPTIONS")
+    );
+    assert_eq!(
+        header(&resolver, "access-control-allow-headers"),
+        Some("Content-Type")
+    );
+
+    let agent_app = app(CorsPolicy::voice_agent());
+    let agent = send(&agent_app, get_req("/health")).await;
+    assert_eq!(header(&agent, "access-control-allow-origin"), Some("*"));
+    assert_eq!(header(&agent, "access-control-allow-methods"), None);
+    let preflight = Request::options("/chat/stream")
+        .body(Body::empty())
+        .unwrap();
+    let agent = send(&agent_app, preflight).await;
+    assert_eq!(agent.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(&agent, "access-control-allow-headers"),
+        Some("content-type,authorization")
+    );
+    assert_eq!(
+        header(&agent, "vary"),
+        Some("Access-Control-Request-Headers")
+    );
+
+    let rooms = send(&app(CorsPolicy::voice_rooms()), get_req("/health")).await;
+    assert_eq!(
+        header(&rooms, "access-control-expose-headers"),
+        Some("PAYMENT-REQUIRED,PAYMENT-RESPONSE")
+    );
+}
+
+#[tokio::test]
+async fn request_id_is_generated_or_propagated() {
+    let app = app(CorsPolicy::voice_agent());
+    let response = send(&app, get_req("/health")).await;
+    let generated = header(&response, "x-request-id").expect("an id is generated");
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+
+    let request = Request::get("/health")
+        .header("x-request-id", "client-chosen-1")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, request).await;
+    assert_eq!(header(&response, "x-request-id"), Some("client-chosen-1"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_errors_and_latency_by_route_template() {
+    let metrics = RouteMetrics::new("test");
+    let app = ServiceEdge::new("test", CorsPolicy::voice_agent()).wrap_with_metrics(
+        Router::new()
+            .route("/items/{id}", get(|| async { "item" }))
+            .route(
+                "/boom",
+                get(|| async { json_error(StatusCode::INTERNAL_SERVER_ERROR, "x") }),
+            ),
+        metrics.clone(),
+    );
+    for id in ["a", "b", "c"] {
+        send(&app, get_req(&format!("/items/{id}"))).await;
+    }
+    send(&app, get_req("/boom")).await;
+    send(&app, get_req("/nowhere")).await;
+
+    let response = send(&app, get_req("/metrics")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = body_text(response).await;
+    assert!(
+        text.contains(
+            r#"http_requests_total{method="GET",route="/items/{id}",service="test",status="200"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_request_errors_total{method="GET",route="/boom",service="test"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="<unmatched>",service="test",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_request_duration_seconds_count{method="GET",route="/items/{id}",service="test"} 3"#),
+        "{text}"
+    );
+    assert!(!text.contains("/items/a"), "raw paths never become labels");
+}
+
+#[tokio::test]
+async fn oversized_bodies_and_slow_handlers_are_cut_off() {
+    let app = app(CorsPolicy::voice_agent());
+    let small = Request::post("/echo").body(Body::from("hello")).unwrap();
+    let response = send(&app, small).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_text(response).await, "hello");
+
+    let big = Request::post("/echo")
+        .body(Body::from("x".repeat(64)))
+        .unwrap();
+    assert_eq!(
+        send(&app, big).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    let response = send(&app, get_req("/slow")).await;
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        Some("*"),
+        "CORS on errors too"
+    );
+}
+
+#[tokio::test]
+async fn json_error_body_is_compact() {
+    let response = send(&app(CorsPolicy::voice_agent()), get_req("/boom")).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+    assert_eq!(body_text(response).await, r#"{"error":"upstream_error"}"#);
+}
