@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask`: the project's single test command and its canister build pipeline.
+//!
+//! - `cargo xtask test`: set-up (wasm32 target, candid-extractor, ic-wasm, PostgreSQL, Redis),
+//!   canister build, Candid drift, wasm import and dfx.json checks, fmt, clippy and every test.
+//! - `cargo xtask build-canisters [NAME...] [--write-candid]`: build canister wasm the way dfx
+//!   expects it (dfx.json's `build` command).
+//! - `cargo xtask check-canisters`: only the canister steps of `test` (build and checks).
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::{Parser, Subcommand};
+
+mod canisters;
+mod dfx;
+mod diff;
+mod error;
+mod imports;
+mod pipeline;
+mod proc;
+mod services;
+mod summary;
+mod tools;
+
+/// Command line of `cargo xtask`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Project automation: tests and canister builds")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Everything CI runs: set-up, canister build and checks, fmt, clippy, all tests.
+    Test,
+    /// Build canister wasm (shrunk, with candid:service metadata) into dfx.json's `wasm` paths.
+    BuildCanisters {
+        /// Canisters to build (dfx.json names); all when none are given.
+        names: Vec<String>,
+        /// Rewrite each `.did` file from the wasm (candid-extractor) before embedding it.
+        #[arg(long)]
+        write_candid: bool,
+    },
+    /// Build all canisters, then check Candid drift, wasm imports and dfx.json.
+    CheckCanisters,
+}
+
+/// The workspace root (this crate lives in `tests/xtask`).
+pub fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    let result = match cli.command {
+        Cmd::Test => pipeline::test(&root),
+        Cmd::BuildCanisters {
+            names,
+            write_candid,
+        } => canisters::build(&root, &names, write_candid).map(|_| ()),
+        Cmd::CheckCanisters => pipeline::check_canisters(&root).map(|_| ()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from(["xtask", "build-canisters", "identity", "--write-candid"]);
+        assert!(matches!(
+            cli.command,
+            Cmd::BuildCanisters { ref names, write_candid: true } if names == &["identity"]
+        ));
+    }
+
+    #[test]
+    fn root_has_dfx_json() {
+        assert!(workspace_root().join("dfx.json").is_file());
+    }
+}

@@ -1,0 +1,104 @@
+//! The toolchain pieces a fresh machine lacks: the `wasm32-unknown-unknown` rustup target and
+//! the pinned `candid-extractor` and `ic-wasm` binaries (found on `PATH` or in
+//! `$CARGO_HOME/bin`, installed with `cargo install --locked` when missing).
+
+use std::{env, path::PathBuf, process::Command};
+
+use crate::{
+    error::{Error, Result},
+    proc,
+};
+
+/// The rustup target canisters are built for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// A binary installed with `cargo install`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tool {
+    /// The crate and binary name.
+    pub bin: &'static str,
+    /// The pinned version.
+    pub version: &'static str,
+}
+
+/// Reads a canister's Candid interface out of its wasm (`get_candid_pointer`).
+pub const CANDID_EXTRACTOR: Tool = Tool {
+    bin: "candid-extractor",
+    version: "0.1.6",
+};
+
+/// Shrinks canister wasm and adds `candid:service` metadata.
+pub const IC_WASM: Tool = Tool {
+    bin: "ic-wasm",
+    version: "0.11.1",
+};
+
+impl Tool {
+    /// The binary to run: its name when it is on `PATH`, else its path in `$CARGO_HOME/bin`
+    /// (`~/.cargo/bin`); `None` when neither answers `--version`.
+    pub fn find(&self) -> Option<PathBuf> {
+        let mut candidates = vec![PathBuf::from(self.bin)];
+        if let Some(home) = cargo_home() {
+            candidates.push(home.join("bin").join(self.bin));
+        }
+        candidates
+            .into_iter()
+            .find(|c| proc::succeeds(Command::new(c).arg("--version")))
+    }
+
+    /// Like [`Tool::find`], but a missing binary is an error telling how to install it.
+    pub fn require(&self) -> Result<PathBuf> {
+        self.find().ok_or_else(|| {
+            Error::Unexpected(format!(
+                "`{}` is not on PATH nor in ~/.cargo/bin; install it with `cargo install --locked {}` \
+                 (`cargo xtask test` does this)",
+                self.bin,
+                self.spec()
+            ))
+        })
+    }
+
+    /// `name@version`, as `cargo install` takes it.
+    pub fn spec(&self) -> String {
+        format!("{}@{}", self.bin, self.version)
+    }
+
+    /// Installs the pinned version unless the binary is already there.
+    pub fn ensure_installed(&self) -> Result<()> {
+        if let Some(path) = self.find() {
+            let version = proc::output(Command::new(&path).arg("--version")).unwrap_or_default();
+            println!("{} is installed: {}", self.bin, version.trim());
+            if !version.contains(self.version) {
+                println!(
+                    "note: the pinned version is {}; `cargo install --locked {} --force` to switch",
+                    self.version,
+                    self.spec()
+                );
+            }
+            return Ok(());
+        }
+        proc::run(
+            proc::cargo()
+                .args(["install", "--locked"])
+                .arg(self.spec()),
+        )?;
+        self.require().map(|_| ())
+    }
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+}
+
+/// Adds the [`WASM_TARGET`] with rustup unless it is installed already.
+pub fn ensure_wasm_target() -> Result<()> {
+    let installed = proc::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        println!("{WASM_TARGET} is installed");
+        return Ok(());
+    }
+    proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
