@@ -1,0 +1,47 @@
+//! Command line: `heaven` alone is `heaven serve all`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Heaven services: the local stack and the Akash workers.
+#[derive(Debug, Parser)]
+#[command(name = "heaven", version, about)]
+pub struct Cli {
+    /// What to do; without a command the whole local stack starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The command to run, `serve all` when none was given.
+    pub fn command(&self) -> Command {
+        self.command.clone().unwrap_or(Command::Serve {
+            service: ServiceChoice::All,
+        })
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve one service, or all of them, each on its own port.
+    Serve {
+        /// Which service to start.
+        #[arg(value_enum, default_value_t = ServiceChoice::All)]
+        service: ServiceChoice,
+    },
+}
+
+/// Services `heaven serve` can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceChoice {
+    /// Every built service.
+    All,
+    /// api-core's routes (identity logic natively, media groups) on API_PORT.
+    Api,
+    /// The MusicBrainz caching proxy on METADATA_RESOLVER_PORT.
+    Resolver,
+    /// Voice agent auth, chat and SSE on VOICE_AGENT_PORT.
+    Agent,
+    /// Voice rooms (the Durable Object replacement) on VOICE_ROOMS_PORT.
+    Rooms,
+}

@@ -1,0 +1,63 @@
+//! The binary's one error type; each variant knows its exit code.
+
+use std::net::SocketAddr;
+
+use http_common::ConfigError;
+
+/// Why `heaven` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HeavenError {
+    /// Configuration is missing or invalid: nothing was started.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The requested service exists in the plan but is not built yet.
+    #[error("{0} is not built yet")]
+    NotBuilt(&'static str),
+    /// A store could not be opened.
+    #[error("cannot open the {what}: {source}")]
+    Store {
+        /// Which store ("state store", "cache store").
+        what: &'static str,
+        /// The adapter's error.
+        source: portability::PortabilityError,
+    },
+    /// The data directory or the local dev signing key could not be prepared.
+    #[error("cannot prepare the local runtime: {0}")]
+    Runtime(#[from] canister_runtime::native::NativeRuntimeError),
+    /// Filesystem error on the data directory.
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A port could not be bound.
+    #[error("cannot listen for {service} on {addr}: {source}")]
+    Bind {
+        /// The service.
+        service: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A server stopped with an I/O error.
+    #[error("{service} stopped: {source}")]
+    Serve {
+        /// The service.
+        service: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl HeavenError {
+    /// Process exit code: 2 for usage and configuration problems, 1 for runtime failures.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Config(_) | Self::NotBuilt(_) => 2,
+            _ => 1,
+        }
+    }
+}

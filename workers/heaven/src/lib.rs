@@ -1,0 +1,10 @@
+//! The `heaven` binary as a library: command line, stack configuration, the service catalogue
+//! and the code that opens the embedded resources and serves every built service.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod services;
+pub mod stack;
+
+pub use error::HeavenError;

@@ -1,0 +1,102 @@
+//! The catalogue of services the stack knows, their ports, CORS policy and (when built) router.
+
+pub mod api;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use canister_runtime::native::NativeRuntime;
+use http_common::{CorsPolicy, ServiceEdge};
+use portability::{CacheStore, StateStore};
+
+use crate::cli::ServiceChoice;
+use crate::config::Ports;
+
+/// Resources opened once at start and shared by every service of the process.
+#[derive(Clone)]
+pub struct LocalResources {
+    /// Durable worker state (SQLite by default).
+    pub state: Arc<dyn StateStore>,
+    /// Cache entries and shared rate-limit slots (SQLite by default).
+    pub cache: Arc<dyn CacheStore>,
+    /// Canister logic's runtime: clock, dev signing key, outcalls, timers.
+    pub runtime: NativeRuntime,
+    /// Local content-addressed blob directory.
+    pub blob_dir: PathBuf,
+}
+
+/// One service of the original backend, as the local stack serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceId {
+    /// api-core's routes (identity canister logic and the media groups).
+    Api,
+    /// The MusicBrainz caching proxy.
+    MetadataResolver,
+    /// Voice agent: auth, agent lifecycle, chat, SSE.
+    VoiceAgent,
+    /// Voice rooms: the Durable Object replacement.
+    VoiceRooms,
+}
+
+impl ServiceId {
+    /// Every service, in table order.
+    pub const ALL: [ServiceId; 4] = [
+        ServiceId::Api,
+        ServiceId::MetadataResolver,
+        ServiceId::VoiceAgent,
+        ServiceId::VoiceRooms,
+    ];
+
+    /// The services a `heaven serve <choice>` asks for.
+    pub fn selected(choice: ServiceChoice) -> Vec<ServiceId> {
+        match choice {
+            ServiceChoice::All => Self::ALL.to_vec(),
+            ServiceChoice::Api => vec![ServiceId::Api],
+            ServiceChoice::Resolver => vec![ServiceId::MetadataResolver],
+            ServiceChoice::Agent => vec![ServiceId::VoiceAgent],
+            ServiceChoice::Rooms => vec![ServiceId::VoiceRooms],
+        }
+    }
+
+    /// Name as the original services are called.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceId::Api => "api",
+            ServiceId::MetadataResolver => "metadata-resolver",
+            ServiceId::VoiceAgent => "voice-agent",
+            ServiceId::VoiceRooms => "voice-rooms",
+        }
+    }
+
+    /// The configured port.
+    pub fn port(self, ports: &Ports) -> u16 {
+        match self {
+            ServiceId::Api => ports.api,
+            ServiceId::MetadataResolver => ports.metadata_resolver,
+            ServiceId::VoiceAgent => ports.voice_agent,
+            ServiceId::VoiceRooms => ports.voice_rooms,
+        }
+    }
+
+    fn cors(self) -> CorsPolicy {
+        match self {
+            ServiceId::Api => CorsPolicy::api_core(),
+            ServiceId::MetadataResolver => CorsPolicy::metadata_resolver(),
+            ServiceId::VoiceAgent => CorsPolicy::voice_agent(),
+            ServiceId::VoiceRooms => CorsPolicy::voice_rooms(),
+        }
+    }
+
+    /// The service's full router (handlers wrapped in the shared edge), or `None` while the
+    /// service is not built yet.
+    pub fn router(self, _resources: &LocalResources) -> Option<Router> {
+        let routes = match self {
+            ServiceId::Api => api::router(),
+            ServiceId::MetadataResolver | ServiceId::VoiceAgent | ServiceId::VoiceRooms => {
+                return None;
+            }
+        };
+        Some(ServiceEdge::new(self.name(), self.cors()).wrap(routes))
+    }
+}

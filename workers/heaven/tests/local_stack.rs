@@ -1,0 +1,179 @@
+//! The `heaven` binary as `cargo run` starts it: embedded defaults, service table, `/health`,
+//! `/metrics`, data under the data dir, graceful Ctrl-C, and one-line config errors.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+struct Stack {
+    child: Child,
+    /// (service, url, status) rows of the printed table.
+    rows: Vec<(String, String, String)>,
+}
+
+impl Stack {
+    fn start(data_dir: &Path) -> Stack {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_heaven"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HEAVEN_DATA_DIR", data_dir)
+            .env("API_PORT", "0")
+            .env("METADATA_RESOLVER_PORT", "0")
+            .env("VOICE_AGENT_PORT", "0")
+            .env("VOICE_ROOMS_PORT", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("heaven binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut rows = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("readable stdout");
+            if line.starts_with("data:") {
+                break;
+            }
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.first() == Some(&"service") {
+                continue;
+            }
+            assert!(cols.len() >= 3, "unexpected table line {line:?}");
+            rows.push((cols[0].to_owned(), cols[1].to_owned(), cols[2..].join(" ")));
+        }
+        Stack { child, rows }
+    }
+
+    fn url(&self, service: &str) -> &str {
+        &self
+            .rows
+            .iter()
+            .find(|r| r.0 == service)
+            .expect("service listed")
+            .1
+    }
+
+    fn interrupt(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(killed.success());
+        self.child.wait().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Stack::start(data.path());
+
+    let statuses: Vec<(&str, &str)> = stack
+        .rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.2.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("api", "running"),
+            ("metadata-resolver", "not built yet"),
+            ("voice-agent", "not built yet"),
+            ("voice-rooms", "not built yet"),
+        ]
+    );
+    let api = stack.url("api").to_owned();
+    assert!(api.starts_with("http://127.0.0.1:"), "{api}");
+
+    let health = reqwest::get(format!("{api}/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), r#"{"ok":true}"#);
+    let metrics = reqwest::get(format!("{api}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"http_requests_total{method="GET",route="/health",service="api",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+
+    for file in [
+        "state.sqlite3",
+        "cache.sqlite3",
+        "dev-ecdsa-secp256k1.key",
+        "blobs",
+    ] {
+        assert!(
+            data.path().join(file).exists(),
+            "{file} created under the data dir"
+        );
+    }
+    let status = stack.interrupt();
+    assert!(status.success(), "Ctrl-C exits cleanly: {status:?}");
+}
+
+#[tokio::test]
+async fn the_dev_signing_key_survives_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let key_file = data.path().join("dev-ecdsa-secp256k1.key");
+    let first = Stack::start(data.path());
+    let key = std::fs::read(&key_file).unwrap();
+    assert!(first.interrupt().success());
+    let second = Stack::start(data.path());
+    assert_eq!(
+        std::fs::read(&key_file).unwrap(),
+        key,
+        "same key after restart"
+    );
+    assert!(second.interrupt().success());
+}
+
+/// Runs `heaven` to completion; returns its exit code and last stderr line.
+fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_heaven"))
+        .args(args)
+        .env_clear()
+        .env("HEAVEN_DATA_DIR", data.path())
+        .env("API_PORT", "0")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let last_line = stderr.lines().last().unwrap_or_default().to_owned();
+    (output.status.code().unwrap_or(-1), last_line)
+}
+
+#[test]
+fn a_missing_adapter_url_is_one_line_naming_the_variable() {
+    let (code, stderr) = run_to_end(&[], &[("STATE_STORE", "postgres")]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "heaven: DATABASE_URL is required when STATE_STORE=postgres"
+    );
+}
+
+#[test]
+fn an_unreachable_store_names_the_server() {
+    let (code, stderr) = run_to_end(
+        &[],
+        &[
+            ("STATE_STORE", "postgres"),
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/test"),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("heaven: cannot open the state store:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
+}
+
+#[test]
+fn serving_a_service_that_is_not_built_says_so() {
+    let (code, stderr) = run_to_end(&["serve", "resolver"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr, "heaven: metadata-resolver is not built yet");
+}
