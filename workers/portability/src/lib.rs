@@ -1,0 +1,37 @@
+//! The portability layer of the Heaven workers: traits behind which workers keep their state,
+//! cache, schedules and media, and the adapters that implement them.
+//!
+//! Workers hold no state that matters except behind these traits, so a worker container can be
+//! replaced at any time and each backend swapped by configuration (SQLite embedded by default;
+//! Postgres and Redis when deployed). Every trait has one contract test suite (`tests/`) run
+//! against every adapter.
+//!
+//! - [`StateStore`]: durable versioned records with compare-and-swap.
+//! - [`CacheStore`]: expiring entries, negative entries, a shared rate-limit slot.
+//! - [`Scheduler`]: interval / cron jobs whose last run survives restarts.
+//! - [`SessionCoordinator`], [`ContentAddressedBlobStore`], [`ImageTransformer`]: contracts
+//!   only for now; their adapters come with the workers that need them.
+//!
+//! Open stores from configuration with [`open_state_store`] and [`open_cache_store`].
+
+pub mod adapters;
+pub mod blob;
+pub mod cache;
+pub mod error;
+pub mod image;
+pub mod open;
+pub mod scheduler;
+pub mod session;
+pub mod state;
+
+pub use adapters::{
+    PostgresStateStore, RedisCacheStore, SqliteCacheStore, SqliteStateStore, TokioScheduler,
+};
+pub use blob::{Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, StoredBlob};
+pub use cache::{CacheEntry, CacheStore};
+pub use error::{PortabilityError, Result};
+pub use image::{EncodedImage, Fit, ImageFormat, ImageTransformer, TransformRequest};
+pub use open::{REDIS_CACHE_PREFIX, open_cache_store, open_state_store};
+pub use scheduler::{Job, LastRun, Schedule, Scheduler, job, last_run_key};
+pub use session::SessionCoordinator;
+pub use state::{MAX_LIST_LIMIT, StateStore, StateStoreJsonExt, Versioned};
