@@ -49,11 +49,12 @@ pub struct Workspace {
 impl Workspace {
     /// Runs `cargo metadata --no-deps` in `root`.
     pub fn load(root: &Path) -> Result<Self> {
-        let json = proc::output(
-            proc::cargo()
-                .current_dir(root)
-                .args(["metadata", "--no-deps", "--format-version", "1"]),
-        )?;
+        let json = proc::output(proc::cargo().current_dir(root).args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+        ]))?;
         Self::from_metadata(&json)
     }
 
@@ -189,7 +190,13 @@ pub fn build(root: &Path, names: &[String], write_candid: bool) -> Result<Vec<Bu
         let dir = final_wasm.parent().unwrap_or(root);
         std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
         let tmp = dir.join(format!(".{}.xtask-tmp.wasm", canister.name));
-        proc::run(Command::new(&ic_wasm).arg(&release_wasm).arg("-o").arg(&tmp).arg("shrink"))?;
+        proc::run(
+            Command::new(&ic_wasm)
+                .arg(&release_wasm)
+                .arg("-o")
+                .arg(&tmp)
+                .arg("shrink"),
+        )?;
         proc::run(
             Command::new(&ic_wasm)
                 .arg(&tmp)

@@ -127,7 +127,11 @@ pub fn parse(text: &str) -> Result<DfxJson, Vec<String>> {
 }
 
 /// Validates one canister entry, pushing problems; returns it when it is usable.
-fn canister(name: &str, fields: &Map<String, Value>, problems: &mut Vec<String>) -> Option<Canister> {
+fn canister(
+    name: &str,
+    fields: &Map<String, Value>,
+    problems: &mut Vec<String>,
+) -> Option<Canister> {
     let before = problems.len();
     let string = |key: &str| {
         fields
@@ -169,7 +173,9 @@ fn canister(name: &str, fields: &Map<String, Value>, problems: &mut Vec<String>)
         }
         Kind::Rust => {
             if package.is_none() {
-                problems.push(format!("canister `{name}`: `package` is missing (type rust)"));
+                problems.push(format!(
+                    "canister `{name}`: `package` is missing (type rust)"
+                ));
             }
         }
     }

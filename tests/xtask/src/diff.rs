@@ -41,7 +41,10 @@ pub fn unified(old_label: &str, new_label: &str, old: &str, new: &str) -> Option
         let new_count = lines.iter().filter(|l| l.tag != Tag::Removed).count();
         let old_start = lines[0].old + usize::from(old_count > 0);
         let new_start = lines[0].new + usize::from(new_count > 0);
-        let _ = writeln!(out, "@@ -{old_start},{old_count} +{new_start},{new_count} @@");
+        let _ = writeln!(
+            out,
+            "@@ -{old_start},{old_count} +{new_start},{new_count} @@"
+        );
         for line in lines {
             let sign = match line.tag {
                 Tag::Same => ' ',

@@ -57,7 +57,9 @@ pub enum Error {
         known: String,
     },
     /// No workspace package builds the canister.
-    #[error("no workspace package for canister `{0}` (tried `package` in dfx.json, `{0}`, `{0}_canister`, canisters/{0})")]
+    #[error(
+        "no workspace package for canister `{0}` (tried `package` in dfx.json, `{0}`, `{0}_canister`, canisters/{0})"
+    )]
     NoPackage(String),
     /// The checked-in `.did` differs from what candid-extractor reads from the wasm.
     #[error(
@@ -93,7 +95,9 @@ pub enum Error {
         imports: Vec<Import>,
     },
     /// A required server does not accept TCP connections.
-    #[error("{name} is not accepting connections on {addr} (tried to start it; still down after {secs} s)")]
+    #[error(
+        "{name} is not accepting connections on {addr} (tried to start it; still down after {secs} s)"
+    )]
     ServiceDown {
         /// The server, e.g. `PostgreSQL`.
         name: String,

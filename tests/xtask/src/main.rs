@@ -5,6 +5,7 @@
 //! - `cargo xtask build-canisters [NAME...] [--write-candid]`: build canister wasm the way dfx
 //!   expects it (dfx.json's `build` command).
 //! - `cargo xtask check-canisters`: only the canister steps of `test` (build and checks).
+//! - `cargo xtask setup`: only the set-up steps of `test` (toolchain, PostgreSQL, Redis).
 
 use std::{
     path::{Path, PathBuf},
@@ -26,7 +27,10 @@ mod tools;
 
 /// Command line of `cargo xtask`.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Project automation: tests and canister builds")]
+#[command(
+    name = "cargo xtask",
+    about = "Project automation: tests and canister builds"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -46,6 +50,8 @@ enum Cmd {
     },
     /// Build all canisters, then check Candid drift, wasm imports and dfx.json.
     CheckCanisters,
+    /// Only the set-up steps of `test`: wasm32 target, candid-extractor, ic-wasm, PostgreSQL, Redis.
+    Setup,
 }
 
 /// The workspace root (this crate lives in `tests/xtask`).
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
             write_candid,
         } => canisters::build(&root, &names, write_candid).map(|_| ()),
         Cmd::CheckCanisters => pipeline::check_canisters(&root).map(|_| ()),
+        Cmd::Setup => pipeline::setup(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,21 +26,35 @@ fn step(title: &str) {
 
 /// Runs the whole test command.
 pub fn test(root: &Path) -> Result<()> {
+    setup()?;
+    let built = check_canisters(root)?;
+    lint_and_test(root, &built)
+}
+
+/// Steps a–c: the wasm32 target and the pinned tools (unless [`SKIP_INSTALL_ENV`] is `1`),
+/// then PostgreSQL and Redis. Also `cargo xtask setup`.
+pub fn setup() -> Result<()> {
     if env::var(SKIP_INSTALL_ENV).is_ok_and(|v| v == "1") {
         step(&format!("toolchain (skipped: {SKIP_INSTALL_ENV}=1)"));
     } else {
         step(&format!("rustup target {}", tools::WASM_TARGET));
         tools::ensure_wasm_target()?;
-        step(&format!("install {} and {}", CANDID_EXTRACTOR.spec(), IC_WASM.spec()));
+        step(&format!(
+            "install {} and {}",
+            CANDID_EXTRACTOR.spec(),
+            IC_WASM.spec()
+        ));
         CANDID_EXTRACTOR.ensure_installed()?;
         IC_WASM.ensure_installed()?;
     }
 
     step("PostgreSQL and Redis");
-    services::ensure_all()?;
+    services::ensure_all()
+}
 
-    let built = check_canisters(root)?;
-
+/// Steps h–j: `cargo fmt --check`, clippy (host, then wasm for the `built` canister packages),
+/// `cargo test --workspace` and its summary line.
+fn lint_and_test(root: &Path, built: &[Built]) -> Result<()> {
     step("cargo fmt");
     proc::run(
         proc::cargo()
@@ -62,7 +76,7 @@ pub fn test(root: &Path) -> Result<()> {
     clippy
         .current_dir(root)
         .args(["clippy", "--target", tools::WASM_TARGET]);
-    for b in &built {
+    for b in built {
         clippy.args(["-p", &b.package]);
     }
     proc::run(clippy.args(["--", "-D", "warnings"]))?;

@@ -55,7 +55,10 @@ impl Service {
             println!("{} is up on {addr}", self.name);
             return Ok(());
         }
-        println!("{} is not accepting connections on {addr}; starting it", self.name);
+        println!(
+            "{} is not accepting connections on {addr}; starting it",
+            self.name
+        );
         (self.start)();
         if wait_until_up(addr, timeout) {
             println!("{} is up on {addr}", self.name);
@@ -117,21 +120,30 @@ fn start_postgres() {
     let Ok(list) = proc::output(Command::new("pg_lsclusters").arg("--no-header")) else {
         return;
     };
-    // `16  main    5432 down   postgres /var/lib/postgresql/16/main ...`
-    let clusters: Vec<Vec<&str>> = list
+    for (version, cluster) in clusters_to_start(&list) {
+        best_effort(Command::new("pg_ctlcluster").args([&version, &cluster, "start"]));
+    }
+}
+
+/// From `pg_lsclusters --no-header` output, the `(version, cluster)` pairs to start: the clusters
+/// on port 5432 that are not online, else every cluster that is not online.
+fn clusters_to_start(list: &str) -> Vec<(String, String)> {
+    // `16 main 5432 down postgres /var/lib/postgresql/16/main /var/log/...`
+    let down: Vec<Vec<&str>> = list
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|f| f.len() >= 4 && f[3] != "online")
+        .filter(|f| f.len() >= 4 && f[0] != "Ver" && !f[3].starts_with("online"))
         .collect();
-    let on_port: Vec<&Vec<&str>> = clusters.iter().filter(|f| f[2] == "5432").collect();
-    let to_start = if on_port.is_empty() {
-        clusters.iter().collect()
+    let on_port: Vec<&Vec<&str>> = down.iter().filter(|f| f[2] == "5432").collect();
+    let chosen = if on_port.is_empty() {
+        down.iter().collect()
     } else {
         on_port
     };
-    for cluster in to_start {
-        best_effort(Command::new("pg_ctlcluster").args([cluster[0], cluster[1], "start"]));
-    }
+    chosen
+        .into_iter()
+        .map(|f| (f[0].to_string(), f[1].to_string()))
+        .collect()
 }
 
 fn start_redis() {
@@ -154,6 +166,19 @@ mod tests {
     }
 
     #[test]
+    fn picks_down_postgres_clusters() {
+        let list = "\
+15 main 5432 down postgres /var/lib/postgresql/15/main /var/log/postgresql/15-main.log
+16 other 5433 down postgres /var/lib/postgresql/16/other /var/log/postgresql/16-other.log
+16 up 5434 online postgres /var/lib/postgresql/16/up /var/log/postgresql/16-up.log
+";
+        assert_eq!(clusters_to_start(list), vec![("15".into(), "main".into())]);
+        let elsewhere = list.replacen("5432", "5435", 1);
+        assert_eq!(clusters_to_start(&elsewhere).len(), 2);
+        assert!(clusters_to_start("15 main 5432 online postgres /d /l\n").is_empty());
+    }
+
+    #[test]
     fn a_server_that_will_not_start_is_named() {
         // A port nobody listens on: bind, note the port, release it.
         let port = TcpListener::bind("127.0.0.1:0")
@@ -169,6 +194,9 @@ mod tests {
         let err = service.ensure(Duration::from_millis(300)).unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, Error::ServiceDown { .. }));
-        assert!(message.contains("Imaginary DB") && message.contains(&port.to_string()), "{message}");
+        assert!(
+            message.contains("Imaginary DB") && message.contains(&port.to_string()),
+            "{message}"
+        );
     }
 }

@@ -77,11 +77,7 @@ impl Tool {
             }
             return Ok(());
         }
-        proc::run(
-            proc::cargo()
-                .args(["install", "--locked"])
-                .arg(self.spec()),
-        )?;
+        proc::run(proc::cargo().args(["install", "--locked"]).arg(self.spec()))?;
         self.require().map(|_| ())
     }
 }

@@ -50,7 +50,9 @@ fn resolves_canister_packages() {
         ws.release_wasm(by_dir).unwrap().file_name().unwrap(),
         "wallet_thing.wasm"
     );
-    let explicit = ws.package_for(&canister("w", Some("wallet-thing"))).unwrap();
+    let explicit = ws
+        .package_for(&canister("w", Some("wallet-thing")))
+        .unwrap();
     assert_eq!(explicit.name, "wallet-thing");
 
     assert!(matches!(

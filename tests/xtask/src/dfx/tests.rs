@@ -33,7 +33,10 @@ fn accepts_a_valid_file() {
     let identity = &dfx.canisters[0];
     assert_eq!(identity.name, "identity");
     assert_eq!(identity.kind, Kind::Custom);
-    assert_eq!(identity.wasm, PathBuf::from("target/canisters/identity.wasm"));
+    assert_eq!(
+        identity.wasm,
+        PathBuf::from("target/canisters/identity.wasm")
+    );
     let native = &dfx.canisters[1];
     assert_eq!(native.kind, Kind::Rust);
     assert_eq!(native.package.as_deref(), Some("native_canister"));
@@ -53,7 +56,10 @@ fn rejects_a_missing_network() {
     assert_eq!(problems(&value), vec!["`networks` has no `ic` network"]);
 
     value.as_object_mut().unwrap().remove("networks");
-    assert_eq!(problems(&value), vec!["`networks` is missing or not an object"]);
+    assert_eq!(
+        problems(&value),
+        vec!["`networks` is missing or not an object"]
+    );
 }
 
 #[test]
@@ -65,7 +71,10 @@ fn rejects_a_missing_wasm_path() {
         .remove("wasm");
     let problems = problems(&value);
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].contains("identity") && problems[0].contains("`wasm`"), "{problems:?}");
+    assert!(
+        problems[0].contains("identity") && problems[0].contains("`wasm`"),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -86,7 +95,7 @@ fn rejects_unknown_types_and_bad_json() {
     value["canisters"]["identity"]["type"] = json!("motoko");
     assert!(problems(&value)[0].contains("motoko"));
 
-    assert!(parse("{ \"canisters\": ")[0].starts_with("not valid JSON"));
+    assert!(parse("{ \"canisters\": ").unwrap_err()[0].starts_with("not valid JSON"));
     assert!(parse("[]").is_err());
 }
 
@@ -106,9 +115,17 @@ fn missing_files_reports_absent_wasm_and_candid() {
     let dfx = parse(&valid().to_string()).unwrap();
     let missing = missing_files(&dfx, dir.path());
     assert_eq!(missing.len(), 3, "{missing:?}");
-    assert!(missing.iter().any(|p| p.contains("target/canisters/identity.wasm")));
+    assert!(
+        missing
+            .iter()
+            .any(|p| p.contains("target/canisters/identity.wasm"))
+    );
 
-    for file in ["target/canisters/identity.wasm", "candid/identity.did", "candid/native.did"] {
+    for file in [
+        "target/canisters/identity.wasm",
+        "candid/identity.did",
+        "candid/native.did",
+    ] {
         let path = dir.path().join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "").unwrap();
@@ -123,5 +140,8 @@ fn select_by_name() {
     let picked = dfx.select(&["native".into()]).unwrap();
     assert_eq!(picked[0].name, "native");
     let err = dfx.select(&["nope".into()]).unwrap_err().to_string();
-    assert!(err.contains("nope") && err.contains("identity, native"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("identity, native"),
+        "{err}"
+    );
 }

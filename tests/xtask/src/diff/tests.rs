@@ -46,8 +46,16 @@ fn reports_added_and_removed_lines_in_separate_hunks() {
         .replace("line 2\n", "")
         .replace("line 18\n", "line 18\nline 18b\n");
     let diff = unified("old", "new", &old, &new).unwrap();
-    assert!(diff.contains("@@ -1,5 +1,4 @@\n line 1\n-line 2\n line 3\n"), "{diff}");
-    assert!(diff.contains("@@ -16,5 +15,6 @@\n line 16\n line 17\n line 18\n+line 18b\n line 19\n line 20\n"), "{diff}");
+    assert!(
+        diff.contains("@@ -1,5 +1,4 @@\n line 1\n-line 2\n line 3\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(
+            "@@ -16,5 +15,6 @@\n line 16\n line 17\n line 18\n+line 18b\n line 19\n line 20\n"
+        ),
+        "{diff}"
+    );
     assert_eq!(diff.matches("@@ -").count(), 2, "{diff}");
 }
 

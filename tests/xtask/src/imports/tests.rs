@@ -64,7 +64,10 @@ fn check_file_names_module_and_function() {
     let err = check_file(&bad).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, Error::ForeignImports { ref imports, .. } if imports.len() == 2));
-    assert!(message.contains("wasi_snapshot_preview1.fd_write"), "{message}");
+    assert!(
+        message.contains("wasi_snapshot_preview1.fd_write"),
+        "{message}"
+    );
     assert!(message.contains("env.memcpy"), "{message}");
 
     let good = dir.path().join("good.wasm");
