@@ -10,7 +10,8 @@ use axum::middleware;
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::cors::{CorsPolicy, apply_cors};
 use crate::metrics::{self, RouteMetrics};
@@ -70,20 +71,22 @@ impl ServiceEdge {
             }))
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(
-                TraceLayer::new_for_http().make_span_with(move |req: &Request| {
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!(
-                        "request",
-                        service,
-                        method = %req.method(),
-                        uri = %req.uri(),
-                        request_id = %id,
-                    )
-                }),
+                TraceLayer::new_for_http()
+                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    .make_span_with(move |req: &Request| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!(
+                            "request",
+                            service,
+                            method = %req.method(),
+                            uri = %req.uri(),
+                            request_id = %id,
+                        )
+                    }),
             )
             .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
     }
