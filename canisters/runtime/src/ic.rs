@@ -13,8 +13,8 @@ use ic_cdk_management_canister::{
 use ic_cdk_timers::TimerId;
 
 use crate::{
-    EcdsaKey, IntervalJob, OutcallHeader, OutcallMethod, OutcallRequest, OutcallResponse,
-    Runtime, RuntimeError, TimerHandle, TimerJob,
+    EcdsaKey, IntervalJob, OutcallHeader, OutcallMethod, OutcallRequest, OutcallResponse, Runtime,
+    RuntimeError, TimerHandle, TimerJob,
 };
 
 thread_local! {

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use tokio::task::AbortHandle;
 
 use crate::{
-    EcdsaKey, IntervalJob, OutcallHeader, OutcallMethod, OutcallRequest, OutcallResponse,
-    Runtime, RuntimeError, TimerHandle, TimerJob,
+    EcdsaKey, IntervalJob, OutcallHeader, OutcallMethod, OutcallRequest, OutcallResponse, Runtime,
+    RuntimeError, TimerHandle, TimerJob,
 };
 
 /// File name of the development key inside the data dir.
@@ -145,11 +145,17 @@ impl NativeRuntime {
         self.inner.timers.lock().expect("timers lock").len()
     }
 
-    fn derived_key(&self, key: &EcdsaKey, derivation_path: &[Vec<u8>]) -> Result<SigningKey, RuntimeError> {
+    fn derived_key(
+        &self,
+        key: &EcdsaKey,
+        derivation_path: &[Vec<u8>],
+    ) -> Result<SigningKey, RuntimeError> {
         let mut h = Sha256::new();
         h.update(b"heaven-native-ecdsa-derivation-v1");
         h.update(self.inner.canister_id.as_slice());
-        for part in std::iter::once(key.name.as_bytes()).chain(derivation_path.iter().map(|p| p.as_slice())) {
+        for part in
+            std::iter::once(key.name.as_bytes()).chain(derivation_path.iter().map(|p| p.as_slice()))
+        {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part);
         }
@@ -163,7 +169,11 @@ impl NativeRuntime {
 
     /// Spawns `task` and records its abort handle under one lock, so a task that finishes at
     /// once cannot remove its entry before it was inserted.
-    fn arm(&self, handle: TimerHandle, task: impl std::future::Future<Output = ()> + Send + 'static) {
+    fn arm(
+        &self,
+        handle: TimerHandle,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
         let mut timers = self.inner.timers.lock().expect("timers lock");
         let abort = tokio::spawn(task).abort_handle();
         timers.insert(handle, abort);
@@ -181,8 +191,10 @@ fn load_or_create_key(path: &Path) -> Result<SigningKey, NativeRuntimeError> {
     };
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let bytes = hex::decode(text.trim()).map_err(|_| NativeRuntimeError::BadKey { path: path.into() })?;
-            SigningKey::from_slice(&bytes).map_err(|_| NativeRuntimeError::BadKey { path: path.into() })
+            let bytes = hex::decode(text.trim())
+                .map_err(|_| NativeRuntimeError::BadKey { path: path.into() })?;
+            SigningKey::from_slice(&bytes)
+                .map_err(|_| NativeRuntimeError::BadKey { path: path.into() })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(dir) = path.parent() {
@@ -239,7 +251,11 @@ impl Runtime for NativeRuntime {
         derivation_path: &[Vec<u8>],
     ) -> Result<Vec<u8>, RuntimeError> {
         let signing = self.derived_key(key, derivation_path)?;
-        Ok(signing.verifying_key().to_encoded_point(true).as_bytes().to_vec())
+        Ok(signing
+            .verifying_key()
+            .to_encoded_point(true)
+            .as_bytes()
+            .to_vec())
     }
 
     async fn sign_with_ecdsa(
@@ -265,7 +281,9 @@ impl Runtime for NativeRuntime {
                     .expect("transforms lock")
                     .get(&t.function)
                     .cloned()
-                    .ok_or_else(|| RuntimeError::Invalid(format!("unknown transform {:?}", t.function)))?,
+                    .ok_or_else(|| {
+                        RuntimeError::Invalid(format!("unknown transform {:?}", t.function))
+                    })?,
             ),
             None => None,
         };
@@ -281,7 +299,10 @@ impl Runtime for NativeRuntime {
         if let Some(body) = request.body {
             builder = builder.body(body);
         }
-        let mut response = builder.send().await.map_err(|e| RuntimeError::Outcall(e.to_string()))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| RuntimeError::Outcall(e.to_string()))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -292,7 +313,11 @@ impl Runtime for NativeRuntime {
             })
             .collect();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| RuntimeError::Outcall(e.to_string()))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| RuntimeError::Outcall(e.to_string()))?
+        {
             if (body.len() + chunk.len()) as u64 > request.max_response_bytes {
                 return Err(RuntimeError::Outcall(format!(
                     "response exceeds max_response_bytes ({})",
@@ -301,7 +326,11 @@ impl Runtime for NativeRuntime {
             }
             body.extend_from_slice(&chunk);
         }
-        let response = OutcallResponse { status, headers, body };
+        let response = OutcallResponse {
+            status,
+            headers,
+            body,
+        };
         Ok(match (transform, request.transform) {
             (Some(f), Some(t)) => f(response, &t.context),
             _ => response,
@@ -313,7 +342,11 @@ impl Runtime for NativeRuntime {
         let this = self.clone();
         self.arm(handle, async move {
             tokio::time::sleep(delay).await;
-            this.inner.timers.lock().expect("timers lock").remove(&handle);
+            this.inner
+                .timers
+                .lock()
+                .expect("timers lock")
+                .remove(&handle);
             job();
         });
         handle
@@ -334,7 +367,13 @@ impl Runtime for NativeRuntime {
     }
 
     fn clear_timer(&self, handle: TimerHandle) {
-        if let Some(abort) = self.inner.timers.lock().expect("timers lock").remove(&handle) {
+        if let Some(abort) = self
+            .inner
+            .timers
+            .lock()
+            .expect("timers lock")
+            .remove(&handle)
+        {
             abort.abort();
         }
     }
