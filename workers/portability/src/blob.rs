@@ -2,7 +2,7 @@
 //!
 //! Published media go to Load Network and are anchored on Arweave; a local disk adapter is the
 //! embedded default. Blobs are immutable and identified by an id the store assigns; a small
-//! mutable index maps logical keys (e.g. "covers/<release>") to ids. Trait only: the adapters
+//! mutable index maps logical keys (e.g. `covers/<release>`) to ids. Trait only: the adapters
 //! come with the media worker.
 
 use async_trait::async_trait;

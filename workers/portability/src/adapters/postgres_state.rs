@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Executor, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use crate::error::{PortabilityError, Result};
 use crate::state::{
@@ -56,6 +56,18 @@ impl PostgresStateStore {
             validate_schema(schema)?;
         }
         let search_path = schema.map(|schema| format!("SET search_path TO \"{schema}\""));
+        // One plain connection first: a server that is down fails here at once with the
+        // connect error (the pool would retry until its acquire timeout), and the schema and
+        // table exist before any pooled connection uses them.
+        let mut setup = PgConnection::connect_with(&options)
+            .await
+            .map_err(|err| PortabilityError::from_sqlx("postgres", &server, err))?;
+        create_tables(&mut setup, schema, search_path.as_deref())
+            .await
+            .map_err(|err| PortabilityError::from_sqlx("postgres", &server, err))?;
+        if let Err(err) = setup.close().await {
+            tracing::debug!(error = %err, "closing the PostgreSQL setup connection failed");
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -71,27 +83,7 @@ impl PostgresStateStore {
             .connect_with(options)
             .await
             .map_err(|err| PortabilityError::from_sqlx("postgres", &server, err))?;
-        let store = Self { pool, server };
-        store.create_tables(schema).await?;
-        Ok(store)
-    }
-
-    async fn create_tables(&self, schema: Option<&str>) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(|err| self.db_error(err))?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(SETUP_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(|err| self.db_error(err))?;
-        if let Some(schema) = schema {
-            tx.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str())
-                .await
-                .map_err(|err| self.db_error(err))?;
-        }
-        tx.execute(CREATE_TABLE)
-            .await
-            .map_err(|err| self.db_error(err))?;
-        tx.commit().await.map_err(|err| self.db_error(err))
+        Ok(Self { pool, server })
     }
 
     /// The underlying connection pool (its connections use the store's schema).
@@ -112,6 +104,29 @@ impl PostgresStateStore {
                 .map_err(|err| self.db_error(err))?;
         version.map(version_from_db).transpose()
     }
+}
+
+/// Creates the schema (if any) and the table, serialized across processes by an advisory lock
+/// so concurrent first starts do not race on the catalog.
+async fn create_tables(
+    conn: &mut PgConnection,
+    schema: Option<&str>,
+    search_path: Option<&str>,
+) -> sqlx::Result<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SETUP_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(schema) = schema {
+        tx.execute(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"").as_str())
+            .await?;
+    }
+    if let Some(statement) = search_path {
+        tx.execute(statement).await?;
+    }
+    tx.execute(CREATE_TABLE).await?;
+    tx.commit().await
 }
 
 /// Accepts lowercase SQL identifiers only, so the name can be quoted verbatim.

@@ -105,12 +105,11 @@ impl SqliteCacheStore {
         .execute(&self.pool)
         .await
         .map_err(|err| self.db_error(err))?;
-        if self.writes.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY_WRITES
-            == PURGE_EVERY_WRITES - 1
+        let writes = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if writes.is_multiple_of(PURGE_EVERY_WRITES)
+            && let Err(err) = self.purge_expired().await
         {
-            if let Err(err) = self.purge_expired().await {
-                tracing::warn!(error = %err, "purging expired cache entries failed");
-            }
+            tracing::warn!(error = %err, "purging expired cache entries failed");
         }
         Ok(())
     }
