@@ -343,3 +343,20 @@ async fn unreachable_postgres_is_unavailable_naming_the_server() {
         other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
     }
 }
+
+#[tokio::test]
+async fn open_state_store_reaches_postgres() {
+    // Reuse a fixture's private schema through libpq's `options` URL parameter.
+    let fixture = common::postgres_state().await;
+    let common::Backend::Postgres { url, schema } = &fixture.backend else {
+        unreachable!("postgres fixture")
+    };
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let store = portability::open_state_store(&url).await.unwrap();
+    store.insert("opened", b"yes".to_vec()).await.unwrap();
+    assert_eq!(
+        fixture.store.get("opened").await.unwrap(),
+        Some(record(b"yes", 1))
+    );
+}

@@ -4,7 +4,8 @@
 //! entry as a value (`v`) or a negative entry (`n`), so no value can be mistaken for the
 //! negative marker. Rate-limit slots are `<prefix>s:<key>`, reserved by one Lua script that
 //! reads the server clock (`TIME`), so replicas with skewed clocks still get spaced turns; the
-//! slot key expires by itself once its turn is past.
+//! slot key expires by itself once its turn is past. Needs Redis 5 or later (scripts that
+//! call `TIME` before writing rely on effects replication).
 
 use std::time::Duration;
 
