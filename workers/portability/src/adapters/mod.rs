@@ -11,6 +11,7 @@
 
 mod postgres_state;
 mod redis_cache;
+mod sql_state;
 mod sqlite_cache;
 mod sqlite_pool;
 mod sqlite_state;
