@@ -1,0 +1,35 @@
+//! Where tests find canister wasm: `target/canisters/<name>.wasm`, written by
+//! `cargo xtask build-canisters` (real canisters and the harness fixtures alike).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{HarnessError, Result};
+
+/// The workspace root (this crate lives in `tests/wasm-harness`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root when
+/// relative), else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// The path of canister `name`'s wasm.
+pub fn canister_wasm_path(name: &str) -> PathBuf {
+    target_dir().join("canisters").join(format!("{name}.wasm"))
+}
+
+/// The bytes of canister `name`'s wasm, or [`HarnessError::WasmMissing`] telling to run
+/// `cargo xtask build-canisters`.
+pub fn canister_wasm(name: &str) -> Result<Vec<u8>> {
+    let path = canister_wasm_path(name);
+    std::fs::read(&path).map_err(|_| HarnessError::WasmMissing {
+        path: path.display().to_string(),
+    })
+}

@@ -1,0 +1,801 @@
+//! The harness: installed canisters, controlled time, and the message loop that delivers
+//! requests and responses between ingress, canisters and the management canister. Call
+//! contexts and callbacks follow the IC interface specification: a callback runs in the call
+//! context of the message that made the call, a context answers at most once, and a context
+//! with no answer and no outstanding calls is rejected with `CANISTER_ERROR`.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    time::Duration,
+};
+
+use candid::Principal;
+
+use crate::{
+    canister::{Canister, Entry, Execution, LoadedModule},
+    context::{EntryKind, MessageEnv, OutgoingCall, Response, StableMemory},
+    error::{HarnessError, Reject, RejectCode, Result},
+    outcall::{OutcallRequest, OutcallResponse},
+};
+
+/// Decides the raw response of an outcall instead of forwarding it to the real server.
+pub type OutcallHandler = Box<dyn FnMut(&OutcallRequest) -> Result<OutcallResponse, Reject> + Send>;
+
+/// 2026-01-01T00:00:00Z in nanoseconds: the harness's initial time.
+pub const START_TIME_NANOS: u64 = 1_767_225_600_000_000_000;
+
+/// Instruction limits (wasmtime fuel) per kind of message, as on an application subnet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Update calls, callbacks, timers, heartbeats.
+    pub update: u64,
+    /// Queries, inspect_message and outcall transforms.
+    pub query: u64,
+    /// `canister_init`, `canister_pre_upgrade` and `canister_post_upgrade`.
+    pub install: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            update: 40_000_000_000,
+            query: 5_000_000_000,
+            install: 300_000_000_000,
+        }
+    }
+}
+
+/// One executed entry point or callback, for benchmarks and assertions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutedMessage {
+    /// The canister.
+    pub canister: Principal,
+    /// What ran: the export name, or `reply callback (callee.method)` etc.
+    pub entry: String,
+    /// Instructions (wasmtime fuel) used.
+    pub instructions: u64,
+    /// Whether it trapped.
+    pub trapped: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    Ingress(u64),
+    Canister { callback: u64 },
+    System,
+}
+
+#[derive(Debug)]
+struct CallContext {
+    origin: Origin,
+    caller: Principal,
+    method: String,
+    responded: bool,
+    outstanding: usize,
+    cycles: u128,
+    deadline: u64,
+    instructions: u64,
+}
+
+#[derive(Debug)]
+struct Callback {
+    canister: Principal,
+    context: u64,
+    call: OutgoingCall,
+}
+
+#[derive(Debug)]
+enum Message {
+    Request {
+        from: Principal,
+        to: Principal,
+        method: String,
+        arg: Vec<u8>,
+        cycles: u128,
+        deadline: u64,
+        origin: Origin,
+    },
+    Response {
+        callback: u64,
+        result: Result<Vec<u8>, Reject>,
+        refund: u128,
+    },
+}
+
+/// Executes canister wasm against the harness's implementation of the IC system API.
+pub struct Harness {
+    pub(crate) canisters: BTreeMap<Principal, Canister>,
+    created: BTreeMap<Principal, Vec<Principal>>,
+    time: u64,
+    queue: VecDeque<Message>,
+    contexts: HashMap<u64, CallContext>,
+    callbacks: HashMap<u64, Callback>,
+    ingress: HashMap<u64, Result<Vec<u8>, Reject>>,
+    next_id: u64,
+    pub(crate) seed: u64,
+    pub(crate) rand_calls: u64,
+    pub(crate) outcall_handler: Option<OutcallHandler>,
+    executions: Vec<ExecutedMessage>,
+    last_call_instructions: u64,
+    pub(crate) limits: Limits,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("canisters", &self.canisters.keys().collect::<Vec<_>>())
+            .field("time", &self.time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Harness {
+    /// The principal that creates, installs and upgrades canisters (their controller).
+    pub fn controller() -> Principal {
+        Principal::self_authenticating(b"ic-wasm-harness controller")
+    }
+
+    /// A harness at [`START_TIME_NANOS`] with `raw_rand` seed 0.
+    pub fn new() -> Self {
+        Self::with_seed(0)
+    }
+
+    /// A harness whose `raw_rand` answers are determined by `seed`.
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            canisters: BTreeMap::new(),
+            created: BTreeMap::new(),
+            time: START_TIME_NANOS,
+            queue: VecDeque::new(),
+            contexts: HashMap::new(),
+            callbacks: HashMap::new(),
+            ingress: HashMap::new(),
+            next_id: 0,
+            seed,
+            rand_calls: 0,
+            outcall_handler: None,
+            executions: Vec::new(),
+            last_call_instructions: 0,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Changes the instruction limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Answers outcalls with `handler` instead of forwarding them (`None`: forward again).
+    pub fn set_outcall_handler(&mut self, handler: Option<OutcallHandler>) {
+        self.outcall_handler = handler;
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// Creates an empty canister controlled by [`Self::controller`].
+    pub fn create_canister(&mut self) -> Principal {
+        let index = self.created.len() as u64;
+        let mut bytes = index.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&[0x01, 0x01]);
+        let id = Principal::from_slice(&bytes);
+        self.created.insert(id, vec![Self::controller()]);
+        id
+    }
+
+    /// Creates a canister and installs `wasm` with `arg`.
+    pub fn create_and_install(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<Principal> {
+        let id = self.create_canister();
+        self.install(id, wasm, arg)?;
+        Ok(id)
+    }
+
+    fn lifecycle(
+        &mut self,
+        canister: &mut Canister,
+        export: &str,
+        kind: EntryKind,
+        arg: Vec<u8>,
+    ) -> Result<()> {
+        if !canister.module().exports(export) {
+            return Ok(());
+        }
+        let mut env = MessageEnv::new(kind, Self::controller(), export, arg);
+        env.fuel_limit = self.limits.install;
+        let id = canister.state().canister_id;
+        let exec = self.run(canister, &Entry::Export(export.into()), env)?;
+        match exec.trap {
+            Some(message) => Err(HarnessError::InstallFailed {
+                canister: id,
+                message: format!("{export}: {message}"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Installs `wasm` on an empty canister and runs `canister_init` with `arg`.
+    pub fn install(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<()> {
+        let controllers = self
+            .created
+            .get(&id)
+            .cloned()
+            .ok_or(HarnessError::CanisterNotFound(id))?;
+        if self.canisters.contains_key(&id) {
+            return Err(HarnessError::Harness(format!(
+                "canister {id} already has code; upgrade it instead"
+            )));
+        }
+        let module = LoadedModule::load(wasm)?;
+        let mut canister = Canister::new(id, controllers, module, StableMemory::default(), 1)?;
+        self.lifecycle(&mut canister, "canister_init", EntryKind::Init, arg)?;
+        self.canisters.insert(id, canister);
+        Ok(())
+    }
+
+    /// Upgrades `id` to `wasm`: `canister_pre_upgrade` on the old code, then a fresh heap with
+    /// the same stable memory, the global timer deactivated, and `canister_post_upgrade` with
+    /// `arg`. A trap in either hook leaves the canister as it was.
+    pub fn upgrade(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<()> {
+        let module = LoadedModule::load(wasm)?;
+        let mut old = self
+            .canisters
+            .remove(&id)
+            .ok_or(HarnessError::CanisterNotFound(id))?;
+        let checkpoint = old.checkpoint();
+        let result = self
+            .lifecycle(
+                &mut old,
+                "canister_pre_upgrade",
+                EntryKind::PreUpgrade,
+                Vec::new(),
+            )
+            .and_then(|()| {
+                let state = old.state();
+                let mut new = Canister::new(
+                    id,
+                    state.controllers.clone(),
+                    module,
+                    state.stable.clone(),
+                    state.version + 1,
+                )?;
+                new.state_mut().certified_data = state.certified_data.clone();
+                new.state_mut().debug_log = state.debug_log.clone();
+                self.lifecycle(
+                    &mut new,
+                    "canister_post_upgrade",
+                    EntryKind::PostUpgrade,
+                    arg,
+                )?;
+                Ok(new)
+            });
+        match result {
+            Ok(new) => {
+                self.canisters.insert(id, new);
+                Ok(())
+            }
+            Err(e) => {
+                old.rollback(checkpoint)?;
+                self.canisters.insert(id, old);
+                Err(e)
+            }
+        }
+    }
+
+    /// The current time in nanoseconds since the epoch.
+    pub fn time_nanos(&self) -> u64 {
+        self.time
+    }
+
+    /// Moves time forward by `by`, then runs a round ([`Self::tick`]) so due timers fire.
+    pub fn advance_time(&mut self, by: Duration) -> Result<()> {
+        self.time += by.as_nanos() as u64;
+        self.tick()
+    }
+
+    /// One round: fires `canister_global_timer` where the timer is due, runs
+    /// `canister_heartbeat` where exported, and delivers every message until none is left.
+    pub fn tick(&mut self) -> Result<()> {
+        let ids: Vec<Principal> = self.canisters.keys().copied().collect();
+        for id in ids {
+            let Some(canister) = self.canisters.get_mut(&id) else {
+                continue;
+            };
+            let timer = canister.state().global_timer;
+            if timer != 0 && self.time >= timer {
+                canister.state_mut().global_timer = 0;
+                self.system_task(id, "canister_global_timer", EntryKind::GlobalTimer)?;
+            }
+            self.system_task(id, "canister_heartbeat", EntryKind::Heartbeat)?;
+        }
+        self.run_until_idle()
+    }
+
+    fn system_task(&mut self, id: Principal, export: &str, kind: EntryKind) -> Result<()> {
+        if !self
+            .canisters
+            .get(&id)
+            .is_some_and(|c| c.module().exports(export))
+        {
+            return Ok(());
+        }
+        let context = self.new_context(
+            Origin::System,
+            Principal::management_canister(),
+            export,
+            0,
+            0,
+        );
+        let mut env = MessageEnv::new(kind, Principal::management_canister(), export, Vec::new());
+        env.fuel_limit = self.limits.update;
+        self.execute(id, context, &Entry::Export(export.into()), env)
+    }
+
+    fn new_context(
+        &mut self,
+        origin: Origin,
+        caller: Principal,
+        method: &str,
+        cycles: u128,
+        deadline: u64,
+    ) -> u64 {
+        let id = self.next_id();
+        self.contexts.insert(
+            id,
+            CallContext {
+                origin,
+                caller,
+                method: method.to_string(),
+                responded: false,
+                outstanding: 0,
+                cycles,
+                deadline,
+                instructions: 0,
+            },
+        );
+        id
+    }
+
+    /// Runs an entry on a canister (time set, execution recorded).
+    pub(crate) fn run(
+        &mut self,
+        canister: &mut Canister,
+        entry: &Entry,
+        env: MessageEnv,
+    ) -> Result<Execution> {
+        canister.state_mut().time = self.time;
+        let name = match entry {
+            Entry::Export(name) => name.clone(),
+            Entry::Callback { .. } => format!("{:?} ({})", env.kind, env.method),
+        };
+        let exec = canister.run(entry, env)?;
+        self.executions.push(ExecutedMessage {
+            canister: canister.state().canister_id,
+            entry: name,
+            instructions: exec.instructions,
+            trapped: exec.trap.is_some(),
+        });
+        Ok(exec)
+    }
+
+    /// Runs an entry in call context `context` and applies the outcome to the context.
+    fn execute(
+        &mut self,
+        id: Principal,
+        context: u64,
+        entry: &Entry,
+        mut env: MessageEnv,
+    ) -> Result<()> {
+        let Some(mut canister) = self.canisters.remove(&id) else {
+            return Ok(());
+        };
+        if let Some(ctx) = self.contexts.get(&context) {
+            env.already_responded = ctx.responded;
+            env.cycles_available = ctx.cycles;
+            env.deadline = ctx.deadline;
+            env.context_instructions = ctx.instructions;
+        }
+        let exec = self.run(&mut canister, entry, env);
+        self.canisters.insert(id, canister);
+        self.settle(id, context, exec?);
+        Ok(())
+    }
+
+    fn settle(&mut self, id: Principal, context: u64, exec: Execution) {
+        let Some(ctx) = self.contexts.get_mut(&context) else {
+            return;
+        };
+        ctx.instructions += exec.instructions;
+        let mut answer = None;
+        if let Some(trap) = exec.trap {
+            if !ctx.responded && ctx.outstanding == 0 {
+                answer = Some(Err(Reject::new(
+                    RejectCode::CanisterError,
+                    format!("Error from Canister {id}: {trap}"),
+                )));
+            }
+        } else {
+            ctx.cycles = exec.env.cycles_available;
+            let calls = exec.env.performed;
+            ctx.outstanding += calls.len();
+            match exec.env.response {
+                Some(Response::Reply(data)) => answer = Some(Ok(data)),
+                Some(Response::Reject(reject)) => answer = Some(Err(reject)),
+                None if !ctx.responded && ctx.outstanding == 0 => {
+                    answer = Some(Err(Reject::new(
+                        RejectCode::CanisterError,
+                        format!("Error from Canister {id}: Canister did not reply to the call"),
+                    )));
+                }
+                None => {}
+            }
+            for call in calls {
+                let callback = self.next_id();
+                let deadline = call
+                    .timeout_seconds
+                    .map_or(0, |s| self.time + u64::from(s) * 1_000_000_000);
+                self.queue.push_back(Message::Request {
+                    from: id,
+                    to: call.callee,
+                    method: call.method.clone(),
+                    arg: call.arg.clone(),
+                    cycles: call.cycles,
+                    deadline,
+                    origin: Origin::Canister { callback },
+                });
+                self.callbacks.insert(
+                    callback,
+                    Callback {
+                        canister: id,
+                        context,
+                        call,
+                    },
+                );
+            }
+        }
+        let ctx = self.contexts.get_mut(&context).expect("context exists");
+        if let Some(result) = answer {
+            ctx.responded = true;
+            let refund = std::mem::take(&mut ctx.cycles);
+            let origin = ctx.origin;
+            self.answer(origin, result, refund);
+        }
+        let ctx = self.contexts.get(&context).expect("context exists");
+        if ctx.outstanding == 0 {
+            self.contexts.remove(&context);
+        }
+    }
+
+    fn answer(&mut self, origin: Origin, result: Result<Vec<u8>, Reject>, refund: u128) {
+        match origin {
+            Origin::Ingress(id) => {
+                self.ingress.insert(id, result);
+            }
+            Origin::Canister { callback } => self.queue.push_back(Message::Response {
+                callback,
+                result,
+                refund,
+            }),
+            Origin::System => {}
+        }
+    }
+
+    fn run_until_idle(&mut self) -> Result<()> {
+        let mut delivered = 0u64;
+        while let Some(message) = self.queue.pop_front() {
+            delivered += 1;
+            if delivered > 1_000_000 {
+                return Err(HarnessError::Harness(
+                    "more than a million messages without settling".into(),
+                ));
+            }
+            match message {
+                Message::Request {
+                    from,
+                    to,
+                    method,
+                    arg,
+                    cycles,
+                    deadline,
+                    origin,
+                } => self.deliver_request(from, to, &method, arg, cycles, deadline, origin)?,
+                Message::Response {
+                    callback,
+                    result,
+                    refund,
+                } => self.deliver_response(callback, result, refund)?,
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deliver_request(
+        &mut self,
+        from: Principal,
+        to: Principal,
+        method: &str,
+        arg: Vec<u8>,
+        cycles: u128,
+        deadline: u64,
+        origin: Origin,
+    ) -> Result<()> {
+        if to == Principal::management_canister() {
+            let result = self.management(from, method, &arg, cycles);
+            self.answer(origin, result, 0);
+            return Ok(());
+        }
+        let Some(canister) = self.canisters.get(&to) else {
+            let reject = Reject::new(
+                RejectCode::DestinationInvalid,
+                format!("Canister {to} not found"),
+            );
+            self.answer(origin, Err(reject), cycles);
+            return Ok(());
+        };
+        let update = format!("canister_update {method}");
+        let query = format!("canister_query {method}");
+        let (export, kind) = if canister.module().exports(&update) {
+            (update, EntryKind::Update)
+        } else if canister.module().exports(&query) {
+            (query, EntryKind::Query { replicated: true })
+        } else {
+            let reject = Reject::new(
+                RejectCode::CanisterError,
+                format!("Error from Canister {to}: Canister has no update method '{method}'"),
+            );
+            self.answer(origin, Err(reject), cycles);
+            return Ok(());
+        };
+        let context = self.new_context(origin, from, method, cycles, deadline);
+        let mut env = MessageEnv::new(kind, from, method, arg);
+        env.fuel_limit = self.limits.update;
+        self.execute(to, context, &Entry::Export(export), env)
+    }
+
+    fn deliver_response(
+        &mut self,
+        callback: u64,
+        result: Result<Vec<u8>, Reject>,
+        refund: u128,
+    ) -> Result<()> {
+        let Some(cb) = self.callbacks.remove(&callback) else {
+            return Ok(());
+        };
+        let Some(ctx) = self.contexts.get_mut(&cb.context) else {
+            return Ok(());
+        };
+        ctx.outstanding -= 1;
+        let (caller, method) = (ctx.caller, ctx.method.clone());
+        let label = format!("{}.{}", cb.call.callee, cb.call.method);
+        let (kind, arg, reject, (fun, fun_env)) = match result {
+            Ok(data) => (EntryKind::ReplyCallback, data, None, cb.call.reply),
+            Err(r) => (
+                EntryKind::RejectCallback,
+                Vec::new(),
+                Some((r.code, r.message)),
+                cb.call.reject,
+            ),
+        };
+        let mut env = MessageEnv::new(kind, caller, &method, arg);
+        env.reject = reject;
+        env.cycles_refunded = refund;
+        env.fuel_limit = self.limits.update;
+        let Some(mut canister) = self.canisters.remove(&cb.canister) else {
+            return Ok(());
+        };
+        let ctx = &self.contexts[&cb.context];
+        env.already_responded = ctx.responded;
+        env.cycles_available = ctx.cycles;
+        env.deadline = ctx.deadline;
+        env.context_instructions = ctx.instructions;
+        let exec = self.run(&mut canister, &Entry::Callback { fun, env: fun_env }, env);
+        let exec = match exec {
+            Ok(exec) => exec,
+            Err(e) => {
+                self.canisters.insert(cb.canister, canister);
+                return Err(e);
+            }
+        };
+        if exec.trap.is_some()
+            && let Some((fun, fun_env)) = cb.call.cleanup
+        {
+            let mut env = MessageEnv::new(EntryKind::Cleanup, caller, &label, Vec::new());
+            env.fuel_limit = self.limits.update;
+            let cleanup = self.run(&mut canister, &Entry::Callback { fun, env: fun_env }, env);
+            if let Err(e) = cleanup {
+                self.canisters.insert(cb.canister, canister);
+                return Err(e);
+            }
+        }
+        self.canisters.insert(cb.canister, canister);
+        self.settle(cb.canister, cb.context, exec);
+        Ok(())
+    }
+
+    /// An update call from `sender`, as ingress: `canister_inspect_message` first (if exported),
+    /// then the method, every call it makes and their callbacks, until it answers.
+    pub fn update_call(
+        &mut self,
+        canister: Principal,
+        sender: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let start = self.executions.len();
+        let result = self.update_call_inner(canister, sender, method, arg);
+        self.last_call_instructions = self.executions[start..]
+            .iter()
+            .map(|e| e.instructions)
+            .sum();
+        result
+    }
+
+    fn update_call_inner(
+        &mut self,
+        canister: Principal,
+        sender: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let Some(mut installed) = self.canisters.remove(&canister) else {
+            return Err(Reject::new(
+                RejectCode::DestinationInvalid,
+                format!("Canister {canister} not found"),
+            )
+            .into());
+        };
+        let inspect = if installed.module().exports("canister_inspect_message") {
+            let mut env = MessageEnv::new(EntryKind::InspectMessage, sender, method, arg.clone());
+            env.fuel_limit = self.limits.query;
+            Some(self.run(
+                &mut installed,
+                &Entry::Export("canister_inspect_message".into()),
+                env,
+            ))
+        } else {
+            None
+        };
+        self.canisters.insert(canister, installed);
+        if let Some(exec) = inspect.transpose()? {
+            if let Some(trap) = exec.trap {
+                return Err(Reject::new(
+                    RejectCode::CanisterError,
+                    format!("Error from Canister {canister}: {trap}"),
+                )
+                .into());
+            }
+            if !exec.env.accepted {
+                return Err(Reject::new(
+                    RejectCode::CanisterReject,
+                    format!("Canister {canister} rejected the message in inspect_message"),
+                )
+                .into());
+            }
+        }
+        let id = self.next_id();
+        self.queue.push_back(Message::Request {
+            from: sender,
+            to: canister,
+            method: method.to_string(),
+            arg,
+            cycles: 0,
+            deadline: 0,
+            origin: Origin::Ingress(id),
+        });
+        self.run_until_idle()?;
+        match self.ingress.remove(&id) {
+            Some(result) => result.map_err(HarnessError::Rejected),
+            None => Err(HarnessError::Harness(format!(
+                "update call {method} on {canister} never completed"
+            ))),
+        }
+    }
+
+    /// A query call from `sender` (non-replicated: a data certificate is present); its state
+    /// changes are discarded.
+    pub fn query_call(
+        &mut self,
+        canister: Principal,
+        sender: Principal,
+        method: &str,
+        arg: Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let Some(mut installed) = self.canisters.remove(&canister) else {
+            return Err(Reject::new(
+                RejectCode::DestinationInvalid,
+                format!("Canister {canister} not found"),
+            )
+            .into());
+        };
+        let export = format!("canister_query {method}");
+        let result = if installed.module().exports(&export) {
+            let mut env =
+                MessageEnv::new(EntryKind::Query { replicated: false }, sender, method, arg);
+            env.fuel_limit = self.limits.query;
+            self.run(&mut installed, &Entry::Export(export), env)
+        } else {
+            Err(Reject::new(
+                RejectCode::CanisterError,
+                format!("Error from Canister {canister}: Canister has no query method '{method}'"),
+            )
+            .into())
+        };
+        self.canisters.insert(canister, installed);
+        let exec = result?;
+        self.last_call_instructions = exec.instructions;
+        query_result(canister, exec)
+    }
+
+    /// Instructions used by everything the last ingress call ran (its method, the callbacks,
+    /// the canisters it called).
+    pub fn last_call_instructions(&self) -> u64 {
+        self.last_call_instructions
+    }
+
+    /// Every entry point and callback executed so far, in order.
+    pub fn executions(&self) -> &[ExecutedMessage] {
+        &self.executions
+    }
+
+    /// Lines `canister` printed with `debug_print`.
+    pub fn debug_log(&self, canister: Principal) -> Vec<String> {
+        self.canisters
+            .get(&canister)
+            .map(|c| c.state().debug_log.clone())
+            .unwrap_or_default()
+    }
+
+    /// The canister's global timer (0 when inactive).
+    pub fn global_timer(&self, canister: Principal) -> Option<u64> {
+        self.canisters
+            .get(&canister)
+            .map(|c| c.state().global_timer)
+    }
+
+    /// The canister's certified data.
+    pub fn certified_data(&self, canister: Principal) -> Option<Vec<u8>> {
+        self.canisters
+            .get(&canister)
+            .map(|c| c.state().certified_data.clone())
+    }
+
+    /// SHA-256 of the wasm the canister runs.
+    pub fn module_hash(&self, canister: Principal) -> Option<[u8; 32]> {
+        self.canisters.get(&canister).map(|c| c.module().hash)
+    }
+
+    /// Size of the canister's stable memory in wasm pages.
+    pub fn stable_pages(&self, canister: Principal) -> Option<u64> {
+        self.canisters
+            .get(&canister)
+            .map(|c| c.state().stable.pages())
+    }
+}
+
+/// The answer of a query execution.
+pub(crate) fn query_result(canister: Principal, exec: Execution) -> Result<Vec<u8>> {
+    if let Some(trap) = exec.trap {
+        return Err(Reject::new(
+            RejectCode::CanisterError,
+            format!("Error from Canister {canister}: {trap}"),
+        )
+        .into());
+    }
+    match exec.env.response {
+        Some(Response::Reply(data)) => Ok(data),
+        Some(Response::Reject(reject)) => Err(reject.into()),
+        None => Err(Reject::new(
+            RejectCode::CanisterError,
+            format!("Error from Canister {canister}: Canister did not reply to the call"),
+        )
+        .into()),
+    }
+}
