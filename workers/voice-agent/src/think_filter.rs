@@ -40,6 +40,9 @@ impl ThinkFilter {
         let input = std::mem::take(&mut self.pending_tag) + content;
         let mut filtered = String::new();
         let mut i = 0;
+        // The original advances one character at a time. Outside a block, the held-suffix
+        // check only depends on where the input ends, so once it finds nothing it finds
+        // nothing for every later position; that lets the scan jump from '<' to '<'.
         while i < input.len() {
             let rest = &input[i..];
             if self.inside_think {
@@ -65,7 +68,12 @@ impl ThinkFilter {
                     break;
                 }
             }
-            let step = rest.chars().next().map_or(1, char::len_utf8);
+            // No tag can start before the next '<', and (as argued above the loop) the held-
+            // suffix answer cannot change while scanning, so jump there in one step.
+            let first = rest.chars().next().map_or(1, char::len_utf8);
+            let step = rest[first..]
+                .find('<')
+                .map_or(rest.len(), |pos| pos + first);
             if !self.inside_think {
                 filtered.push_str(&rest[..step]);
             }
@@ -131,6 +139,74 @@ mod tests {
         assert_eq!(out, [""]);
         assert!(filter.inside_think());
         assert_eq!(filter.pending_tag(), "</thi");
+    }
+
+    #[test]
+    fn matches_a_char_by_char_reference_on_many_inputs() {
+        // The original's algorithm, one character at a time.
+        fn reference(state: &mut (bool, String), content: &str) -> String {
+            let input: Vec<char> = (std::mem::take(&mut state.1) + content).chars().collect();
+            let (open, close): (Vec<char>, Vec<char>) =
+                (OPEN_TAG.chars().collect(), CLOSE_TAG.chars().collect());
+            let mut out = String::new();
+            let mut i = 0;
+            while i < input.len() {
+                let rest = &input[i..];
+                if state.0 {
+                    if rest.starts_with(&close) {
+                        state.0 = false;
+                        i += close.len();
+                        continue;
+                    }
+                    if rest.len() < close.len() && close.starts_with(rest) {
+                        state.1 = rest.iter().collect();
+                        break;
+                    }
+                } else {
+                    if rest.starts_with(&open) {
+                        state.0 = true;
+                        i += open.len();
+                        continue;
+                    }
+                    let max = rest.len().min(open.len() - 1);
+                    if let Some(k) = (1..=max).rev().find(|&k| rest.ends_with(&open[..k])) {
+                        out.extend(&rest[..rest.len() - k]);
+                        state.1 = rest[rest.len() - k..].iter().collect();
+                        break;
+                    }
+                    out.push(rest[0]);
+                }
+                i += 1;
+            }
+            out
+        }
+        let alphabet = [
+            "<", "think>", "</think>", "<th", "ink", ">", "é", "a", "</", "t", " ",
+        ];
+        let mut seed = 0x2545F491u32;
+        for _ in 0..3000 {
+            let mut filter = ThinkFilter::new();
+            let mut state = (false, String::new());
+            for _ in 0..6 {
+                let mut chunk = String::new();
+                for _ in 0..(seed % 5) {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    chunk.push_str(alphabet[seed as usize % alphabet.len()]);
+                }
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                assert_eq!(
+                    filter.push(&chunk),
+                    reference(&mut state, &chunk),
+                    "{chunk:?}"
+                );
+                assert_eq!(
+                    (filter.inside_think, filter.pending_tag.clone()),
+                    state.clone()
+                );
+            }
+        }
     }
 
     #[test]

@@ -168,6 +168,56 @@ async fn client_disconnect_cancels_the_upstream_request() {
 }
 
 #[tokio::test]
+async fn a_slow_client_slows_the_upstream_read() {
+    // 2000 events of ~16 KiB (32 MiB): far more than the socket buffers between the fake and
+    // the client can hold.
+    let big = "x".repeat(16 * 1024);
+    let pieces: Vec<(Duration, Vec<u8>)> = (0..2000)
+        .map(|_| (Duration::ZERO, content_event(&big).into_bytes()))
+        .collect();
+    let total = pieces.len();
+    let llm = FakeLlm::start(Reply::Stream {
+        pieces,
+        ending: Ending::Complete,
+    })
+    .await;
+    let service = service_for(&llm, &[]).await;
+    let token = service.login(&User::new(9)).await;
+    let response = service
+        .post("/chat/stream", Some(&token), json!({"message": "x"}))
+        .await;
+    let mut stream = response.bytes_stream();
+    stream.next().await.unwrap().unwrap();
+    // The client stops reading: the upstream read stalls instead of being buffered in memory.
+    let mut stalled_at = llm.written.load(Ordering::SeqCst);
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = llm.written.load(Ordering::SeqCst);
+        if now == stalled_at {
+            break;
+        }
+        stalled_at = now;
+    }
+    assert_eq!(
+        llm.written.load(Ordering::SeqCst),
+        stalled_at,
+        "upstream never stalled"
+    );
+    eprintln!("stalled after {stalled_at} of {total} pieces");
+    assert!(
+        stalled_at < total / 2,
+        "{stalled_at} of {total} pieces read without a reader"
+    );
+    // Reading again drains everything.
+    let mut received = 0usize;
+    while let Some(chunk) = stream.next().await {
+        received += chunk.unwrap().len();
+    }
+    assert_eq!(llm.completed.load(Ordering::SeqCst), 1);
+    assert!(received > 30 * 1024 * 1024, "{received}");
+}
+
+#[tokio::test]
 async fn errors_before_the_stream_starts() {
     let llm = FakeLlm::start(Reply::Whole {
         status: 429,

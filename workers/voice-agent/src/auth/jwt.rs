@@ -92,7 +92,7 @@ impl SessionToken {
             .decode(signature)
             .map_err(|_| JwtError::Malformed)?;
         let mut mac = self.mac();
-        mac.update(token[..header_and_claims_len(token)].as_bytes());
+        mac.update(&token.as_bytes()[..header_and_claims_len(token)]);
         mac.verify_slice(&signature)
             .map_err(|_| JwtError::Signature)?;
         let claims: Value = decode_json(claims)?;
@@ -106,10 +106,10 @@ impl SessionToken {
         if exp <= now as f64 {
             return Err(JwtError::Expired);
         }
-        if let Some(nbf) = claims.get("nbf") {
-            if nbf.as_f64().is_none_or(|nbf| nbf > now as f64) {
-                return Err(JwtError::Expired);
-            }
+        if let Some(nbf) = claims.get("nbf")
+            && nbf.as_f64().is_none_or(|nbf| nbf > now as f64)
+        {
+            return Err(JwtError::Expired);
         }
         if claims.get("iat").is_some_and(|iat| !iat.is_number()) {
             return Err(JwtError::Malformed);

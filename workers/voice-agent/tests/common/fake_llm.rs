@@ -88,6 +88,8 @@ pub struct FakeLlm {
     pub reader_gone: Arc<AtomicBool>,
     /// Streams fully written.
     pub completed: Arc<AtomicUsize>,
+    /// Stream pieces written so far (all requests).
+    pub written: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -106,26 +108,29 @@ impl FakeLlm {
         let authorizations = Arc::new(Mutex::new(Vec::new()));
         let reader_gone = Arc::new(AtomicBool::new(false));
         let completed = Arc::new(AtomicUsize::new(0));
-        let (req, auth, gone, done) = (
+        let written = Arc::new(AtomicUsize::new(0));
+        let (req, auth, gone, done, wrote) = (
             requests.clone(),
             authorizations.clone(),
             reader_gone.clone(),
             completed.clone(),
+            written.clone(),
         );
         let task = tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
-                let (reply, req, auth, gone, done) = (
-                    reply.clone(),
-                    req.clone(),
-                    auth.clone(),
-                    gone.clone(),
-                    done.clone(),
-                );
+                let counters = Counters {
+                    requests: req.clone(),
+                    authorizations: auth.clone(),
+                    reader_gone: gone.clone(),
+                    completed: done.clone(),
+                    written: wrote.clone(),
+                };
+                let reply = reply.clone();
                 tokio::spawn(async move {
-                    serve(socket, reply, req, auth, gone, done).await;
+                    serve(socket, reply, counters).await;
                 });
             }
         });
@@ -135,6 +140,7 @@ impl FakeLlm {
             authorizations,
             reader_gone,
             completed,
+            written,
             task,
         }
     }
@@ -150,14 +156,23 @@ impl FakeLlm {
     }
 }
 
-async fn serve(
-    socket: TcpStream,
-    reply: Reply,
+/// What a connection reports back.
+struct Counters {
     requests: Arc<Mutex<Vec<Value>>>,
     authorizations: Arc<Mutex<Vec<String>>>,
     reader_gone: Arc<AtomicBool>,
     completed: Arc<AtomicUsize>,
-) {
+    written: Arc<AtomicUsize>,
+}
+
+async fn serve(socket: TcpStream, reply: Reply, counters: Counters) {
+    let Counters {
+        requests,
+        authorizations,
+        reader_gone,
+        completed,
+        written,
+    } = counters;
     let mut reader = BufReader::new(socket);
     let mut content_length = 0usize;
     loop {
@@ -217,6 +232,7 @@ async fn serve(
                     reader_gone.store(true, Ordering::SeqCst);
                     return;
                 }
+                written.fetch_add(1, Ordering::SeqCst);
             }
             if ending == Ending::Complete {
                 let _ = socket.write_all(b"0\r\n\r\n").await;
