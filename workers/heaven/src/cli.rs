@@ -29,6 +29,23 @@ pub enum Command {
         #[arg(value_enum, default_value_t = ServiceChoice::All)]
         service: ServiceChoice,
     },
+    /// Move data from the original deployment into the configured stores.
+    Migrate {
+        /// What to migrate.
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+/// `heaven migrate ...` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum MigrateAction {
+    /// Load voice-agent's D1 tables (`nonces`, `sessions`) from a `wrangler d1 export` SQL
+    /// dump into the state store. Re-running it overwrites the same records.
+    D1Import {
+        /// The dump file (`wrangler d1 export voice-agent --remote --output dump.sql`).
+        file: std::path::PathBuf,
+    },
 }
 
 /// Services `heaven serve` can start.

@@ -32,6 +32,9 @@ pub enum HeavenError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `heaven migrate d1-import` could not load the dump.
+    #[error("import failed: {0}")]
+    Import(voice_agent::d1_import::ImportError),
     /// A port could not be bound.
     #[error("cannot listen for {service} on {addr}: {source}")]
     Bind {

@@ -74,7 +74,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
         [
             ("api", "running"),
             ("metadata-resolver", "not built yet"),
-            ("voice-agent", "not built yet"),
+            ("voice-agent", "running"),
             ("voice-rooms", "not built yet"),
         ]
     );
@@ -97,8 +97,21 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
         "{metrics}"
     );
 
+    // voice-agent answers the original's smoke check (there is no /health there).
+    let agent = stack.url("voice-agent").to_owned();
+    let nonce = reqwest::Client::new()
+        .post(format!("{agent}/auth/nonce"))
+        .json(&serde_json::json!({"wallet": "0x0000000000000000000000000000000000000001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nonce.status(), 200);
+    let nonce: serde_json::Value = nonce.json().await.unwrap();
+    assert!(nonce["nonce"].as_str().unwrap().len() >= 8);
+
     for file in [
         "state.sqlite3",
+        "voice-agent-jwt-secret",
         "cache.sqlite3",
         "dev-ecdsa-secp256k1.key",
         "blobs",

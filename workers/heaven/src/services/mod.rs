@@ -24,6 +24,8 @@ pub struct LocalResources {
     pub runtime: NativeRuntime,
     /// Local content-addressed blob directory.
     pub blob_dir: PathBuf,
+    /// voice-agent's configuration (its env vars, a dev JWT secret when none is set).
+    pub voice_agent: voice_agent::VoiceAgentConfig,
 }
 
 /// One service of the original backend, as the local stack serves it.
@@ -90,10 +92,13 @@ impl ServiceId {
 
     /// The service's full router (handlers wrapped in the shared edge), or `None` while the
     /// service is not built yet.
-    pub fn router(self, _resources: &LocalResources) -> Option<Router> {
+    pub fn router(self, resources: &LocalResources) -> Option<Router> {
         let routes = match self {
             ServiceId::Api => api::router(),
-            ServiceId::MetadataResolver | ServiceId::VoiceAgent | ServiceId::VoiceRooms => {
+            ServiceId::VoiceAgent => {
+                voice_agent::router(resources.voice_agent.clone(), resources.state.clone())
+            }
+            ServiceId::MetadataResolver | ServiceId::VoiceRooms => {
                 return None;
             }
         };
