@@ -1,0 +1,282 @@
+//! Rehosting to a fake Load agent: the upload exactly as the original sends it, the one-year
+//! `rehost:` entry and its cache hit, failures reported per URL, the route's validation, and
+//! the background job that swaps a release group's cover for the rehosted copy.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Resolver, Upstreams, json_fixture};
+use metadata_resolver::cache::rehost_key;
+use metadata_resolver::rehost::{RehostResult, rehost_one};
+use wiremock::matchers::{body_string_contains, header, header_regex, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const LOAD_ID: &str = "Xb3c9Q2f7kLm1nOp4qRs5tUv6wXy7zA8bC9dE0fG1hI";
+const KEY: [(&str, &str); 1] = [("LOAD_S3_AGENT_API_KEY", "test-load-key")];
+
+async fn mount_image(up: &Upstreams, at: &str, content_type: &str, bytes: Vec<u8>, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .and(header("user-agent", "HeavenTest/1.0 ( test@example.com )"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(bytes, content_type))
+        .expect(times)
+        .mount(&up.images)
+        .await;
+}
+
+#[tokio::test]
+async fn uploads_once_like_the_original_then_answers_from_the_cache() {
+    let up = Upstreams::start().await;
+    mount_image(&up, "/covers/a.png", "image/png", b"PNG-bytes".to_vec(), 1).await;
+    let url = format!("{}/covers/a.png", up.images.uri());
+    let (_, hash) = rehost_key(&url);
+    Mock::given(method("POST"))
+        .and(path("/upload"))
+        .and(header("authorization", "Bearer test-load-key"))
+        .and(header_regex(
+            "content-type",
+            "^multipart/form-data; boundary=",
+        ))
+        .and(body_string_contains(format!(
+            "name=\"file\"; filename=\"{}.png\"\r\nContent-Type: image/png\r\n\r\nPNG-bytes\r\n",
+            &hash[..16]
+        )))
+        .and(body_string_contains(
+            "name=\"content_type\"\r\n\r\nimage/png\r\n",
+        ))
+        .respond_with(json_fixture("load_upload_ok.json"))
+        .expect(1)
+        .mount(&up.load)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let first = rehost_one(&resolver.state, &url).await;
+    let gateway = format!("https://gateway.test/resolve/{LOAD_ID}");
+    assert_eq!(
+        first,
+        RehostResult {
+            url: url.clone(),
+            ipfs_url: Some(gateway.clone()),
+            cid: Some(LOAD_ID.to_owned()),
+            error: None,
+            cached: false,
+        }
+    );
+    let second = rehost_one(&resolver.state, &url).await;
+    assert!(second.cached);
+    assert_eq!(second.ipfs_url.as_deref(), Some(gateway.as_str()));
+    let stored = resolver
+        .state
+        .cache()
+        .get(&format!("rehost:{hash}"))
+        .await
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some(LOAD_ID.as_bytes()));
+    up.load.verify().await;
+    up.images.verify().await;
+}
+
+#[tokio::test]
+async fn concurrent_rehosts_of_one_url_download_once() {
+    let up = Upstreams::start().await;
+    mount_image(&up, "/same.jpg", "image/jpeg", vec![7; 1024], 1).await;
+    Mock::given(path("/upload"))
+        .respond_with(json_fixture("load_upload_ok.json").set_delay(Duration::from_millis(100)))
+        .expect(1)
+        .mount(&up.load)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let url = format!("{}/same.jpg", up.images.uri());
+    let (a, b) = tokio::join!(
+        rehost_one(&resolver.state, &url),
+        rehost_one(&resolver.state, &url)
+    );
+    assert_eq!(a.cid, b.cid);
+    assert!(
+        a.cached != b.cached,
+        "one uploads, the other reads the cache"
+    );
+    up.images.verify().await;
+    up.load.verify().await;
+}
+
+#[tokio::test]
+async fn failures_are_reported_per_url() {
+    let up = Upstreams::start().await;
+    Mock::given(path("/gone.jpg"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&up.images)
+        .await;
+    mount_image(
+        &up,
+        "/huge.jpg",
+        "image/jpeg",
+        vec![0; 10 * 1024 * 1024 + 1],
+        1,
+    )
+    .await;
+    mount_image(&up, "/no-id.jpg", "image/jpeg", b"jpg".to_vec(), 1).await;
+    mount_image(&up, "/refused.jpg", "image/jpeg", b"jpg2".to_vec(), 1).await;
+    Mock::given(path("/upload"))
+        .and(body_string_contains("jpg2"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("invalid api key"))
+        .with_priority(1)
+        .mount(&up.load)
+        .await;
+    Mock::given(path("/upload"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
+        .mount(&up.load)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let base = up.images.uri();
+    let cases = [
+        ("/gone.jpg", "Fetch failed: 404".to_owned()),
+        ("/huge.jpg", "Image too large (max 10MB)".to_owned()),
+        (
+            "/no-id.jpg",
+            r#"Load upload returned no id: {"ok":true}"#.to_owned(),
+        ),
+        (
+            "/refused.jpg",
+            "Load upload failed: 401 invalid api key".to_owned(),
+        ),
+    ];
+    for (at, error) in cases {
+        let url = format!("{base}{at}");
+        let result = rehost_one(&resolver.state, &url).await;
+        assert_eq!(
+            result,
+            RehostResult {
+                url: url.clone(),
+                ipfs_url: None,
+                cid: None,
+                error: Some(error),
+                cached: false
+            }
+        );
+        assert!(
+            resolver
+                .state
+                .cache()
+                .get(&rehost_key(&url).0)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn route_validates_and_reports_cache_hits_and_failures() {
+    let up = Upstreams::start().await;
+    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let too_many = format!(
+        r#"{{"urls":[{}]}}"#,
+        vec![r#""https://a.test/x.jpg""#; 51].join(",")
+    );
+    for (body, error) in [
+        ("{", "invalid JSON body"),
+        (r#"{"urls":"https://a.test"}"#, "urls array required"),
+        (r#"{"urls":[]}"#, "urls array required"),
+        (too_many.as_str(), "max 50 URLs per batch"),
+        (
+            r#"{"urls":["http://a.test/x.jpg"]}"#,
+            "all URLs must be HTTPS strings",
+        ),
+        (r#"{"urls":[42]}"#, "all URLs must be HTTPS strings"),
+    ] {
+        assert_eq!(
+            resolver.post("/rehost/image", body).await,
+            (400, format!(r#"{{"error":"{error}"}}"#))
+        );
+    }
+    let cached_url = "https://upload.wikimedia.org/wikipedia/commons/a/a1/x.jpg";
+    resolver
+        .state
+        .cache()
+        .put(
+            &rehost_key(cached_url).0,
+            LOAD_ID.as_bytes().to_vec(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    // Nothing listens on port 1: the download fails and the entry carries the reason.
+    let failing = "https://127.0.0.1:1/cover.jpg";
+    let (status, body) = resolver
+        .post(
+            "/rehost/image",
+            &format!(r#"{{"urls":["{cached_url}","{failing}"]}}"#),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let hit = &answer["results"][0];
+    assert_eq!(
+        hit.to_string(),
+        format!(
+            r#"{{"cached":true,"cid":"{LOAD_ID}","error":null,"ipfsUrl":"https://gateway.test/resolve/{LOAD_ID}","url":"{cached_url}"}}"#
+        )
+    );
+    assert!(body.starts_with(&format!(
+        r#"{{"results":[{{"url":"{cached_url}","ipfsUrl":"#
+    )));
+    let miss = &answer["results"][1];
+    assert_eq!(miss["url"], failing);
+    assert_eq!(miss["ipfsUrl"], serde_json::Value::Null);
+    assert_eq!(miss["cached"], false);
+    assert!(miss["error"].as_str().is_some_and(|e| !e.is_empty()));
+}
+
+#[tokio::test]
+async fn release_group_cover_is_rehosted_in_the_background() {
+    let up = Upstreams::start().await;
+    let mbid = "b1392450-e666-3926-a536-22c65f834433";
+    Mock::given(path(format!("/ws/2/release-group/{mbid}")))
+        .respond_with(json_fixture("release_group_ok_computer.json"))
+        .expect(1)
+        .mount(&up.musicbrainz)
+        .await;
+    mount_image(
+        &up,
+        &format!("/release-group/{mbid}/front-250"),
+        "image/jpeg",
+        b"cover".to_vec(),
+        1,
+    )
+    .await;
+    Mock::given(path("/upload"))
+        .and(body_string_contains("Content-Type: image/jpeg"))
+        .respond_with(json_fixture("load_upload_ok.json"))
+        .expect(1)
+        .mount(&up.load)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let (status, first) = resolver.get(&format!("/release-group/{mbid}")).await;
+    assert_eq!(status, 200);
+    assert!(first.contains(&format!(
+        r#""coverArtUrl":"{}/release-group/"#,
+        up.images.uri()
+    )));
+    let gateway = format!(r#""coverArtUrl":"https://gateway.test/resolve/{LOAD_ID}""#);
+    let mut patched = String::new();
+    for _ in 0..100 {
+        patched = resolver.get(&format!("/release-group/{mbid}")).await.1;
+        if patched.contains(&gateway) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        patched,
+        first.replace(
+            &format!(
+                r#""coverArtUrl":"{}/release-group/{mbid}/front-250""#,
+                up.images.uri()
+            ),
+            &gateway
+        )
+    );
+    up.musicbrainz.verify().await;
+    up.load.verify().await;
+}
