@@ -46,6 +46,13 @@ pub enum MigrateAction {
         /// The dump file (`wrangler d1 export voice-agent --remote --output dump.sql`).
         file: std::path::PathBuf,
     },
+    /// Load metadata-resolver's KV namespace from a JSON-lines export (`{"key", "value",
+    /// "expiration"}` per line) into the cache store (SQLite, or Redis with CACHE_STORE=redis).
+    /// Expired entries are skipped; re-running it overwrites the same keys.
+    KvImport {
+        /// The export file.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Services `heaven serve` can start.

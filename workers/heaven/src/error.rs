@@ -35,6 +35,9 @@ pub enum HeavenError {
     /// `heaven migrate d1-import` could not load the dump.
     #[error("import failed: {0}")]
     Import(voice_agent::d1_import::ImportError),
+    /// `heaven migrate kv-import` could not load the KV export.
+    #[error("kv-import: {0}")]
+    KvImport(#[from] metadata_resolver::kv_import::KvImportError),
     /// A port could not be bound.
     #[error("cannot listen for {service} on {addr}: {source}")]
     Bind {

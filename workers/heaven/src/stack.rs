@@ -23,7 +23,28 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
         Command::Migrate {
             action: MigrateAction::D1Import { file },
         } => d1_import(&config, &file).await,
+        Command::Migrate {
+            action: MigrateAction::KvImport { file },
+        } => kv_import(&config, &file).await,
     }
+}
+
+/// `heaven migrate kv-import <file>`: loads metadata-resolver's KV export into the cache store.
+pub async fn kv_import(config: &StackConfig, file: &std::path::Path) -> Result<(), HeavenError> {
+    let cache = portability::open_cache_store(&config.cache_store_url())
+        .await
+        .map_err(|source| HeavenError::Store {
+            what: "cache store",
+            source,
+        })?;
+    let report = metadata_resolver::kv_import::import_kv_file(cache.as_ref(), file).await?;
+    println!(
+        "imported {} cache entries ({} already expired, skipped) from {}",
+        report.imported,
+        report.expired,
+        file.display()
+    );
+    Ok(())
 }
 
 /// `heaven migrate d1-import <file>`: loads voice-agent's D1 dump into the state store.
@@ -107,12 +128,14 @@ pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, Heav
         })?;
     let runtime = NativeRuntime::open(&config.data_dir)?;
     let voice_agent = voice_agent_config(config)?;
+    let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
     Ok(LocalResources {
         state,
         cache,
         runtime,
         blob_dir,
         voice_agent,
+        metadata_resolver,
     })
 }
 

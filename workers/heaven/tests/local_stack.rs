@@ -73,7 +73,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
         statuses,
         [
             ("api", "running"),
-            ("metadata-resolver", "not built yet"),
+            ("metadata-resolver", "running"),
             ("voice-agent", "running"),
             ("voice-rooms", "not built yet"),
         ]
@@ -108,6 +108,26 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
     assert_eq!(nonce.status(), 200);
     let nonce: serde_json::Value = nonce.json().await.unwrap();
     assert!(nonce["nonce"].as_str().unwrap().len() >= 8);
+
+    // metadata-resolver answers the original's health body; rehost without a Load key is the
+    // original's 500.
+    let resolver = stack.url("metadata-resolver").to_owned();
+    let health = reqwest::get(format!("{resolver}/health")).await.unwrap();
+    assert_eq!(
+        health.text().await.unwrap(),
+        r#"{"ok":true,"service":"metadata-resolver"}"#
+    );
+    let rehost = reqwest::Client::new()
+        .post(format!("{resolver}/rehost/image"))
+        .body(r#"{"urls":["https://example.com/a.jpg"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rehost.status(), 500);
+    assert_eq!(
+        rehost.text().await.unwrap(),
+        r#"{"error":"LOAD_S3_AGENT_API_KEY not configured"}"#
+    );
 
     for file in [
         "state.sqlite3",
@@ -186,7 +206,7 @@ fn an_unreachable_store_names_the_server() {
 
 #[test]
 fn serving_a_service_that_is_not_built_says_so() {
-    let (code, stderr) = run_to_end(&["serve", "resolver"], &[]);
+    let (code, stderr) = run_to_end(&["serve", "rooms"], &[]);
     assert_eq!(code, 2);
-    assert_eq!(stderr, "heaven: metadata-resolver is not built yet");
+    assert_eq!(stderr, "heaven: voice-rooms is not built yet");
 }

@@ -26,6 +26,8 @@ pub struct LocalResources {
     pub blob_dir: PathBuf,
     /// voice-agent's configuration (its env vars, a dev JWT secret when none is set).
     pub voice_agent: voice_agent::VoiceAgentConfig,
+    /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
+    pub metadata_resolver: metadata_resolver::ResolverConfig,
 }
 
 /// One service of the original backend, as the local stack serves it.
@@ -98,10 +100,19 @@ impl ServiceId {
             ServiceId::VoiceAgent => {
                 voice_agent::router(resources.voice_agent.clone(), resources.state.clone())
             }
-            ServiceId::MetadataResolver | ServiceId::VoiceRooms => {
+            ServiceId::MetadataResolver => metadata_resolver::router(
+                resources.metadata_resolver.clone(),
+                resources.cache.clone(),
+            ),
+            ServiceId::VoiceRooms => {
                 return None;
             }
         };
-        Some(ServiceEdge::new(self.name(), self.cors()).wrap(routes))
+        let mut edge = ServiceEdge::new(self.name(), self.cors());
+        if self == ServiceId::MetadataResolver {
+            // A 50-item batch waits for up to 50 MusicBrainz turns of 1.1 s.
+            edge.timeout = metadata_resolver::REQUEST_TIMEOUT;
+        }
+        Some(edge.wrap(routes))
     }
 }
