@@ -5,6 +5,7 @@
 
 use std::{
     collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
     sync::{Arc, Mutex, OnceLock},
 };
 
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Instance, Module, Ref, Store, Val};
 
 use crate::{
+    artifacts::target_dir,
     context::{MessageEnv, StableMemory, SystemState},
     error::{HarnessError, Result},
     instrument::{Instrumented, instrument},
@@ -43,8 +45,7 @@ impl LoadedModule {
         };
         let mut info = instrument(wasm, |name| Runtime::get().implements(name))?;
         let loaded = slot.get_or_init(|| {
-            let module = Module::new(&Runtime::get().engine, &info.wasm)
-                .map_err(|e| format!("compilation failed: {e:#}"))?;
+            let module = compile(&info.wasm)?;
             info.wasm = Vec::new();
             Ok(Arc::new(LoadedModule { hash, module, info }))
         });
@@ -55,6 +56,43 @@ impl LoadedModule {
     pub fn exports(&self, name: &str) -> bool {
         self.info.functions.iter().any(|f| f == name)
     }
+}
+
+/// Compiles an instrumented module, through an on-disk cache in `<target>/tmp/ic-wasm-harness`
+/// keyed by the wasm and the engine's compatibility hash: cranelift in a debug build takes
+/// seconds per canister, and every test binary would otherwise compile the same wasm again.
+fn compile(wasm: &[u8]) -> Result<Module, String> {
+    let engine = &Runtime::get().engine;
+    let mut engine_hash = DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
+    let key = format!(
+        "{}-{:016x}.cwasm",
+        hex::encode(Sha256::digest(wasm)),
+        engine_hash.finish()
+    );
+    let dir = target_dir().join("tmp").join("ic-wasm-harness");
+    let path = dir.join(&key);
+    if path.is_file() {
+        // SAFETY: only this function writes these files, with `Module::serialize` of the same
+        // wasmtime build and configuration (the engine's compatibility hash is in the name;
+        // wasmtime checks it again), and always through an atomic rename.
+        if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
+            return Ok(module);
+        }
+    }
+    let module = Module::new(engine, wasm).map_err(|e| format!("compilation failed: {e:#}"))?;
+    if let Ok(bytes) = module.serialize() {
+        let tmp = dir.join(format!("{key}.{}.tmp", std::process::id()));
+        let stored = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if stored.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(module)
 }
 
 /// What to run.

@@ -1,8 +1,7 @@
-//! The harness: installed canisters, controlled time, and the message loop that delivers
-//! requests and responses between ingress, canisters and the management canister. Call
-//! contexts and callbacks follow the IC interface specification: a callback runs in the call
-//! context of the message that made the call, a context answers at most once, and a context
-//! with no answer and no outstanding calls is rejected with `CANISTER_ERROR`.
+//! The harness: installed canisters (create, install, upgrade), controlled time and rounds,
+//! ingress update and query calls, and what tests can inspect afterwards (instructions,
+//! executions, debug log, timer). Delivery of messages between canisters is in
+//! [`crate::delivery`].
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -13,7 +12,8 @@ use candid::Principal;
 
 use crate::{
     canister::{Canister, Entry, Execution, LoadedModule},
-    context::{EntryKind, MessageEnv, OutgoingCall, Response, StableMemory},
+    context::{EntryKind, MessageEnv, Response, StableMemory},
+    delivery::{CallContext, Callback, Message, Origin},
     error::{HarnessError, Reject, RejectCode, Result},
     outcall::{OutcallRequest, OutcallResponse},
 };
@@ -58,65 +58,21 @@ pub struct ExecutedMessage {
     pub trapped: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Origin {
-    Ingress(u64),
-    Canister { callback: u64 },
-    System,
-}
-
-#[derive(Debug)]
-struct CallContext {
-    origin: Origin,
-    caller: Principal,
-    method: String,
-    responded: bool,
-    outstanding: usize,
-    cycles: u128,
-    deadline: u64,
-    instructions: u64,
-}
-
-#[derive(Debug)]
-struct Callback {
-    canister: Principal,
-    context: u64,
-    call: OutgoingCall,
-}
-
-#[derive(Debug)]
-enum Message {
-    Request {
-        from: Principal,
-        to: Principal,
-        method: String,
-        arg: Vec<u8>,
-        cycles: u128,
-        deadline: u64,
-        origin: Origin,
-    },
-    Response {
-        callback: u64,
-        result: Result<Vec<u8>, Reject>,
-        refund: u128,
-    },
-}
-
 /// Executes canister wasm against the harness's implementation of the IC system API.
 pub struct Harness {
     pub(crate) canisters: BTreeMap<Principal, Canister>,
-    created: BTreeMap<Principal, Vec<Principal>>,
-    time: u64,
-    queue: VecDeque<Message>,
-    contexts: HashMap<u64, CallContext>,
-    callbacks: HashMap<u64, Callback>,
-    ingress: HashMap<u64, Result<Vec<u8>, Reject>>,
-    next_id: u64,
+    pub(crate) created: BTreeMap<Principal, Vec<Principal>>,
+    pub(crate) time: u64,
+    pub(crate) queue: VecDeque<Message>,
+    pub(crate) contexts: HashMap<u64, CallContext>,
+    pub(crate) callbacks: HashMap<u64, Callback>,
+    pub(crate) ingress: HashMap<u64, Result<Vec<u8>, Reject>>,
+    pub(crate) next_id: u64,
     pub(crate) seed: u64,
     pub(crate) rand_calls: u64,
     pub(crate) outcall_handler: Option<OutcallHandler>,
-    executions: Vec<ExecutedMessage>,
-    last_call_instructions: u64,
+    pub(crate) executions: Vec<ExecutedMessage>,
+    pub(crate) last_call_instructions: u64,
     pub(crate) limits: Limits,
 }
 
@@ -176,7 +132,7 @@ impl Harness {
         self.outcall_handler = handler;
     }
 
-    fn next_id(&mut self) -> u64 {
+    pub(crate) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
@@ -318,51 +274,6 @@ impl Harness {
         self.run_until_idle()
     }
 
-    fn system_task(&mut self, id: Principal, export: &str, kind: EntryKind) -> Result<()> {
-        if !self
-            .canisters
-            .get(&id)
-            .is_some_and(|c| c.module().exports(export))
-        {
-            return Ok(());
-        }
-        let context = self.new_context(
-            Origin::System,
-            Principal::management_canister(),
-            export,
-            0,
-            0,
-        );
-        let mut env = MessageEnv::new(kind, Principal::management_canister(), export, Vec::new());
-        env.fuel_limit = self.limits.update;
-        self.execute(id, context, &Entry::Export(export.into()), env)
-    }
-
-    fn new_context(
-        &mut self,
-        origin: Origin,
-        caller: Principal,
-        method: &str,
-        cycles: u128,
-        deadline: u64,
-    ) -> u64 {
-        let id = self.next_id();
-        self.contexts.insert(
-            id,
-            CallContext {
-                origin,
-                caller,
-                method: method.to_string(),
-                responded: false,
-                outstanding: 0,
-                cycles,
-                deadline,
-                instructions: 0,
-            },
-        );
-        id
-    }
-
     /// Runs an entry on a canister (time set, execution recorded).
     pub(crate) fn run(
         &mut self,
@@ -383,241 +294,6 @@ impl Harness {
             trapped: exec.trap.is_some(),
         });
         Ok(exec)
-    }
-
-    /// Runs an entry in call context `context` and applies the outcome to the context.
-    fn execute(
-        &mut self,
-        id: Principal,
-        context: u64,
-        entry: &Entry,
-        mut env: MessageEnv,
-    ) -> Result<()> {
-        let Some(mut canister) = self.canisters.remove(&id) else {
-            return Ok(());
-        };
-        if let Some(ctx) = self.contexts.get(&context) {
-            env.already_responded = ctx.responded;
-            env.cycles_available = ctx.cycles;
-            env.deadline = ctx.deadline;
-            env.context_instructions = ctx.instructions;
-        }
-        let exec = self.run(&mut canister, entry, env);
-        self.canisters.insert(id, canister);
-        self.settle(id, context, exec?);
-        Ok(())
-    }
-
-    fn settle(&mut self, id: Principal, context: u64, exec: Execution) {
-        let Some(ctx) = self.contexts.get_mut(&context) else {
-            return;
-        };
-        ctx.instructions += exec.instructions;
-        let mut answer = None;
-        if let Some(trap) = exec.trap {
-            if !ctx.responded && ctx.outstanding == 0 {
-                answer = Some(Err(Reject::new(
-                    RejectCode::CanisterError,
-                    format!("Error from Canister {id}: {trap}"),
-                )));
-            }
-        } else {
-            ctx.cycles = exec.env.cycles_available;
-            let calls = exec.env.performed;
-            ctx.outstanding += calls.len();
-            match exec.env.response {
-                Some(Response::Reply(data)) => answer = Some(Ok(data)),
-                Some(Response::Reject(reject)) => answer = Some(Err(reject)),
-                None if !ctx.responded && ctx.outstanding == 0 => {
-                    answer = Some(Err(Reject::new(
-                        RejectCode::CanisterError,
-                        format!("Error from Canister {id}: Canister did not reply to the call"),
-                    )));
-                }
-                None => {}
-            }
-            for call in calls {
-                let callback = self.next_id();
-                let deadline = call
-                    .timeout_seconds
-                    .map_or(0, |s| self.time + u64::from(s) * 1_000_000_000);
-                self.queue.push_back(Message::Request {
-                    from: id,
-                    to: call.callee,
-                    method: call.method.clone(),
-                    arg: call.arg.clone(),
-                    cycles: call.cycles,
-                    deadline,
-                    origin: Origin::Canister { callback },
-                });
-                self.callbacks.insert(
-                    callback,
-                    Callback {
-                        canister: id,
-                        context,
-                        call,
-                    },
-                );
-            }
-        }
-        let ctx = self.contexts.get_mut(&context).expect("context exists");
-        if let Some(result) = answer {
-            ctx.responded = true;
-            let refund = std::mem::take(&mut ctx.cycles);
-            let origin = ctx.origin;
-            self.answer(origin, result, refund);
-        }
-        let ctx = self.contexts.get(&context).expect("context exists");
-        if ctx.outstanding == 0 {
-            self.contexts.remove(&context);
-        }
-    }
-
-    fn answer(&mut self, origin: Origin, result: Result<Vec<u8>, Reject>, refund: u128) {
-        match origin {
-            Origin::Ingress(id) => {
-                self.ingress.insert(id, result);
-            }
-            Origin::Canister { callback } => self.queue.push_back(Message::Response {
-                callback,
-                result,
-                refund,
-            }),
-            Origin::System => {}
-        }
-    }
-
-    fn run_until_idle(&mut self) -> Result<()> {
-        let mut delivered = 0u64;
-        while let Some(message) = self.queue.pop_front() {
-            delivered += 1;
-            if delivered > 1_000_000 {
-                return Err(HarnessError::Harness(
-                    "more than a million messages without settling".into(),
-                ));
-            }
-            match message {
-                Message::Request {
-                    from,
-                    to,
-                    method,
-                    arg,
-                    cycles,
-                    deadline,
-                    origin,
-                } => self.deliver_request(from, to, &method, arg, cycles, deadline, origin)?,
-                Message::Response {
-                    callback,
-                    result,
-                    refund,
-                } => self.deliver_response(callback, result, refund)?,
-            }
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn deliver_request(
-        &mut self,
-        from: Principal,
-        to: Principal,
-        method: &str,
-        arg: Vec<u8>,
-        cycles: u128,
-        deadline: u64,
-        origin: Origin,
-    ) -> Result<()> {
-        if to == Principal::management_canister() {
-            let result = self.management(from, method, &arg, cycles);
-            self.answer(origin, result, 0);
-            return Ok(());
-        }
-        let Some(canister) = self.canisters.get(&to) else {
-            let reject = Reject::new(
-                RejectCode::DestinationInvalid,
-                format!("Canister {to} not found"),
-            );
-            self.answer(origin, Err(reject), cycles);
-            return Ok(());
-        };
-        let update = format!("canister_update {method}");
-        let query = format!("canister_query {method}");
-        let (export, kind) = if canister.module().exports(&update) {
-            (update, EntryKind::Update)
-        } else if canister.module().exports(&query) {
-            (query, EntryKind::Query { replicated: true })
-        } else {
-            let reject = Reject::new(
-                RejectCode::CanisterError,
-                format!("Error from Canister {to}: Canister has no update method '{method}'"),
-            );
-            self.answer(origin, Err(reject), cycles);
-            return Ok(());
-        };
-        let context = self.new_context(origin, from, method, cycles, deadline);
-        let mut env = MessageEnv::new(kind, from, method, arg);
-        env.fuel_limit = self.limits.update;
-        self.execute(to, context, &Entry::Export(export), env)
-    }
-
-    fn deliver_response(
-        &mut self,
-        callback: u64,
-        result: Result<Vec<u8>, Reject>,
-        refund: u128,
-    ) -> Result<()> {
-        let Some(cb) = self.callbacks.remove(&callback) else {
-            return Ok(());
-        };
-        let Some(ctx) = self.contexts.get_mut(&cb.context) else {
-            return Ok(());
-        };
-        ctx.outstanding -= 1;
-        let (caller, method) = (ctx.caller, ctx.method.clone());
-        let label = format!("{}.{}", cb.call.callee, cb.call.method);
-        let (kind, arg, reject, (fun, fun_env)) = match result {
-            Ok(data) => (EntryKind::ReplyCallback, data, None, cb.call.reply),
-            Err(r) => (
-                EntryKind::RejectCallback,
-                Vec::new(),
-                Some((r.code, r.message)),
-                cb.call.reject,
-            ),
-        };
-        let mut env = MessageEnv::new(kind, caller, &method, arg);
-        env.reject = reject;
-        env.cycles_refunded = refund;
-        env.fuel_limit = self.limits.update;
-        let Some(mut canister) = self.canisters.remove(&cb.canister) else {
-            return Ok(());
-        };
-        let ctx = &self.contexts[&cb.context];
-        env.already_responded = ctx.responded;
-        env.cycles_available = ctx.cycles;
-        env.deadline = ctx.deadline;
-        env.context_instructions = ctx.instructions;
-        let exec = self.run(&mut canister, &Entry::Callback { fun, env: fun_env }, env);
-        let exec = match exec {
-            Ok(exec) => exec,
-            Err(e) => {
-                self.canisters.insert(cb.canister, canister);
-                return Err(e);
-            }
-        };
-        if exec.trap.is_some()
-            && let Some((fun, fun_env)) = cb.call.cleanup
-        {
-            let mut env = MessageEnv::new(EntryKind::Cleanup, caller, &label, Vec::new());
-            env.fuel_limit = self.limits.update;
-            let cleanup = self.run(&mut canister, &Entry::Callback { fun, env: fun_env }, env);
-            if let Err(e) = cleanup {
-                self.canisters.insert(cb.canister, canister);
-                return Err(e);
-            }
-        }
-        self.canisters.insert(cb.canister, canister);
-        self.settle(cb.canister, cb.context, exec);
-        Ok(())
     }
 
     /// An update call from `sender`, as ingress: `canister_inspect_message` first (if exported),

@@ -16,6 +16,7 @@ mod artifacts;
 mod canister;
 mod context;
 mod costs;
+mod delivery;
 mod ecdsa;
 mod error;
 mod gateway;

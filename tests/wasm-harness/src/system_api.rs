@@ -3,6 +3,9 @@
 //! specification says, and traps with the function's name otherwise. Pricing functions live in
 //! [`crate::costs`].
 
+mod canister_info;
+mod stable;
+
 use std::sync::OnceLock;
 
 use candid::Principal;
@@ -78,7 +81,14 @@ pub fn write(c: &mut Ctx<'_>, ptr: u64, bytes: &[u8]) -> R<()> {
 }
 
 /// Copies `src[offset..offset + size]` to `dst`, trapping when the range is out of `src`.
-fn copy_out(c: &mut Ctx<'_>, api: &str, src: &[u8], dst: i32, offset: i32, size: i32) -> R<()> {
+pub(crate) fn copy_out(
+    c: &mut Ctx<'_>,
+    api: &str,
+    src: &[u8],
+    dst: i32,
+    offset: i32,
+    size: i32,
+) -> R<()> {
     let (offset, size) = (offset as u32 as usize, size as u32 as usize);
     match offset.checked_add(size) {
         Some(end) if end <= src.len() => write(c, dst as u32 as u64, &src[offset..end]),
@@ -90,11 +100,11 @@ pub(crate) fn write_u128(c: &mut Ctx<'_>, dst: i32, value: u128) -> R<()> {
     write(c, dst as u32 as u64, &value.to_le_bytes())
 }
 
-fn u128_of(high: i64, low: i64) -> u128 {
+pub(crate) fn u128_of(high: i64, low: i64) -> u128 {
     ((high as u64 as u128) << 64) | low as u64 as u128
 }
 
-fn env<'a>(c: &'a mut Ctx<'_>, api: &str) -> R<&'a mut MessageEnv> {
+pub(crate) fn env<'a>(c: &'a mut Ctx<'_>, api: &str) -> R<&'a mut MessageEnv> {
     match c.data_mut().message.as_mut() {
         Some(env) => Ok(env),
         None => trap(format!("ic0.{api} called outside of a message")),
@@ -102,7 +112,7 @@ fn env<'a>(c: &'a mut Ctx<'_>, api: &str) -> R<&'a mut MessageEnv> {
 }
 
 /// The running environment, if `allowed` accepts its entry kind.
-fn env_in<'a>(
+pub(crate) fn env_in<'a>(
     c: &'a mut Ctx<'_>,
     api: &str,
     allowed: impl Fn(EntryKind) -> bool,
@@ -118,7 +128,7 @@ fn env_in<'a>(
     }
 }
 
-fn principal_arg(c: &mut Ctx<'_>, api: &str, src: i32, size: i32) -> R<Principal> {
+pub(crate) fn principal_arg(c: &mut Ctx<'_>, api: &str, src: i32, size: i32) -> R<Principal> {
     if size as u32 > 29 {
         return trap(format!("ic0.{api}: principal longer than 29 bytes"));
     }
@@ -197,8 +207,8 @@ impl Runtime {
             };
             define_messages(&mut registry);
             define_calls(&mut registry);
-            define_canister(&mut registry);
-            define_stable(&mut registry);
+            canister_info::define_canister(&mut registry);
+            stable::define_stable(&mut registry);
             costs::define(&mut registry);
             Runtime {
                 engine,
@@ -427,225 +437,4 @@ fn define_calls(r: &mut Registry) {
             None => trap("ic0.call_perform called without a call under construction (call_new)"),
         }
     });
-}
-
-fn define_canister(r: &mut Registry) {
-    r.add("canister_self_size", |c: Ctx<'_>| -> i32 {
-        c.data().canister_id.as_slice().len() as i32
-    });
-    r.add(
-        "canister_self_copy",
-        |mut c: Ctx<'_>, dst: i32, off: i32, size: i32| {
-            let id = c.data().canister_id;
-            copy_out(&mut c, "canister_self_copy", id.as_slice(), dst, off, size)
-        },
-    );
-    r.add("canister_cycle_balance128", |mut c: Ctx<'_>, dst: i32| {
-        write_u128(&mut c, dst, CYCLE_BALANCE)
-    });
-    r.add(
-        "canister_liquid_cycle_balance128",
-        |mut c: Ctx<'_>, dst: i32| write_u128(&mut c, dst, CYCLE_BALANCE),
-    );
-    r.add(
-        "cycles_burn128",
-        |mut c: Ctx<'_>, high: i64, low: i64, dst: i32| {
-            write_u128(&mut c, dst, u128_of(high, low).min(CYCLE_BALANCE))
-        },
-    );
-    r.add("canister_status", |_: Ctx<'_>| -> i32 { 1 });
-    r.add("canister_version", |c: Ctx<'_>| -> i64 {
-        c.data().version as i64
-    });
-    r.add("subnet_self_size", |_: Ctx<'_>| -> i32 {
-        SUBNET_ID.len() as i32
-    });
-    r.add(
-        "subnet_self_copy",
-        |mut c: Ctx<'_>, dst: i32, off: i32, size: i32| {
-            copy_out(&mut c, "subnet_self_copy", SUBNET_ID, dst, off, size)
-        },
-    );
-    r.add("subnet_self_node_count", |_: Ctx<'_>| -> i32 {
-        costs::NODES as i32
-    });
-    r.add("time", |c: Ctx<'_>| -> i64 { c.data().time as i64 });
-    r.add("global_timer_set", |mut c: Ctx<'_>, when: i64| -> R<i64> {
-        env_in(&mut c, "global_timer_set", |k| !k.discards_state())?;
-        Ok(std::mem::replace(&mut c.data_mut().global_timer, when as u64) as i64)
-    });
-    r.add(
-        "performance_counter",
-        |mut c: Ctx<'_>, kind: i32| -> R<i64> {
-            let fuel = c.get_fuel().unwrap_or(0);
-            let env = env(&mut c, "performance_counter")?;
-            let spent = env.fuel_limit.saturating_sub(fuel);
-            match kind {
-                0 => Ok(spent as i64),
-                1 => Ok((spent + env.context_instructions) as i64),
-                _ => trap(format!(
-                    "ic0.performance_counter: unknown counter type {kind}"
-                )),
-            }
-        },
-    );
-    r.add(
-        "is_controller",
-        |mut c: Ctx<'_>, src: i32, size: i32| -> R<i32> {
-            let p = principal_arg(&mut c, "is_controller", src, size)?;
-            Ok(c.data().controllers.contains(&p) as i32)
-        },
-    );
-    r.add("in_replicated_execution", |mut c: Ctx<'_>| -> R<i32> {
-        Ok(env(&mut c, "in_replicated_execution")?.kind.replicated() as i32)
-    });
-    r.add(
-        "certified_data_set",
-        |mut c: Ctx<'_>, src: i32, size: i32| {
-            env_in(&mut c, "certified_data_set", |k| {
-                !k.discards_state() && k != EntryKind::Cleanup
-            })?;
-            if size as u32 > 32 {
-                return trap("ic0.certified_data_set: more than 32 bytes");
-            }
-            let data = read(&mut c, src as u32 as u64, size as u32 as u64)?;
-            c.data_mut().certified_data = data;
-            Ok(())
-        },
-    );
-    let certified = |k| k == EntryKind::Query { replicated: false };
-    r.add(
-        "data_certificate_present",
-        move |mut c: Ctx<'_>| -> R<i32> {
-            Ok(certified(env(&mut c, "data_certificate_present")?.kind) as i32)
-        },
-    );
-    r.add("data_certificate_size", move |mut c: Ctx<'_>| -> R<i32> {
-        env_in(&mut c, "data_certificate_size", certified)?;
-        Ok(DATA_CERTIFICATE.len() as i32)
-    });
-    r.add(
-        "data_certificate_copy",
-        move |mut c: Ctx<'_>, dst: i32, off: i32, size: i32| {
-            env_in(&mut c, "data_certificate_copy", certified)?;
-            copy_out(
-                &mut c,
-                "data_certificate_copy",
-                DATA_CERTIFICATE,
-                dst,
-                off,
-                size,
-            )
-        },
-    );
-    r.add("env_var_count", |_: Ctx<'_>| -> i32 { 0 });
-    r.add("env_var_name_exists", |_: Ctx<'_>, _: i32, _: i32| -> i32 {
-        0
-    });
-    r.add("env_var_name_size", |_: Ctx<'_>, i: i32| -> R<i32> {
-        trap(format!(
-            "ic0.env_var_name_size: index {i} out of bounds (no variables)"
-        ))
-    });
-    r.add(
-        "env_var_name_copy",
-        |_: Ctx<'_>, i: i32, _: i32, _: i32, _: i32| -> R<()> {
-            trap(format!(
-                "ic0.env_var_name_copy: index {i} out of bounds (no variables)"
-            ))
-        },
-    );
-    r.add(
-        "env_var_value_size",
-        |mut c: Ctx<'_>, src: i32, size: i32| -> R<i32> {
-            let name = utf8_arg(&mut c, "env_var_value_size", src, size)?;
-            trap(format!(
-                "ic0.env_var_value_size: no environment variable `{name}`"
-            ))
-        },
-    );
-    r.add(
-        "env_var_value_copy",
-        |mut c: Ctx<'_>, src: i32, size: i32, _: i32, _: i32, _: i32| -> R<()> {
-            let name = utf8_arg(&mut c, "env_var_value_copy", src, size)?;
-            trap(format!(
-                "ic0.env_var_value_copy: no environment variable `{name}`"
-            ))
-        },
-    );
-}
-
-fn stable_grow(c: &mut Ctx<'_>, new_pages: u64, max_pages: u64) -> i64 {
-    c.data_mut()
-        .stable
-        .grow(new_pages, max_pages)
-        .map_or(-1, |old| old as i64)
-}
-
-fn stable_write(c: &mut Ctx<'_>, api: &str, offset: u64, src: u64, size: u64) -> R<()> {
-    let data = read(c, src, size)?;
-    if c.data_mut().stable.write(offset, &data) {
-        Ok(())
-    } else {
-        trap(format!("ic0.{api}: stable memory out of bounds"))
-    }
-}
-
-fn stable_read(c: &mut Ctx<'_>, api: &str, dst: u64, offset: u64, size: u64) -> R<()> {
-    let data = match c.data().stable.read(offset, size) {
-        Some(data) => data.to_vec(),
-        None => return trap(format!("ic0.{api}: stable memory out of bounds")),
-    };
-    write(c, dst, &data)
-}
-
-fn define_stable(r: &mut Registry) {
-    const MAX_32: u64 = 65_536;
-    r.add("stable64_size", |c: Ctx<'_>| -> i64 {
-        c.data().stable.pages() as i64
-    });
-    r.add("stable64_grow", |mut c: Ctx<'_>, pages: i64| -> i64 {
-        stable_grow(&mut c, pages as u64, MAX_STABLE_PAGES)
-    });
-    r.add(
-        "stable64_write",
-        |mut c: Ctx<'_>, off: i64, src: i64, size: i64| {
-            stable_write(
-                &mut c,
-                "stable64_write",
-                off as u64,
-                src as u64,
-                size as u64,
-            )
-        },
-    );
-    r.add(
-        "stable64_read",
-        |mut c: Ctx<'_>, dst: i64, off: i64, size: i64| {
-            stable_read(&mut c, "stable64_read", dst as u64, off as u64, size as u64)
-        },
-    );
-    r.add("stable_size", |c: Ctx<'_>| -> R<i32> {
-        match c.data().stable.pages() {
-            pages if pages <= MAX_32 => Ok(pages as i32),
-            _ => trap("ic0.stable_size: stable memory is larger than 4 GiB"),
-        }
-    });
-    r.add("stable_grow", |mut c: Ctx<'_>, pages: i32| -> i32 {
-        stable_grow(&mut c, pages as u32 as u64, MAX_32) as i32
-    });
-    r.add(
-        "stable_write",
-        |mut c: Ctx<'_>, off: i32, src: i32, size: i32| {
-            let (off, src, size) = (off as u32 as u64, src as u32 as u64, size as u32 as u64);
-            stable_write(&mut c, "stable_write", off, src, size)
-        },
-    );
-    r.add(
-        "stable_read",
-        |mut c: Ctx<'_>, dst: i32, off: i32, size: i32| {
-            let (dst, off, size) = (dst as u32 as u64, off as u32 as u64, size as u32 as u64);
-            stable_read(&mut c, "stable_read", dst, off, size)
-        },
-    );
 }
