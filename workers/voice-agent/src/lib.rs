@@ -8,6 +8,8 @@
 //! [`router`] returns the routes; the binary wraps them in `http_common::ServiceEdge`. State
 //! lives in a [`portability::StateStore`] ([`sessions`]); third parties are in [`upstream`].
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod chat;
 pub mod config;
