@@ -528,3 +528,45 @@ async fn webhook_guard() {
         200
     );
 }
+
+#[tokio::test]
+async fn v1_upstream_failure_mid_stream_aborts_the_response() {
+    let upstreams = Upstreams::start().await;
+    let llm = FakeLlm::start(Reply::Stream {
+        pieces: vec![(
+            Duration::ZERO,
+            common::fake_llm::content_event("partial").into_bytes(),
+        )],
+        ending: common::fake_llm::Ending::Abort,
+    })
+    .await;
+    let service = upstreams.service(&llm, &[]).await;
+    let token = service.login(&User::new(7)).await;
+    let started: Value = service
+        .post("/agent/start", Some(&token), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let response = service
+        .post(
+            "/v1/chat/completions",
+            Some(started["llm_secret"].as_str().unwrap()),
+            json!({"messages": [{"role": "user", "content": "x"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    // Agora sees a broken stream (no terminating chunk), not a clean end without [DONE].
+    let body = tokio::time::timeout(Duration::from_secs(10), response.text())
+        .await
+        .expect("no hang");
+    assert!(body.is_err(), "{body:?}");
+    // No transcript is written for a failed turn.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        upstreams
+            .requests_to(&upstreams.honcho, "/messages/")
+            .await
+            .is_empty()
+    );
+}
