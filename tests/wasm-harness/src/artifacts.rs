@@ -20,9 +20,20 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The path of canister `name`'s wasm.
+/// The path of canister `name`'s wasm: `<target>/canisters/<name>.wasm`, or, when only that
+/// exists, `<workspace>/target/canisters/<name>.wasm` (dfx.json's fixed `wasm` paths).
 pub fn canister_wasm_path(name: &str) -> PathBuf {
-    target_dir().join("canisters").join(format!("{name}.wasm"))
+    let file = format!("{name}.wasm");
+    let primary = target_dir().join("canisters").join(&file);
+    let fixed = workspace_root()
+        .join("target")
+        .join("canisters")
+        .join(&file);
+    if !primary.is_file() && fixed.is_file() {
+        fixed
+    } else {
+        primary
+    }
 }
 
 /// The bytes of canister `name`'s wasm, or [`HarnessError::WasmMissing`] telling to run

@@ -3,7 +3,7 @@
 //! - `cargo xtask test`: set-up (wasm32 target, candid-extractor, ic-wasm, PostgreSQL, Redis),
 //!   canister build, Candid drift, wasm import and dfx.json checks, fmt, clippy and every test.
 //! - `cargo xtask build-canisters [NAME...] [--write-candid]`: build canister wasm the way dfx
-//!   expects it (dfx.json's `build` command).
+//!   expects it (dfx.json's `build` command); with no names, also the test fixture canisters.
 //! - `cargo xtask check-canisters`: only the canister steps of `test` (build and checks).
 //! - `cargo xtask setup`: only the set-up steps of `test` (toolchain, PostgreSQL, Redis).
 
@@ -18,6 +18,7 @@ mod canisters;
 mod dfx;
 mod diff;
 mod error;
+mod fixtures;
 mod imports;
 mod pipeline;
 mod proc;
@@ -40,7 +41,8 @@ struct Cli {
 enum Cmd {
     /// Everything CI runs: set-up, canister build and checks, fmt, clippy, all tests.
     Test,
-    /// Build canister wasm (shrunk, with candid:service metadata) into dfx.json's `wasm` paths.
+    /// Build canister wasm (shrunk, with candid:service metadata) into dfx.json's `wasm` paths;
+    /// with no names, also the test fixture canisters (into `target/canisters/`).
     BuildCanisters {
         /// Canisters to build (dfx.json names); all when none are given.
         names: Vec<String>,
@@ -68,7 +70,13 @@ fn main() -> ExitCode {
         Cmd::BuildCanisters {
             names,
             write_candid,
-        } => canisters::build(&root, &names, write_candid).map(|_| ()),
+        } => canisters::build(&root, &names, write_candid).and_then(|_| {
+            // With no names, also the test fixtures the wasm harness tests need.
+            if names.is_empty() {
+                fixtures::build(&root)?;
+            }
+            Ok(())
+        }),
         Cmd::CheckCanisters => pipeline::check_canisters(&root).map(|_| ()),
         Cmd::Setup => pipeline::setup(),
     };

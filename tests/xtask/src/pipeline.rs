@@ -1,9 +1,10 @@
 //! `cargo xtask test`: everything a fresh CI machine needs, in order, each step under a
 //! `== step ==` header, stopping at the first failure.
 //!
-//! toolchain (wasm32 target, candid-extractor, ic-wasm) → PostgreSQL and Redis → canister build →
-//! Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy (host, then wasm for the
-//! canister packages) → `cargo test --workspace` with a one-line summary.
+//! toolchain (wasm32 target, candid-extractor, ic-wasm) → PostgreSQL and Redis → canister build
+//! → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
+//! (host, then wasm for the canister and fixture packages) → `cargo test --workspace` with a
+//! one-line summary (and how many PocketIC scenarios skipped).
 
 use std::{env, path::Path};
 
@@ -11,7 +12,7 @@ use crate::{
     canisters::{self, Built, Workspace},
     dfx,
     error::{Error, Result},
-    imports, proc, services,
+    fixtures, imports, proc, services,
     summary::Summary,
     tools::{self, CANDID_EXTRACTOR, IC_WASM},
 };
@@ -79,6 +80,9 @@ fn lint_and_test(root: &Path, built: &[Built]) -> Result<()> {
     for b in built {
         clippy.args(["-p", &b.package]);
     }
+    for fixture in fixtures::FIXTURES {
+        clippy.args(["-p", fixture]);
+    }
     proc::run(clippy.args(["--", "-D", "warnings"]))?;
 
     step("cargo test");
@@ -93,11 +97,14 @@ fn lint_and_test(root: &Path, built: &[Built]) -> Result<()> {
     proc::check(&cmd, status, String::new())
 }
 
-/// Steps d–g: build every canister, then check Candid drift, wasm imports and dfx.json.
+/// Steps d–g: build every canister and test fixture, then check Candid drift, wasm imports and
+/// dfx.json.
 /// Also `cargo xtask check-canisters`.
 pub fn check_canisters(root: &Path) -> Result<Vec<Built>> {
     step("build canisters");
     let built = canisters::build(root, &[], false)?;
+    step("build test fixtures");
+    fixtures::build(root)?;
 
     step("candid drift");
     let extractor = CANDID_EXTRACTOR.require()?;
