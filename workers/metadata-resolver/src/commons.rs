@@ -21,10 +21,10 @@ pub async fn resolve_commons_image(state: &AppState, page_url: &str) -> AppResul
     let name = decode_uri_component(encoded)
         .ok_or_else(|| AppError::Internal(format!("malformed Commons file name {encoded:?}")))?;
     let key = commons_key(&name);
-    if let Some(cached) = state.cache().get(&key).await? {
-        if !cached.is_empty() {
-            return Ok((cached != b"null").then(|| String::from_utf8_lossy(&cached).into_owned()));
-        }
+    if let Some(cached) = state.cache().get(&key).await?
+        && !cached.is_empty()
+    {
+        return Ok((cached != b"null").then(|| String::from_utf8_lossy(&cached).into_owned()));
     }
     let url = format!(
         "{}/w/api.php?action=query&titles=File:{}&prop=imageinfo&iiprop=url&iiurlwidth=400&format=json",

@@ -17,10 +17,10 @@ pub async fn resolve_wikidata_image(
         return Ok(None);
     };
     let key = wikidata_image_key(qid);
-    if let Some(cached) = state.cache().get(&key).await? {
-        if !cached.is_empty() {
-            return Ok((cached != b"null").then(|| String::from_utf8_lossy(&cached).into_owned()));
-        }
+    if let Some(cached) = state.cache().get(&key).await?
+        && !cached.is_empty()
+    {
+        return Ok((cached != b"null").then(|| String::from_utf8_lossy(&cached).into_owned()));
     }
     let url = format!(
         "{}/w/api.php?action=wbgetclaims&entity={qid}&property=P18&format=json",

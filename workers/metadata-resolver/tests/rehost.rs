@@ -117,6 +117,17 @@ async fn failures_are_reported_per_url() {
     .await;
     mount_image(&up, "/no-id.jpg", "image/jpeg", b"jpg".to_vec(), 1).await;
     mount_image(&up, "/refused.jpg", "image/jpeg", b"jpg2".to_vec(), 1).await;
+    mount_image(&up, "/overloaded.jpg", "image/jpeg", b"jpg3".to_vec(), 1).await;
+    Mock::given(path("/busy.jpg"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&up.images)
+        .await;
+    Mock::given(path("/upload"))
+        .and(body_string_contains("jpg3"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream busy"))
+        .with_priority(1)
+        .mount(&up.load)
+        .await;
     Mock::given(path("/upload"))
         .and(body_string_contains("jpg2"))
         .respond_with(ResponseTemplate::new(401).set_body_string("invalid api key"))
@@ -139,6 +150,11 @@ async fn failures_are_reported_per_url() {
         (
             "/refused.jpg",
             "Load upload failed: 401 invalid api key".to_owned(),
+        ),
+        ("/busy.jpg", "Fetch failed: 503".to_owned()),
+        (
+            "/overloaded.jpg",
+            "Load upload failed: 503 upstream busy".to_owned(),
         ),
     ];
     for (at, error) in cases {

@@ -45,6 +45,12 @@ async fn health_methods_and_cors_follow_the_original() {
             .unwrap();
         assert_eq!(response.status(), 405, "{verb}");
     }
+    let unknown = client.put(resolver.url("/nope")).send().await.unwrap();
+    assert_eq!(
+        unknown.status(),
+        405,
+        "the method rule comes before the path"
+    );
     let response = client.put(resolver.url("/health")).send().await.unwrap();
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     assert_eq!(response.headers()["content-type"], "application/json");

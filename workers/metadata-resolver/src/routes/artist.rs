@@ -57,14 +57,13 @@ fn lookup(
             Some(page) => resolve_commons_image(&state, &page).await?,
             None => None,
         };
-        if image.is_none() {
-            if let Some(wikidata) = links
+        if image.is_none()
+            && let Some(wikidata) = links
                 .get("wikidata")
                 .and_then(Json::as_str)
                 .map(str::to_owned)
-            {
-                image = resolve_wikidata_image(&state, &wikidata).await?;
-            }
+        {
+            image = resolve_wikidata_image(&state, &wikidata).await?;
         }
         if let Some(image) = &image {
             links.set("image", Json::String(image.clone()));

@@ -139,17 +139,16 @@ pub(crate) async fn fetch_entity(
         state.cache().put(key, body.clone(), TTL_NEGATIVE).await?;
         return Ok(Fetched::Done(json_bytes(StatusCode::NOT_FOUND, body)));
     }
-    if (300..400).contains(&response.status) {
-        if let Some(target) = response
+    if (300..400).contains(&response.status)
+        && let Some(target) = response
             .location
             .as_deref()
             .and_then(|location| redirect_target(location, entity))
-        {
-            let entry =
-                serde_json::to_vec(&serde_json::json!({ "redirect": target })).unwrap_or_default();
-            state.cache().put(key, entry, TTL_POSITIVE).await?;
-            return Ok(Fetched::Redirect(target));
-        }
+    {
+        let entry =
+            serde_json::to_vec(&serde_json::json!({ "redirect": target })).unwrap_or_default();
+        state.cache().put(key, entry, TTL_POSITIVE).await?;
+        return Ok(Fetched::Redirect(target));
     }
     if !response.is_success() {
         return Err(AppError::Upstream(response.status));
