@@ -42,14 +42,15 @@ fn reads_coloured_output() {
 #[test]
 fn counts_skipped_pocket_ic_scenarios() {
     let output = "\
-PocketIC: skipped identity_health (POCKET_IC_BIN not set)
-test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
-PocketIC: skipped credits_health (POCKET_IC_BIN not set)
+PocketIC: skipped (POCKET_IC_BIN not set)
+test result: ok. 5 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
+PocketIC: skipped (POCKET_IC_BIN not set)
 ";
     let summary = Summary::parse(output);
     assert_eq!(summary.pocket_ic_skipped, 2);
     assert_eq!(
         summary.pocket_ic_note().as_deref(),
-        Some("xtask: 2 PocketIC scenarios skipped (POCKET_IC_BIN not set)")
+        Some("xtask: 2 PocketIC scenarios skipped (POCKET_IC_BIN not set), not counted as passed")
     );
+    assert_eq!(summary.to_string(), "xtask: 3 passed, 0 failed, 0 ignored");
 }
