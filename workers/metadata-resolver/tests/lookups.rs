@@ -118,6 +118,83 @@ async fn artist_image_falls_back_to_wikidata_p18() {
     up.commons.verify().await;
 }
 
+#[tokio::test]
+async fn missing_images_are_cached_as_null() {
+    let up = Upstreams::start().await;
+    Mock::given(path(format!("/ws/2/artist/{RADIOHEAD}")))
+        .respond_with(json_fixture("artist_radiohead.json"))
+        .expect(1)
+        .mount(&up.musicbrainz)
+        .await;
+    // Commons knows no such file; Wikidata has no P18 claim.
+    Mock::given(path("/w/api.php"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"batchcomplete":"","query":{"pages":{"-1":{"ns":6,"title":"File:Radiohead à Montréal.jpg","missing":"","imagerepository":""}}}}"#,
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&up.commons)
+        .await;
+    Mock::given(path("/w/api.php"))
+        .and(query_param("entity", "Q44191"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"claims":{}}"#, "application/json"),
+        )
+        .expect(1)
+        .mount(&up.wikidata)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&[])).await;
+    let (status, body) = resolver.get(&format!("/artist/{RADIOHEAD}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.ends_with(r#""wikidata":"https://www.wikidata.org/wiki/Q44191"}}"#),
+        "{body}"
+    );
+    let cache = resolver.state.cache();
+    assert_eq!(
+        cache
+            .get("commons:Radiohead_à_Montréal.jpg")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"null"[..])
+    );
+    assert_eq!(
+        cache.get("wikidata-image:Q44191").await.unwrap().as_deref(),
+        Some(&b"null"[..])
+    );
+    up.commons.verify().await;
+    up.wikidata.verify().await;
+}
+
+#[tokio::test]
+async fn a_failing_commons_call_is_not_cached() {
+    let up = Upstreams::start().await;
+    Mock::given(path(format!("/ws/2/artist/{RADIOHEAD}")))
+        .respond_with(json_fixture("artist_radiohead.json"))
+        .mount(&up.musicbrainz)
+        .await;
+    Mock::given(path("/w/api.php"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&up.commons)
+        .await;
+    Mock::given(path("/w/api.php"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&up.wikidata)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&[])).await;
+    assert_eq!(resolver.get(&format!("/artist/{RADIOHEAD}")).await.0, 200);
+    let cache = resolver.state.cache();
+    assert!(
+        cache
+            .get("commons:Radiohead_à_Montréal.jpg")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(cache.get("wikidata-image:Q44191").await.unwrap().is_none());
+}
+
 const RECORDING_BODY: &str = concat!(
     r#"{"recording":{"mbid":"9f4a8d3c-1b2e-4c5d-8e6f-7a8b9c0d1e2f","title":"Creep"},"#,
     r#""artists":[{"mbid":"a74b1b7f-71a5-4011-9441-d0b5e4122711","name":"Radiohead","sortName":"Radiohead"}],"#,

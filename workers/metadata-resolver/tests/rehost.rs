@@ -296,3 +296,56 @@ async fn release_group_cover_is_rehosted_in_the_background() {
     up.musicbrainz.verify().await;
     up.load.verify().await;
 }
+
+#[tokio::test]
+async fn artist_image_already_rehosted_is_patched_with_the_gateway_url() {
+    let up = Upstreams::start().await;
+    let mbid = "a74b1b7f-71a5-4011-9441-d0b5e4122711";
+    Mock::given(path(format!("/ws/2/artist/{mbid}")))
+        .respond_with(json_fixture("artist_radiohead.json"))
+        .expect(1)
+        .mount(&up.musicbrainz)
+        .await;
+    Mock::given(path("/w/api.php"))
+        .respond_with(json_fixture("commons_imageinfo.json"))
+        .expect(1)
+        .mount(&up.commons)
+        .await;
+    // Nothing may be uploaded: the image is already on Load.
+    Mock::given(path("/upload"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&up.load)
+        .await;
+    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let image = "https://upload.wikimedia.org/wikipedia/commons/thumb/a/a1/Radiohead_%C3%A0_Montr%C3%A9al.jpg/400px-Radiohead_%C3%A0_Montr%C3%A9al.jpg";
+    resolver
+        .state
+        .cache()
+        .put(
+            &rehost_key(image).0,
+            LOAD_ID.as_bytes().to_vec(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let (status, first) = resolver.get(&format!("/artist/{mbid}")).await;
+    assert_eq!(status, 200);
+    assert!(first.contains(&format!(r#""image":"{image}""#)));
+    // The original wrote `ipfs://<id>` here on a rehost cache hit; clients need an https URL.
+    let gateway = format!(r#""image":"https://gateway.test/resolve/{LOAD_ID}""#);
+    let mut patched = String::new();
+    for _ in 0..100 {
+        patched = resolver.get(&format!("/artist/{mbid}")).await.1;
+        if patched.contains(&gateway) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        patched,
+        first.replace(&format!(r#""image":"{image}""#), &gateway)
+    );
+    up.musicbrainz.verify().await;
+    up.load.verify().await;
+}
