@@ -189,7 +189,9 @@ fn inspect_message_refuses(s: &mut dyn Scenario) {
 fn time_and_caller(s: &mut dyn Scenario) {
     let c = install_fixture(s);
     let t0: u64 = s.query(c, "now", ()).unwrap();
-    assert_eq!(t0, s.time_nanos());
+    let now = s.time_nanos();
+    // The harness answers exactly; PocketIC may be a round (nanoseconds) ahead of the state.
+    assert!(t0 <= now && now - t0 < 1_000_000_000, "{t0} vs {now}");
     s.advance_time(Duration::from_secs(5)).unwrap();
     let t1: u64 = s.query(c, "now", ()).unwrap();
     assert!(t1 >= t0 + 5_000_000_000, "{t0} -> {t1}");

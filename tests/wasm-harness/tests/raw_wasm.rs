@@ -1,0 +1,135 @@
+//! System API semantics checked on a hand-written module (WAT), where ic-cdk would hide them:
+//! cleanup callbacks after a trapping callback, heartbeats per round, cycles accepted by a
+//! callee and refunded to the caller, and a second `msg_reply` trapping.
+
+use candid::Principal;
+use ic_wasm_harness::{Harness, HarnessError, RejectCode};
+
+const MODULE: &str = r#"
+(module
+  (import "ic0" "call_new" (func $call_new (param i32 i32 i32 i32 i32 i32 i32 i32)))
+  (import "ic0" "call_on_cleanup" (func $call_on_cleanup (param i32 i32)))
+  (import "ic0" "call_cycles_add128" (func $call_cycles_add (param i64 i64)))
+  (import "ic0" "call_perform" (func $call_perform (result i32)))
+  (import "ic0" "canister_self_size" (func $self_size (result i32)))
+  (import "ic0" "canister_self_copy" (func $self_copy (param i32 i32 i32)))
+  (import "ic0" "msg_cycles_accept128" (func $accept (param i64 i64 i32)))
+  (import "ic0" "msg_cycles_refunded128" (func $refunded (param i32)))
+  (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+  (import "ic0" "msg_reply" (func $reply))
+  (import "ic0" "trap" (func $trap (param i32 i32)))
+  (memory (export "memory") 1)
+  (table 5 funcref)
+  (elem (i32.const 1) $trap_on_reply $ignore $cleanup $give_reply)
+  (data (i32.const 100) "raw_rand")
+  (data (i32.const 110) "take")
+  ;; memory: 0 cleanup total, 4 heartbeats, 16 refund, 32 accepted, 200 own id
+
+  (func $trap_on_reply (param i32) (call $trap (i32.const 100) (i32.const 8)))
+  (func $ignore (param i32))
+  (func $cleanup (param $env i32)
+    (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (local.get $env))))
+  (func $give_reply (param i32)
+    (call $refunded (i32.const 16))
+    (call $append (i32.const 16) (i32.const 16))
+    (call $reply))
+
+  ;; Calls raw_rand with a reply callback that traps and a cleanup that adds 5; replies at once.
+  (func (export "canister_update start")
+    (call $call_new (i32.const 0) (i32.const 0) (i32.const 100) (i32.const 8)
+                    (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 0))
+    (call $call_on_cleanup (i32.const 3) (i32.const 5))
+    (drop (call $call_perform))
+    (call $reply))
+
+  ;; Calls its own `take` with 1000 cycles; the reply callback answers with the refund.
+  (func (export "canister_update give")
+    (call $self_copy (i32.const 200) (i32.const 0) (call $self_size))
+    (call $call_new (i32.const 200) (call $self_size) (i32.const 110) (i32.const 4)
+                    (i32.const 4) (i32.const 0) (i32.const 2) (i32.const 0))
+    (call $call_cycles_add (i64.const 0) (i64.const 1000))
+    (drop (call $call_perform)))
+
+  ;; Accepts 300 of the cycles it was sent.
+  (func (export "canister_update take")
+    (call $accept (i64.const 0) (i64.const 300) (i32.const 32))
+    (call $reply))
+
+  (func (export "canister_update reply_twice") (call $reply) (call $reply))
+
+  (func (export "canister_query counters")
+    (call $append (i32.const 0) (i32.const 8))
+    (call $reply))
+
+  (func (export "canister_heartbeat")
+    (i32.store (i32.const 4) (i32.add (i32.load (i32.const 4)) (i32.const 1)))))
+"#;
+
+fn setup() -> (Harness, Principal) {
+    let wasm = wat::parse_str(MODULE).expect("valid WAT");
+    let mut h = Harness::new();
+    let c = h.create_and_install(&wasm, vec![]).expect("installs");
+    (h, c)
+}
+
+fn counters(h: &mut Harness, c: Principal) -> (u32, u32) {
+    let bytes = h
+        .query_call(c, Principal::anonymous(), "counters", vec![])
+        .unwrap();
+    let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().unwrap());
+    (word(0), word(4))
+}
+
+#[test]
+fn a_trapping_callback_runs_its_cleanup() {
+    let (mut h, c) = setup();
+    let reply = h
+        .update_call(c, Principal::anonymous(), "start", vec![])
+        .unwrap();
+    assert!(reply.is_empty());
+    assert_eq!(counters(&mut h, c).0, 5, "cleanup ran with its env");
+    let entries: Vec<_> = h
+        .executions()
+        .iter()
+        .map(|e| (e.entry.as_str(), e.trapped))
+        .collect();
+    assert!(
+        entries.contains(&("ReplyCallback (start)", true)),
+        "{entries:?}"
+    );
+    assert!(
+        entries.contains(&("Cleanup (aaaaa-aa.raw_rand)", false)),
+        "{entries:?}"
+    );
+}
+
+#[test]
+fn heartbeat_runs_every_round() {
+    let (mut h, c) = setup();
+    assert_eq!(counters(&mut h, c).1, 0);
+    for _ in 0..3 {
+        h.tick().unwrap();
+    }
+    assert_eq!(counters(&mut h, c).1, 3);
+}
+
+#[test]
+fn unaccepted_cycles_are_refunded() {
+    let (mut h, c) = setup();
+    let reply = h
+        .update_call(c, Principal::anonymous(), "give", vec![])
+        .unwrap();
+    assert_eq!(u128::from_le_bytes(reply.try_into().unwrap()), 700);
+}
+
+#[test]
+fn a_second_reply_traps_and_discards_the_first() {
+    let (mut h, c) = setup();
+    match h.update_call(c, Principal::anonymous(), "reply_twice", vec![]) {
+        Err(HarnessError::Rejected(r)) => {
+            assert_eq!(r.code, RejectCode::CanisterError);
+            assert!(r.message.contains("ic0.msg_reply"), "{}", r.message);
+        }
+        other => panic!("expected a reject, got {other:?}"),
+    }
+}
