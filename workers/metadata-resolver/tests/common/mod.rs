@@ -13,7 +13,12 @@ use portability::{CacheStore, RedisCacheStore, SqliteCacheStore};
 use tokio::net::TcpListener;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// The test Redis: `TEST_REDIS_URL`, as the portability suites read it, else the local default.
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned())
+}
 
 /// A fixture file's text.
 pub fn fixture(name: &str) -> String {
@@ -176,11 +181,12 @@ impl RedisPrefix {
 
     /// A store on the shared test Redis under this prefix (panics naming Redis when down).
     pub async fn store(&self) -> Arc<dyn CacheStore> {
-        match RedisCacheStore::connect(REDIS_URL, &self.prefix).await {
+        let url = redis_url();
+        match RedisCacheStore::connect(&url, &self.prefix).await {
             Ok(store) => Arc::new(store),
-            Err(err) => panic!(
-                "Redis is not reachable at {REDIS_URL}: start it (CI expects it running) ({err})"
-            ),
+            Err(err) => {
+                panic!("Redis is not reachable at {url}: start it (CI expects it running) ({err})")
+            }
         }
     }
 }
@@ -188,8 +194,9 @@ impl RedisPrefix {
 impl Drop for RedisPrefix {
     fn drop(&mut self) {
         let pattern = format!("{}*", self.prefix);
+        let url = redis_url();
         let _ = std::thread::spawn(move || {
-            let Ok(client) = redis::Client::open(REDIS_URL) else {
+            let Ok(client) = redis::Client::open(url) else {
                 return;
             };
             let Ok(mut conn) = client.get_connection() else {
