@@ -12,6 +12,8 @@
 //! Never linked into a canister or a worker. See `tests/README.md` for what the harness does
 //! not model.
 
+#![warn(missing_docs)]
+
 mod artifacts;
 mod canister;
 mod context;

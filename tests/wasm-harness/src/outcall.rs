@@ -11,7 +11,7 @@ use std::{
 /// An outcall request, after the management canister validated it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutcallRequest {
-    /// The canister that made the outcall.
+    /// The canister that made the outcall (anonymous on PocketIC, which does not report it).
     pub canister: candid::Principal,
     /// The URL.
     pub url: String,
