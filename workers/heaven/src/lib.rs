@@ -4,6 +4,8 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod migrate;
+pub mod resources;
 pub mod services;
 pub mod stack;
 

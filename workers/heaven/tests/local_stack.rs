@@ -1,68 +1,14 @@
 //! The `heaven` binary as `cargo run` starts it: embedded defaults, service table, `/health`,
 //! `/metrics`, data under the data dir, graceful Ctrl-C, and one-line config errors.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
 
-struct Stack {
-    child: Child,
-    /// (service, url, status) rows of the printed table.
-    rows: Vec<(String, String, String)>,
-}
-
-impl Stack {
-    fn start(data_dir: &Path) -> Stack {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_heaven"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HEAVEN_DATA_DIR", data_dir)
-            .env("API_PORT", "0")
-            .env("METADATA_RESOLVER_PORT", "0")
-            .env("VOICE_AGENT_PORT", "0")
-            .env("VOICE_ROOMS_PORT", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("heaven binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut rows = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("readable stdout");
-            if line.starts_with("data:") {
-                break;
-            }
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.first() == Some(&"service") {
-                continue;
-            }
-            assert!(cols.len() >= 3, "unexpected table line {line:?}");
-            rows.push((cols[0].to_owned(), cols[1].to_owned(), cols[2..].join(" ")));
-        }
-        Stack { child, rows }
-    }
-
-    fn url(&self, service: &str) -> &str {
-        &self
-            .rows
-            .iter()
-            .find(|r| r.0 == service)
-            .expect("service listed")
-            .1
-    }
-
-    fn interrupt(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-        assert!(killed.success());
-        self.child.wait().unwrap()
-    }
-}
+use common::Heaven;
 
 #[tokio::test]
 async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
     let data = tempfile::tempdir().unwrap();
-    let stack = Stack::start(data.path());
+    let stack = Heaven::start(&[], data.path(), &[], false);
 
     let statuses: Vec<(&str, &str)> = stack
         .rows
@@ -78,7 +24,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
             ("voice-rooms", "not built yet"),
         ]
     );
-    let api = stack.url("api").to_owned();
+    let api = stack.url("api");
     assert!(api.starts_with("http://127.0.0.1:"), "{api}");
 
     let health = reqwest::get(format!("{api}/health")).await.unwrap();
@@ -98,7 +44,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
     );
 
     // voice-agent answers the original's smoke check (there is no /health there).
-    let agent = stack.url("voice-agent").to_owned();
+    let agent = stack.url("voice-agent");
     let nonce = reqwest::Client::new()
         .post(format!("{agent}/auth/nonce"))
         .json(&serde_json::json!({"wallet": "0x0000000000000000000000000000000000000001"}))
@@ -111,7 +57,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
 
     // metadata-resolver answers the original's health body; rehost without a Load key is the
     // original's 500.
-    let resolver = stack.url("metadata-resolver").to_owned();
+    let resolver = stack.url("metadata-resolver");
     let health = reqwest::get(format!("{resolver}/health")).await.unwrap();
     assert_eq!(
         health.text().await.unwrap(),
@@ -141,7 +87,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
             "{file} created under the data dir"
         );
     }
-    let status = stack.interrupt();
+    let (status, _) = stack.stop();
     assert!(status.success(), "Ctrl-C exits cleanly: {status:?}");
 }
 
@@ -149,37 +95,28 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
 async fn the_dev_signing_key_survives_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let key_file = data.path().join("dev-ecdsa-secp256k1.key");
-    let first = Stack::start(data.path());
+    let first = Heaven::start(&[], data.path(), &[], false);
     let key = std::fs::read(&key_file).unwrap();
-    assert!(first.interrupt().success());
-    let second = Stack::start(data.path());
+    assert!(first.stop().0.success());
+    let second = Heaven::start(&[], data.path(), &[], false);
     assert_eq!(
         std::fs::read(&key_file).unwrap(),
         key,
         "same key after restart"
     );
-    assert!(second.interrupt().success());
+    assert!(second.stop().0.success());
 }
 
 /// Runs `heaven` to completion; returns its exit code and last stderr line.
-fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+fn exit_and_last_error(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_heaven"))
-        .args(args)
-        .env_clear()
-        .env("HEAVEN_DATA_DIR", data.path())
-        .env("API_PORT", "0")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    let last_line = stderr.lines().last().unwrap_or_default().to_owned();
-    (output.status.code().unwrap_or(-1), last_line)
+    let (code, _, stderr) = common::run_to_end(args, data.path(), env);
+    (code, stderr.lines().last().unwrap_or_default().to_owned())
 }
 
 #[test]
 fn a_missing_adapter_url_is_one_line_naming_the_variable() {
-    let (code, stderr) = run_to_end(&[], &[("STATE_STORE", "postgres")]);
+    let (code, stderr) = exit_and_last_error(&[], &[("STATE_STORE", "postgres")]);
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
@@ -189,7 +126,7 @@ fn a_missing_adapter_url_is_one_line_naming_the_variable() {
 
 #[test]
 fn an_unreachable_store_names_the_server() {
-    let (code, stderr) = run_to_end(
+    let (code, stderr) = exit_and_last_error(
         &[],
         &[
             ("STATE_STORE", "postgres"),
@@ -206,7 +143,7 @@ fn an_unreachable_store_names_the_server() {
 
 #[test]
 fn serving_a_service_that_is_not_built_says_so() {
-    let (code, stderr) = run_to_end(&["serve", "rooms"], &[]);
+    let (code, stderr) = exit_and_last_error(&["serve", "rooms"], &[]);
     assert_eq!(code, 2);
     assert_eq!(stderr, "heaven: voice-rooms is not built yet");
 }

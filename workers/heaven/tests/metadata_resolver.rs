@@ -1,53 +1,9 @@
 //! metadata-resolver inside the `heaven` binary: `heaven migrate kv-import` loads a KV export
 //! that `heaven serve resolver` then answers from, without asking MusicBrainz.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
 
-struct ResolverProcess {
-    child: Child,
-    url: String,
-}
-
-impl ResolverProcess {
-    fn start(data_dir: &Path) -> ResolverProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_heaven"))
-            .args(["serve", "resolver"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HEAVEN_DATA_DIR", data_dir)
-            .env("METADATA_RESOLVER_PORT", "0")
-            // Nothing listens there: a request that reached MusicBrainz would fail.
-            .env("MUSICBRAINZ_URL", "http://127.0.0.1:1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut url = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if line.starts_with("data:") {
-                break;
-            }
-            if line.starts_with("metadata-resolver") {
-                url = line.split_whitespace().nth(1).unwrap().to_owned();
-            }
-        }
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        ResolverProcess { child, url }
-    }
-}
-
-impl Drop for ResolverProcess {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
+use common::Heaven;
 
 const MBID: &str = "a74b1b7f-71a5-4011-9441-d0b5e4122711";
 
@@ -67,28 +23,30 @@ async fn imported_kv_entries_are_served() {
     ];
     let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
     std::fs::write(&export, text.join("\n")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_heaven"))
-        .args(["migrate", "kv-import"])
-        .arg(&export)
-        .env_clear()
-        .env("HEAVEN_DATA_DIR", data.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (code, stdout, stderr) = common::run_to_end(
+        &["migrate", "kv-import", export.to_str().unwrap()],
+        data.path(),
+        &[],
     );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.starts_with("imported 1 cache entries (1 already expired, skipped) from "),
         "{stdout}"
     );
 
-    let resolver = ResolverProcess::start(data.path());
-    let answer = reqwest::get(format!("{}/artist/{MBID}", resolver.url))
-        .await
-        .unwrap();
+    let resolver = Heaven::start(
+        &["serve", "resolver"],
+        data.path(),
+        // Nothing listens there: a request that reached MusicBrainz would fail.
+        &[("MUSICBRAINZ_URL", "http://127.0.0.1:1")],
+        false,
+    );
+    let answer = reqwest::get(format!(
+        "{}/artist/{MBID}",
+        resolver.url("metadata-resolver")
+    ))
+    .await
+    .unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), artist);
 }
@@ -98,14 +56,11 @@ fn a_malformed_export_names_the_line() {
     let data = tempfile::tempdir().unwrap();
     let export = data.path().join("kv.jsonl");
     std::fs::write(&export, "{\"key\":\"a\",\"value\":\"b\"}\nnot json\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_heaven"))
-        .args(["migrate", "kv-import"])
-        .arg(&export)
-        .env_clear()
-        .env("HEAVEN_DATA_DIR", data.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let (code, _, stderr) = common::run_to_end(
+        &["migrate", "kv-import", export.to_str().unwrap()],
+        data.path(),
+        &[],
+    );
+    assert_eq!(code, 1);
     assert!(stderr.starts_with("heaven: kv-import: line 2:"), "{stderr}");
 }

@@ -2,54 +2,11 @@
 //! `heaven serve agent` then serves, and the dev JWT secret generated without `JWT_SECRET`
 //! survives a restart (tokens stay valid).
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::Heaven;
 
 use serde_json::json;
-
-struct Agent {
-    child: Child,
-    url: String,
-}
-
-impl Agent {
-    fn start(data_dir: &Path, env: &[(&str, &str)]) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_heaven"))
-            .args(["serve", "agent"])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HEAVEN_DATA_DIR", data_dir)
-            .env("VOICE_AGENT_PORT", "0")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut url = String::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if line.starts_with("data:") {
-                break;
-            }
-            if line.starts_with("voice-agent") {
-                url = line.split_whitespace().nth(1).unwrap().to_owned();
-            }
-        }
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Agent { child, url }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 const WALLET: &str = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf";
 
@@ -65,25 +22,23 @@ async fn imported_sessions_are_served() {
         ),
     )
     .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_heaven"))
-        .args(["migrate", "d1-import"])
-        .arg(&dump)
-        .env_clear()
-        .env("HEAVEN_DATA_DIR", data.path())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (code, stdout, stderr) = common::run_to_end(
+        &["migrate", "d1-import", dump.to_str().unwrap()],
+        data.path(),
+        &[],
     );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.starts_with("imported 0 nonces and 1 sessions from "),
         "{stdout}"
     );
 
-    let agent = Agent::start(data.path(), &[("JWT_SECRET", "shared")]);
+    let agent = Heaven::start(
+        &["serve", "agent"],
+        data.path(),
+        &[("JWT_SECRET", "shared")],
+        false,
+    );
     let wallet = voice_agent::auth::Wallet::parse(WALLET).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -91,7 +46,7 @@ async fn imported_sessions_are_served() {
         .as_secs() as i64;
     let token = voice_agent::auth::SessionToken::new("shared").issue(&wallet, now);
     let stop = reqwest::Client::new()
-        .post(format!("{}/agent/s1/stop", agent.url))
+        .post(format!("{}/agent/s1/stop", agent.url("voice-agent")))
         .bearer_auth(&token)
         .send()
         .await
@@ -107,10 +62,10 @@ async fn the_dev_jwt_secret_survives_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
     let token = {
-        let agent = Agent::start(data.path(), &[]);
+        let agent = Heaven::start(&["serve", "agent"], data.path(), &[], false);
         // Log in with the key 0x..01 (the address above).
         let nonce: serde_json::Value = http
-            .post(format!("{}/auth/nonce", agent.url))
+            .post(format!("{}/auth/nonce", agent.url("voice-agent")))
             .json(&json!({"wallet": WALLET.to_lowercase()}))
             .send()
             .await
@@ -124,7 +79,7 @@ async fn the_dev_jwt_secret_survives_a_restart() {
         let key = k256::ecdsa::SigningKey::from_slice(&one).unwrap();
         let signature = voice_agent::auth::signature::sign_personal_message(&key, &nonce);
         let verified: serde_json::Value = http
-            .post(format!("{}/auth/verify", agent.url))
+            .post(format!("{}/auth/verify", agent.url("voice-agent")))
             .json(&json!({"wallet": WALLET, "signature": signature, "nonce": nonce}))
             .send()
             .await
@@ -136,10 +91,10 @@ async fn the_dev_jwt_secret_survives_a_restart() {
     };
     let secret_file = data.path().join("voice-agent-jwt-secret");
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap().len(), 64);
-    let agent = Agent::start(data.path(), &[]);
+    let agent = Heaven::start(&["serve", "agent"], data.path(), &[], false);
     // The token from before the restart still passes auth (the session does not exist).
     let response = http
-        .post(format!("{}/agent/nope/stop", agent.url))
+        .post(format!("{}/agent/nope/stop", agent.url("voice-agent")))
         .bearer_auth(&token)
         .send()
         .await

@@ -2,33 +2,12 @@
 
 pub mod api;
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use axum::Router;
-use canister_runtime::native::NativeRuntime;
 use http_common::{CorsPolicy, ServiceEdge};
-use portability::{CacheStore, StateStore};
 
 use crate::cli::ServiceChoice;
 use crate::config::Ports;
-
-/// Resources opened once at start and shared by every service of the process.
-#[derive(Clone)]
-pub struct LocalResources {
-    /// Durable worker state (SQLite by default).
-    pub state: Arc<dyn StateStore>,
-    /// Cache entries and shared rate-limit slots (SQLite by default).
-    pub cache: Arc<dyn CacheStore>,
-    /// Canister logic's runtime: clock, dev signing key, outcalls, timers.
-    pub runtime: NativeRuntime,
-    /// Local content-addressed blob directory.
-    pub blob_dir: PathBuf,
-    /// voice-agent's configuration (its env vars, a dev JWT secret when none is set).
-    pub voice_agent: voice_agent::VoiceAgentConfig,
-    /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
-    pub metadata_resolver: metadata_resolver::ResolverConfig,
-}
+use crate::resources::LocalResources;
 
 /// One service of the original backend, as the local stack serves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,39 @@
+//! `heaven migrate`: loading the original services' Cloudflare exports into our stores.
+
+use std::path::Path;
+
+use crate::config::StackConfig;
+use crate::error::HeavenError;
+use crate::resources::{open_cache_store, open_state_store};
+
+/// `heaven migrate kv-import <file>`: loads metadata-resolver's KV export into the cache store.
+pub async fn kv_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+    let cache = open_cache_store(config).await?;
+    let report = metadata_resolver::kv_import::import_kv_file(cache.as_ref(), file).await?;
+    println!(
+        "imported {} cache entries ({} already expired, skipped) from {}",
+        report.imported,
+        report.expired,
+        file.display()
+    );
+    Ok(())
+}
+
+/// `heaven migrate d1-import <file>`: loads voice-agent's D1 dump into the state store.
+pub async fn d1_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+    let dump = std::fs::read_to_string(file).map_err(|source| HeavenError::DataDir {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let state = open_state_store(config).await?;
+    let report = voice_agent::d1_import::import_d1_dump(state, &dump)
+        .await
+        .map_err(HeavenError::Import)?;
+    println!(
+        "imported {} nonces and {} sessions from {}",
+        report.nonces,
+        report.sessions,
+        file.display()
+    );
+    Ok(())
+}

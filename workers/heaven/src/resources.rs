@@ -1,0 +1,108 @@
+//! Opening what the services share: the data directory, the configured state and cache stores,
+//! the native canister runtime (dev signing key) and each built service's configuration.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use canister_runtime::native::NativeRuntime;
+use http_common::EnvSource;
+use portability::{CacheStore, StateStore};
+
+use crate::config::StackConfig;
+use crate::error::HeavenError;
+
+/// Resources opened once at start and shared by every service of the process.
+#[derive(Clone)]
+pub struct LocalResources {
+    /// Durable worker state (SQLite by default).
+    pub state: Arc<dyn StateStore>,
+    /// Cache entries and shared rate-limit slots (SQLite by default).
+    pub cache: Arc<dyn CacheStore>,
+    /// Canister logic's runtime: clock, dev signing key, outcalls, timers.
+    pub runtime: NativeRuntime,
+    /// Local content-addressed blob directory.
+    pub blob_dir: PathBuf,
+    /// voice-agent's configuration (its env vars, a dev JWT secret when none is set).
+    pub voice_agent: voice_agent::VoiceAgentConfig,
+    /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
+    pub metadata_resolver: metadata_resolver::ResolverConfig,
+}
+
+/// Opens the configured state store (`STATE_STORE`).
+pub async fn open_state_store(config: &StackConfig) -> Result<Arc<dyn StateStore>, HeavenError> {
+    portability::open_state_store(&config.state_store_url())
+        .await
+        .map_err(|source| HeavenError::Store {
+            what: "state store",
+            source,
+        })
+}
+
+/// Opens the configured cache store (`CACHE_STORE`).
+pub async fn open_cache_store(config: &StackConfig) -> Result<Arc<dyn CacheStore>, HeavenError> {
+    portability::open_cache_store(&config.cache_store_url())
+        .await
+        .map_err(|source| HeavenError::Store {
+            what: "cache store",
+            source,
+        })
+}
+
+/// voice-agent's configuration; without `JWT_SECRET` a random dev secret is generated once and
+/// kept in the data dir, so local tokens survive restarts.
+fn voice_agent_config(config: &StackConfig) -> Result<voice_agent::VoiceAgentConfig, HeavenError> {
+    let env = EnvSource::Process;
+    let dev_secret = match env.optional("JWT_SECRET") {
+        Some(_) => None,
+        None => Some(dev_jwt_secret(&config.data_dir)?),
+    };
+    Ok(voice_agent::VoiceAgentConfig::from_env(&env, dev_secret)?)
+}
+
+/// Reads `<data dir>/voice-agent-jwt-secret`, creating it (owner-only) on first use.
+fn dev_jwt_secret(data_dir: &Path) -> Result<String, HeavenError> {
+    let path = data_dir.join("voice-agent-jwt-secret");
+    let io_error = |source| HeavenError::DataDir {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io_error(err)),
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let secret = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(io_error)?;
+    file.write_all(secret.as_bytes()).map_err(io_error)?;
+    Ok(secret)
+}
+
+/// Opens the data directory, state store, cache store and native runtime.
+pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, HeavenError> {
+    let blob_dir = config.blob_dir();
+    std::fs::create_dir_all(&blob_dir).map_err(|source| HeavenError::DataDir {
+        path: blob_dir.display().to_string(),
+        source,
+    })?;
+    let state = open_state_store(config).await?;
+    let cache = open_cache_store(config).await?;
+    let runtime = NativeRuntime::open(&config.data_dir)?;
+    let voice_agent = voice_agent_config(config)?;
+    let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
+    Ok(LocalResources {
+        state,
+        cache,
+        runtime,
+        blob_dir,
+        voice_agent,
+        metadata_resolver,
+    })
+}
