@@ -58,6 +58,8 @@ pub(crate) enum Message {
 }
 
 impl Harness {
+    /// Runs a system task (`canister_global_timer`, `canister_heartbeat`) in its own call
+    /// context, if the canister exports it.
     pub(crate) fn system_task(
         &mut self,
         id: Principal,
@@ -83,6 +85,7 @@ impl Harness {
         self.execute(id, context, &Entry::Export(export.into()), env)
     }
 
+    /// Opens a call context and returns its id.
     pub(crate) fn new_context(
         &mut self,
         origin: Origin,
@@ -131,6 +134,8 @@ impl Harness {
         Ok(())
     }
 
+    /// Applies an execution to its call context: sends the calls it made, answers the context
+    /// (or rejects it when nothing can answer it any more) and closes it when done.
     pub(crate) fn settle(&mut self, id: Principal, context: u64, exec: Execution) {
         let Some(ctx) = self.contexts.get_mut(&context) else {
             return;
@@ -196,6 +201,7 @@ impl Harness {
         }
     }
 
+    /// Delivers a context's answer to where the call came from.
     pub(crate) fn answer(&mut self, origin: Origin, result: Result<Vec<u8>, Reject>, refund: u128) {
         match origin {
             Origin::Ingress(id) => {
@@ -210,6 +216,7 @@ impl Harness {
         }
     }
 
+    /// Delivers queued messages until none is left.
     pub(crate) fn run_until_idle(&mut self) -> Result<()> {
         let mut delivered = 0u64;
         while let Some(message) = self.queue.pop_front() {
@@ -239,6 +246,7 @@ impl Harness {
         Ok(())
     }
 
+    /// Delivers a request: to the management canister, or as a new call context on a canister.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn deliver_request(
         &mut self,
@@ -283,6 +291,7 @@ impl Harness {
         self.execute(to, context, &Entry::Export(export), env)
     }
 
+    /// Delivers a response to its callback (and runs the cleanup callback if that traps).
     pub(crate) fn deliver_response(
         &mut self,
         callback: u64,

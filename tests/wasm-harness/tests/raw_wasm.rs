@@ -1,6 +1,7 @@
 //! System API semantics checked on a hand-written module (WAT), where ic-cdk would hide them:
 //! cleanup callbacks after a trapping callback, heartbeats per round, cycles accepted by a
-//! callee and refunded to the caller, and a second `msg_reply` trapping.
+//! callee and refunded to the caller, certified data and the data certificate, replicated and
+//! non-replicated execution, and misuse of the API trapping.
 
 use candid::Principal;
 use ic_wasm_harness::{Harness, HarnessError, RejectCode};
@@ -18,6 +19,10 @@ const MODULE: &str = r#"
   (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
   (import "ic0" "msg_reply" (func $reply))
   (import "ic0" "trap" (func $trap (param i32 i32)))
+  (import "ic0" "certified_data_set" (func $certify (param i32 i32)))
+  (import "ic0" "data_certificate_present" (func $cert_present (result i32)))
+  (import "ic0" "in_replicated_execution" (func $replicated (result i32)))
+  (import "ic0" "global_timer_set" (func $timer_set (param i64) (result i64)))
   (memory (export "memory") 1)
   (table 5 funcref)
   (elem (i32.const 1) $trap_on_reply $ignore $cleanup $give_reply)
@@ -56,6 +61,21 @@ const MODULE: &str = r#"
     (call $reply))
 
   (func (export "canister_update reply_twice") (call $reply) (call $reply))
+
+  ;; Certifies the 8 bytes of "raw_rand".
+  (func (export "canister_update certify") (call $certify (i32.const 100) (i32.const 8)) (call $reply))
+
+  ;; Replies [data_certificate_present, in_replicated_execution] as two bytes.
+  (func (export "canister_query modes")
+    (i32.store8 (i32.const 48) (call $cert_present))
+    (i32.store8 (i32.const 49) (call $replicated))
+    (call $append (i32.const 48) (i32.const 2))
+    (call $reply))
+
+  ;; Not allowed in a query: traps.
+  (func (export "canister_query set_timer_in_query")
+    (drop (call $timer_set (i64.const 1)))
+    (call $reply))
 
   (func (export "canister_query counters")
     (call $append (i32.const 0) (i32.const 8))
@@ -120,6 +140,31 @@ fn unaccepted_cycles_are_refunded() {
         .update_call(c, Principal::anonymous(), "give", vec![])
         .unwrap();
     assert_eq!(u128::from_le_bytes(reply.try_into().unwrap()), 700);
+}
+
+#[test]
+fn certification_and_replication_modes() {
+    let (mut h, c) = setup();
+    h.update_call(c, Principal::anonymous(), "certify", vec![])
+        .unwrap();
+    assert_eq!(h.certified_data(c).unwrap(), b"raw_rand");
+    let anonymous = Principal::anonymous();
+    // A query call: non-replicated, with a data certificate.
+    assert_eq!(h.query_call(c, anonymous, "modes", vec![]).unwrap(), [1, 0]);
+    // The same query method called as an update: replicated, no certificate.
+    assert_eq!(
+        h.update_call(c, anonymous, "modes", vec![]).unwrap(),
+        [0, 1]
+    );
+    let err = h
+        .query_call(c, anonymous, "set_timer_in_query", vec![])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ic0.global_timer_set cannot be executed"),
+        "{err}"
+    );
+    assert_eq!(h.global_timer(c), Some(0));
 }
 
 #[test]
