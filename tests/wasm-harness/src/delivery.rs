@@ -279,7 +279,7 @@ impl Harness {
             (query, EntryKind::Query { replicated: true })
         } else {
             let reject = Reject::new(
-                RejectCode::CanisterError,
+                RejectCode::DestinationInvalid,
                 format!("Error from Canister {to}: Canister has no update method '{method}'"),
             );
             self.answer(origin, Err(reject), cycles);

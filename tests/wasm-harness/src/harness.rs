@@ -399,7 +399,7 @@ impl Harness {
             self.run(&mut installed, &Entry::Export(export), env)
         } else {
             Err(Reject::new(
-                RejectCode::CanisterError,
+                RejectCode::DestinationInvalid,
                 format!("Error from Canister {canister}: Canister has no query method '{method}'"),
             )
             .into())

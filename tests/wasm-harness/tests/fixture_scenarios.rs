@@ -159,7 +159,7 @@ fn calls_a_second_canister(s: &mut dyn Scenario) {
     assert!(err.contains("deliberate trap after increment"), "{err}");
     assert_eq!(get(s, b), 2, "the callee's trap rolled back its changes");
     let r: Result<u64, String> = s.update(a, "call_other", (b, "no_such_method")).unwrap();
-    assert!(r.is_err());
+    assert!(r.unwrap_err().contains("no_such_method"));
 }
 
 fn http_gateway_upgrades_to_update(s: &mut dyn Scenario) {

@@ -218,6 +218,29 @@ fn upgrade_trap_keeps_the_old_canister() {
 }
 
 #[test]
+fn unknown_canisters_and_methods_are_invalid_destinations() {
+    let mut h = Harness::new();
+    let c = install_fixture(&mut h);
+    let anonymous = Principal::anonymous();
+    for (canister, method) in [
+        (c, "no_such_method"),
+        (Principal::from_slice(&[9; 10]), "get"),
+    ] {
+        for result in [
+            h.update_call(canister, anonymous, method, vec![]),
+            h.query_call(canister, anonymous, method, vec![]),
+        ] {
+            match result {
+                Err(HarnessError::Rejected(r)) => {
+                    assert_eq!(r.code, RejectCode::DestinationInvalid, "{}", r.message)
+                }
+                other => panic!("expected a reject, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
 fn a_missing_wasm_names_the_build_command() {
     let err = canister_wasm("no_such_canister").unwrap_err().to_string();
     assert!(err.contains("cargo xtask build-canisters"), "{err}");
