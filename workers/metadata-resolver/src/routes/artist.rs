@@ -3,58 +3,35 @@
 //! `artist:{mbid}` for 30 days; the image is rehosted on Load in the background and the cached
 //! entry then points at the copy.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 
-use super::{
-    Cached, Fetched, MAX_REDIRECTS, array, classify, fetch_entity, object, ok_json, or_null,
-    top_genres,
-};
+use super::{EntityRoute, array, lookup_entity, object, ok_json, or_null, top_genres};
 use crate::cache::{TTL_POSITIVE, artist_key};
 use crate::commons::resolve_commons_image;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::json::Json;
 use crate::rehost::spawn_artist_image;
 use crate::state::AppState;
 use crate::wikidata::resolve_wikidata_image;
 
+/// The artist route's MusicBrainz query and cache rules.
+const ROUTE: EntityRoute = EntityRoute {
+    entity: "artist",
+    inc: "genres+url-rels",
+    key: artist_key,
+    serve_cached: |_| true,
+};
+
 /// Validates the MBID and answers the artist.
 pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResult<Response> {
     let mbid = super::mbid_from_path(uri.path(), "/artist/")?;
-    lookup(state, mbid.to_owned(), 0).await
-}
-
-fn lookup(
-    state: AppState,
-    mbid: String,
-    hops: usize,
-) -> Pin<Box<dyn Future<Output = AppResult<Response>> + Send>> {
-    Box::pin(async move {
-        if hops > MAX_REDIRECTS {
-            return Err(AppError::Internal(format!(
-                "redirect loop at artist {mbid}"
-            )));
-        }
-        let key = artist_key(&mbid);
-        if let Some(bytes) = state.cache().get(&key).await? {
-            match classify(bytes, |_| true)? {
-                Cached::Redirect(target) => return lookup(state, target, hops + 1).await,
-                Cached::Serve(bytes) => return Ok(ok_json(bytes)),
-                Cached::Refetch => {}
-            }
-        }
-        let entity = match fetch_entity(&state, "artist", &mbid, &key, "genres+url-rels").await? {
-            Fetched::Done(response) => return Ok(response),
-            Fetched::Redirect(target) => return lookup(state, target, hops + 1).await,
-            Fetched::Entity(entity) => entity,
-        };
+    let state = &state;
+    lookup_entity(&ROUTE, state, mbid, |mbid, key, entity| async move {
         let (mut links, commons_page) = artist_links(&entity);
         let mut image = match commons_page {
-            Some(page) => resolve_commons_image(&state, &page).await?,
+            Some(page) => resolve_commons_image(state, &page).await?,
             None => None,
         };
         if image.is_none()
@@ -63,7 +40,7 @@ fn lookup(
                 .and_then(Json::as_str)
                 .map(str::to_owned)
         {
-            image = resolve_wikidata_image(&state, &wikidata).await?;
+            image = resolve_wikidata_image(state, &wikidata).await?;
         }
         if let Some(image) = &image {
             links.set("image", Json::String(image.clone()));
@@ -88,10 +65,11 @@ fn lookup(
         .to_vec();
         state.cache().put(&key, body.clone(), TTL_POSITIVE).await?;
         if let Some(image) = image.filter(|i| i.starts_with("https://")) {
-            spawn_artist_image(&state, &mbid, &image);
+            spawn_artist_image(state, &mbid, &image);
         }
         Ok(ok_json(body))
     })
+    .await
 }
 
 /// The artist's `links` object (later relations of a kind overwrite earlier ones) and the

@@ -82,6 +82,56 @@ pub(crate) fn mbid_from_path<'a>(path: &'a str, prefix: &str) -> AppResult<&'a s
     Ok(segment)
 }
 
+/// What tells one MusicBrainz entity route from another.
+pub(crate) struct EntityRoute {
+    /// MusicBrainz entity name (`artist`, `recording`, `release-group`).
+    pub entity: &'static str,
+    /// The `inc=` subqueries the original asks for.
+    pub inc: &'static str,
+    /// Cache key of an MBID.
+    pub key: fn(&str) -> String,
+    /// Whether a cached, non-redirect entry may be served as it is (else it is fetched again).
+    pub serve_cached: fn(&Json) -> bool,
+}
+
+/// Serves `mbid` from the cache or MusicBrainz, following merge redirects (cached or fresh) at
+/// most [`MAX_REDIRECTS`] times. A fetched entity goes to `build(mbid, cache key, entity)`,
+/// which caches and answers it.
+pub(crate) async fn lookup_entity<F, Fut>(
+    route: &EntityRoute,
+    state: &AppState,
+    mbid: &str,
+    build: F,
+) -> AppResult<Response>
+where
+    F: FnOnce(String, String, Json) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Response>>,
+{
+    let mut mbid = mbid.to_owned();
+    for _hop in 0..=MAX_REDIRECTS {
+        let key = (route.key)(&mbid);
+        if let Some(bytes) = state.cache().get(&key).await? {
+            match classify(bytes, route.serve_cached)? {
+                Cached::Redirect(target) => {
+                    mbid = target;
+                    continue;
+                }
+                Cached::Serve(bytes) => return Ok(ok_json(bytes)),
+                Cached::Refetch => {}
+            }
+        }
+        match fetch_entity(state, route.entity, &mbid, &key, route.inc).await? {
+            Fetched::Done(response) => return Ok(response),
+            Fetched::Redirect(target) => mbid = target,
+            Fetched::Entity(entity) => return build(mbid, key, entity).await,
+        }
+    }
+    Err(AppError::Internal(format!(
+        "redirect loop at {} {mbid}",
+        route.entity
+    )))
+}
+
 /// A cached lookup entry, as the route should treat it.
 pub(crate) enum Cached {
     /// `{redirect: "<mbid>"}`: look the target up instead.

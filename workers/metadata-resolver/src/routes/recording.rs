@@ -2,67 +2,36 @@
 //! Cached as `recording:{mbid}` for 30 days; entries without `releaseGroup` (the original's
 //! older format) are fetched again.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 
-use super::{
-    Cached, Fetched, MAX_REDIRECTS, array, classify, fetch_entity, object, ok_json, or_null,
-    str_field,
-};
+use super::{EntityRoute, array, lookup_entity, object, ok_json, or_null, str_field};
 use crate::cache::{TTL_POSITIVE, recording_key};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::json::Json;
 use crate::state::AppState;
+
+/// The recording route's MusicBrainz query and cache rules.
+const ROUTE: EntityRoute = EntityRoute {
+    entity: "recording",
+    inc: "artists+releases+release-groups",
+    key: recording_key,
+    serve_cached: |v| {
+        v.get("error").is_some_and(Json::is_truthy) || v.get("releaseGroup").is_some()
+    },
+};
 
 /// Validates the MBID and answers the recording.
 pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResult<Response> {
     let mbid = super::mbid_from_path(uri.path(), "/recording/")?;
-    lookup(state, mbid.to_owned(), 0).await
-}
-
-fn lookup(
-    state: AppState,
-    mbid: String,
-    hops: usize,
-) -> Pin<Box<dyn Future<Output = AppResult<Response>> + Send>> {
-    Box::pin(async move {
-        if hops > MAX_REDIRECTS {
-            return Err(AppError::Internal(format!(
-                "redirect loop at recording {mbid}"
-            )));
-        }
-        let key = recording_key(&mbid);
-        if let Some(bytes) = state.cache().get(&key).await? {
-            let serve = |v: &Json| {
-                v.get("error").is_some_and(Json::is_truthy) || v.get("releaseGroup").is_some()
-            };
-            match classify(bytes, serve)? {
-                Cached::Redirect(target) => return lookup(state, target, hops + 1).await,
-                Cached::Serve(bytes) => return Ok(ok_json(bytes)),
-                Cached::Refetch => {}
-            }
-        }
-        let entity = match fetch_entity(
-            &state,
-            "recording",
-            &mbid,
-            &key,
-            "artists+releases+release-groups",
-        )
-        .await?
-        {
-            Fetched::Done(response) => return Ok(response),
-            Fetched::Redirect(target) => return lookup(state, target, hops + 1).await,
-            Fetched::Entity(entity) => entity,
-        };
+    let state = &state;
+    lookup_entity(&ROUTE, state, mbid, |_, key, entity| async move {
         let body = map_recording(&entity).to_vec();
         state.cache().put(&key, body.clone(), TTL_POSITIVE).await?;
         Ok(ok_json(body))
     })
+    .await
 }
 
 /// `{recording:{mbid,title}, artists:[{mbid,name,sortName}], releaseGroup}` from a

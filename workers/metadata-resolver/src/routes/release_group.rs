@@ -3,62 +3,39 @@
 //! for 30 days; the cover is rehosted on Load in the background and the cached entry then
 //! points at the copy.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 
-use super::{
-    Cached, Fetched, MAX_REDIRECTS, array, classify, fetch_entity, object, ok_json, or_null,
-    top_genres,
-};
+use super::{EntityRoute, array, lookup_entity, object, ok_json, or_null, top_genres};
 use crate::cache::{TTL_POSITIVE, release_group_key};
 use crate::coverart::front_250;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::json::Json;
 use crate::rehost::spawn_cover_art;
 use crate::state::AppState;
 
+/// The release-group route's MusicBrainz query and cache rules.
+const ROUTE: EntityRoute = EntityRoute {
+    entity: "release-group",
+    inc: "artists+genres+url-rels+releases",
+    key: release_group_key,
+    serve_cached: |_| true,
+};
+
 /// Validates the MBID and answers the release group.
 pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResult<Response> {
     let mbid = super::mbid_from_path(uri.path(), "/release-group/")?;
-    lookup(state, mbid.to_owned(), 0).await
-}
-
-fn lookup(
-    state: AppState,
-    mbid: String,
-    hops: usize,
-) -> Pin<Box<dyn Future<Output = AppResult<Response>> + Send>> {
-    Box::pin(async move {
-        if hops > MAX_REDIRECTS {
-            return Err(AppError::Internal(format!(
-                "redirect loop at release-group {mbid}"
-            )));
-        }
-        let key = release_group_key(&mbid);
-        if let Some(bytes) = state.cache().get(&key).await? {
-            match classify(bytes, |_| true)? {
-                Cached::Redirect(target) => return lookup(state, target, hops + 1).await,
-                Cached::Serve(bytes) => return Ok(ok_json(bytes)),
-                Cached::Refetch => {}
-            }
-        }
-        let inc = "artists+genres+url-rels+releases";
-        let entity = match fetch_entity(&state, "release-group", &mbid, &key, inc).await? {
-            Fetched::Done(response) => return Ok(response),
-            Fetched::Redirect(target) => return lookup(state, target, hops + 1).await,
-            Fetched::Entity(entity) => entity,
-        };
+    let state = &state;
+    lookup_entity(&ROUTE, state, mbid, |mbid, key, entity| async move {
         let id = entity.get("id").and_then(Json::as_str).unwrap_or_default();
         let cover = front_250(&state.config().cover_art_url, id);
         let body = map_release_group(&entity, &cover).to_vec();
         state.cache().put(&key, body.clone(), TTL_POSITIVE).await?;
-        spawn_cover_art(&state, &mbid, &cover);
+        spawn_cover_art(state, &mbid, &cover);
         Ok(ok_json(body))
     })
+    .await
 }
 
 fn map_release_group(entity: &Json, cover: &str) -> Json {
