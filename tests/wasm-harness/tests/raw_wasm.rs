@@ -1,9 +1,11 @@
 //! System API semantics checked on a hand-written module (WAT), where ic-cdk would hide them:
 //! cleanup callbacks after a trapping callback, heartbeats per round, cycles accepted by a
-//! callee and refunded to the caller, certified data and the data certificate, replicated and
+//! callee and refunded to the caller, a management canister reject reaching the reject
+//! callback (signing without cycles), certified data and the data certificate, replicated and
 //! non-replicated execution, and misuse of the API trapping.
 
 use candid::Principal;
+use ic_management_canister_types::{EcdsaCurve, EcdsaKeyId, SignWithEcdsaArgs};
 use ic_wasm_harness::{Harness, HarnessError, RejectCode};
 
 const MODULE: &str = r#"
@@ -23,9 +25,15 @@ const MODULE: &str = r#"
   (import "ic0" "data_certificate_present" (func $cert_present (result i32)))
   (import "ic0" "in_replicated_execution" (func $replicated (result i32)))
   (import "ic0" "global_timer_set" (func $timer_set (param i64) (result i64)))
+  (import "ic0" "call_data_append" (func $call_data_append (param i32 i32)))
+  (import "ic0" "msg_reject_code" (func $reject_code (result i32)))
+  (import "ic0" "msg_reject_msg_size" (func $reject_msg_size (result i32)))
+  (import "ic0" "msg_reject_msg_copy" (func $reject_msg_copy (param i32 i32 i32)))
   (memory (export "memory") 1)
-  (table 5 funcref)
-  (elem (i32.const 1) $trap_on_reply $ignore $cleanup $give_reply)
+  (table 6 funcref)
+  (elem (i32.const 1) $trap_on_reply $ignore $cleanup $give_reply $report_reject)
+  (data (i32.const 120) "sign_with_ecdsa")
+  (data (i32.const 1024) "SIGN_ARG")
   (data (i32.const 100) "raw_rand")
   (data (i32.const 110) "take")
   ;; memory: 0 cleanup total, 4 heartbeats, 16 refund, 32 accepted, 200 own id
@@ -53,6 +61,20 @@ const MODULE: &str = r#"
     (call $call_new (i32.const 200) (call $self_size) (i32.const 110) (i32.const 4)
                     (i32.const 4) (i32.const 0) (i32.const 2) (i32.const 0))
     (call $call_cycles_add (i64.const 0) (i64.const 1000))
+    (drop (call $call_perform)))
+
+  ;; Replies [reject code as u32 LE] ++ reject message.
+  (func $report_reject (param i32)
+    (i32.store (i32.const 300) (call $reject_code))
+    (call $reject_msg_copy (i32.const 304) (i32.const 0) (call $reject_msg_size))
+    (call $append (i32.const 300) (i32.add (i32.const 4) (call $reject_msg_size)))
+    (call $reply))
+
+  ;; Calls sign_with_ecdsa without attaching cycles.
+  (func (export "canister_update sign_without_cycles")
+    (call $call_new (i32.const 0) (i32.const 0) (i32.const 120) (i32.const 15)
+                    (i32.const 2) (i32.const 0) (i32.const 5) (i32.const 0))
+    (call $call_data_append (i32.const 1024) (i32.const SIGN_LEN))
     (drop (call $call_perform)))
 
   ;; Accepts 300 of the cycles it was sent.
@@ -85,8 +107,25 @@ const MODULE: &str = r#"
     (i32.store (i32.const 4) (i32.add (i32.load (i32.const 4)) (i32.const 1)))))
 "#;
 
+/// The module, with the candid argument of `sign_with_ecdsa` in its data.
+fn module() -> String {
+    let arg = candid::encode_one(SignWithEcdsaArgs {
+        message_hash: vec![1; 32],
+        derivation_path: vec![],
+        key_id: EcdsaKeyId {
+            curve: EcdsaCurve::Secp256k1,
+            name: "dfx_test_key".into(),
+        },
+    })
+    .expect("encodes");
+    let escaped: String = arg.iter().map(|b| format!("\\{b:02x}")).collect();
+    MODULE
+        .replace("SIGN_ARG", &escaped)
+        .replace("SIGN_LEN", &arg.len().to_string())
+}
+
 fn setup() -> (Harness, Principal) {
-    let wasm = wat::parse_str(MODULE).expect("valid WAT");
+    let wasm = wat::parse_str(module()).expect("valid WAT");
     let mut h = Harness::new();
     let c = h.create_and_install(&wasm, vec![]).expect("installs");
     (h, c)
@@ -121,6 +160,18 @@ fn a_trapping_callback_runs_its_cleanup() {
         entries.contains(&("Cleanup (aaaaa-aa.raw_rand)", false)),
         "{entries:?}"
     );
+}
+
+#[test]
+fn a_management_reject_reaches_the_reject_callback() {
+    let (mut h, c) = setup();
+    let reply = h
+        .update_call(c, Principal::anonymous(), "sign_without_cycles", vec![])
+        .unwrap();
+    let code = u32::from_le_bytes(reply[..4].try_into().unwrap());
+    let message = String::from_utf8_lossy(&reply[4..]);
+    assert_eq!(code, RejectCode::CanisterReject as u32);
+    assert!(message.contains("sent with 0 cycles"), "{message}");
 }
 
 #[test]
