@@ -166,6 +166,7 @@ impl ContentAddressedBlobStore for LoadBlobStore {
         Ok(StoredBlob {
             gateway_url: format!("{}/resolve/{id}", self.config.gateway_url),
             id,
+            backend: "load".to_owned(),
         })
     }
 

@@ -3,11 +3,14 @@
 //! Published media go to Load Network and are anchored on Arweave; a local disk adapter is the
 //! embedded default. Blobs are immutable and identified by an id the store assigns; a small
 //! mutable index maps logical keys (e.g. `covers/<release>`) to ids. Trait only: the adapters
-//! come with the media worker.
+//! (Load, Irys, Arweave, local disk, failover) live in the `blob_store` crate.
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures_core::Stream;
 use futures_core::stream::BoxStream;
+
+use std::ops::Range;
 
 use crate::error::Result;
 
@@ -27,6 +30,9 @@ pub struct StoredBlob {
     pub id: String,
     /// An HTTP URL that serves the bytes now (the store's gateway).
     pub gateway_url: String,
+    /// Which backend stored the bytes (`load`, `irys`, `local`, ...): a failover store
+    /// reports the fallback here.
+    pub backend: String,
 }
 
 /// The permanent-storage status of a blob.
@@ -68,13 +74,38 @@ pub trait ContentAddressedBlobStore: Send + Sync {
     /// if it matters.
     async fn put(&self, bytes: Bytes, content_type: &str, tags: &[BlobTag]) -> Result<StoredBlob>;
 
+    /// [`put`](Self::put) from a stream of chunks. Streaming adapters override this to move
+    /// large blobs with bounded memory; the default collects the stream and calls `put`.
+    async fn put_stream(
+        &self,
+        mut body: BlobStream,
+        content_type: &str,
+        tags: &[BlobTag],
+    ) -> Result<StoredBlob> {
+        let mut all = Vec::new();
+        while let Some(chunk) = std::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await {
+            all.extend_from_slice(&chunk?);
+        }
+        self.put(Bytes::from(all), content_type, tags).await
+    }
+
     /// Makes sure the blob is (being) stored permanently on Arweave and reports where.
     /// Idempotent: calling it again never anchors twice, and reports `available: true` once
     /// Arweave serves the bytes.
     async fn anchor(&self, id: &str) -> Result<Anchor>;
 
-    /// Streams the blob's bytes, exactly as given to `put`.
+    /// Streams the blob's bytes, exactly as given to `put`. Adapters that know the blob's
+    /// sha256 verify it while streaming and end the stream with an error on mismatch.
     async fn get(&self, id: &str) -> Result<BlobStream>;
+
+    /// Streams the bytes `range` of the blob (end exclusive, clamped to the size; audio is
+    /// streamed this way). A partial read cannot be checked against the whole blob's digest.
+    /// The default reads the whole stream and drops what lies outside `range`; adapters
+    /// override it with a real range read.
+    async fn get_range(&self, id: &str, range: Range<u64>) -> Result<BlobStream> {
+        let whole = self.get(id).await?;
+        Ok(slice_stream(whole, range))
+    }
 
     /// Returns the blob's metadata without its bytes.
     async fn head(&self, id: &str) -> Result<BlobHead>;
@@ -86,4 +117,45 @@ pub trait ContentAddressedBlobStore: Send + Sync {
 
     /// Returns the id `logical_key` points at, or `None` if it was never linked.
     async fn resolve(&self, logical_key: &str) -> Result<Option<String>>;
+}
+
+/// Keeps the bytes `range` of `stream` (offsets into the whole stream), dropping the rest.
+pub fn slice_stream(stream: BlobStream, range: Range<u64>) -> BlobStream {
+    struct Slice {
+        inner: BlobStream,
+        pos: u64,
+        range: Range<u64>,
+    }
+    impl Stream for Slice {
+        type Item = Result<Bytes>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            use std::task::Poll;
+            loop {
+                if self.pos >= self.range.end {
+                    return Poll::Ready(None);
+                }
+                let chunk = match self.inner.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(Ok(chunk))) => chunk,
+                    other => return other,
+                };
+                let start = self.pos;
+                let end = start + chunk.len() as u64;
+                self.pos = end;
+                let from = self.range.start.max(start);
+                let to = self.range.end.min(end);
+                if from < to {
+                    let part = chunk.slice((from - start) as usize..(to - start) as usize);
+                    return Poll::Ready(Some(Ok(part)));
+                }
+            }
+        }
+    }
+    Box::pin(Slice {
+        inner: stream,
+        pos: 0,
+        range,
+    })
 }
