@@ -211,6 +211,7 @@ impl FakeLoad {
 
 struct IrysUpload {
     blobs: Blobs,
+    items: Arc<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
 impl Respond for IrysUpload {
@@ -233,6 +234,10 @@ impl Respond for IrysUpload {
             .lock()
             .unwrap()
             .insert(id.clone(), (data.to_vec(), ct));
+        self.items
+            .lock()
+            .unwrap()
+            .insert(id.clone(), request.body.clone());
         ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "id": id, "timestamp": 1_700_000_000_000u64, "version": "1.0.0", "public": "", "signature": "", "deadlineHeight": 1
         }))
@@ -245,6 +250,8 @@ pub struct FakeIrys {
     pub server: MockServer,
     /// The verified items' data by id.
     pub blobs: Blobs,
+    /// The whole items as received, by id.
+    pub items: Arc<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
 impl FakeIrys {
@@ -253,10 +260,12 @@ impl FakeIrys {
     pub async fn start() -> Self {
         let server = MockServer::start().await;
         let blobs: Blobs = Arc::default();
+        let items: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
         Mock::given(method("POST"))
             .and(path("/tx/ethereum"))
             .respond_with(IrysUpload {
                 blobs: blobs.clone(),
+                items: Arc::clone(&items),
             })
             .with_priority(5)
             .mount(&server)
@@ -269,7 +278,11 @@ impl FakeIrys {
             .with_priority(10)
             .mount(&server)
             .await;
-        Self { server, blobs }
+        Self {
+            server,
+            blobs,
+            items,
+        }
     }
 
     /// An Irys client for it.
