@@ -1,8 +1,8 @@
 //! `cargo xtask test`: everything a fresh CI machine needs, in order, each step under a
 //! `== step ==` header, stopping at the first failure.
 //!
-//! toolchain (wasm32 target, candid-extractor, ic-wasm) → PostgreSQL and Redis → canister build
-//! → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
+//! toolchain (wasm32 target, candid-extractor, ic-wasm) → PostgreSQL and Redis → arlocal (npm ci)
+//! → canister build → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
 //! (host, then wasm for the canister and fixture packages) → `cargo test --workspace` with a
 //! one-line summary (and how many PocketIC scenarios skipped).
 
@@ -28,6 +28,7 @@ fn step(title: &str) {
 /// Runs the whole test command.
 pub fn test(root: &Path) -> Result<()> {
     setup()?;
+    install_arlocal(root)?;
     let built = check_canisters(root)?;
     lint_and_test(root, &built)
 }
@@ -51,6 +52,38 @@ pub fn setup() -> Result<()> {
 
     step("PostgreSQL and Redis");
     services::ensure_all()
+}
+
+/// Where the blob store's Arweave tests keep their npm `arlocal` install.
+pub const ARLOCAL_DIR: &str = "workers/blob-store/tests/arlocal";
+
+/// Whether `npm ci` must run in `dir`: no install yet, or `package-lock.json` is newer than
+/// the installed tree's `node_modules/.package-lock.json`.
+pub fn arlocal_needs_install(dir: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (
+        modified(&dir.join("package-lock.json")),
+        modified(&dir.join("node_modules/.package-lock.json")),
+    ) {
+        (Some(lock), Some(installed)) => lock > installed,
+        _ => true,
+    }
+}
+
+/// `npm ci` of the local Arweave gateway `arlocal` the blob-store tests start (its
+/// package.json pins `avsc` from the registry: the upstream dependency points at GitHub).
+fn install_arlocal(root: &Path) -> Result<()> {
+    let dir = root.join(ARLOCAL_DIR);
+    if !arlocal_needs_install(&dir) {
+        step("arlocal (npm, up to date)");
+        return Ok(());
+    }
+    step("arlocal (npm ci)");
+    proc::run(
+        std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir),
+    )
 }
 
 /// Steps h–j: `cargo fmt --check`, clippy (host, then wasm for the `built` canister packages),
@@ -131,4 +164,32 @@ pub fn check_canisters(root: &Path) -> Result<Vec<Built>> {
     }
     println!("dfx.json is valid ({} canisters)", dfx.canisters.len());
     Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arlocal_installs_when_missing_or_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(arlocal_needs_install(dir.path()), "nothing installed");
+        std::fs::write(dir.path().join("package-lock.json"), "{}").unwrap();
+        assert!(arlocal_needs_install(dir.path()), "no node_modules");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::create_dir(dir.path().join("node_modules")).unwrap();
+        std::fs::write(dir.path().join("node_modules/.package-lock.json"), "{}").unwrap();
+        assert!(!arlocal_needs_install(dir.path()), "installed after the lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(dir.path().join("package-lock.json"), "{ }").unwrap();
+        assert!(arlocal_needs_install(dir.path()), "lock changed since");
+    }
+
+    #[test]
+    fn arlocal_package_pins_avsc_from_the_registry() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let package = std::fs::read_to_string(root.join(ARLOCAL_DIR).join("package.json")).unwrap();
+        assert!(package.contains("\"avsc\": \"5.7.7\""), "{package}");
+        assert!(root.join(ARLOCAL_DIR).join("package-lock.json").exists());
+    }
 }
