@@ -179,7 +179,10 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::create_dir(dir.path().join("node_modules")).unwrap();
         std::fs::write(dir.path().join("node_modules/.package-lock.json"), "{}").unwrap();
-        assert!(!arlocal_needs_install(dir.path()), "installed after the lock");
+        assert!(
+            !arlocal_needs_install(dir.path()),
+            "installed after the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(dir.path().join("package-lock.json"), "{ }").unwrap();
         assert!(arlocal_needs_install(dir.path()), "lock changed since");
