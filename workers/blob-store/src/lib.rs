@@ -17,7 +17,9 @@
 
 pub mod ans104;
 pub mod arweave;
+pub mod config;
 pub mod failover;
+pub mod hot;
 pub mod http;
 pub mod index;
 pub mod irys;
@@ -27,7 +29,9 @@ pub mod spool;
 pub mod store;
 
 pub use arweave::{ArweaveGateway, TxStatus};
+pub use config::{BackendKind, BlobStoreConfig, open_blob_store};
 pub use failover::{Breaker, BreakerConfig, FailoverBackend};
+pub use hot::HotStore;
 pub use index::{BlobIndex, BlobRecord};
 pub use irys::{IrysBundler, IrysConfig};
 pub use load::{LoadAgent, LoadConfig};
