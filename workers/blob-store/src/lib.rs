@@ -15,6 +15,8 @@
 //! This crate is separate from `portability` so that the HTTP multipart, secp256k1 and
 //! `object_store` dependencies stay out of workers that only need the traits.
 
+#![warn(missing_docs)]
+
 pub mod ans104;
 pub mod arweave;
 pub mod config;

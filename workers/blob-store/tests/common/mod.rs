@@ -21,6 +21,9 @@ pub const LOAD_KEY: &str = "test-load-key";
 /// A fixed Irys signing key (a test key, holds nothing).
 pub const IRYS_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 
+/// One multipart part: name, file name, content type, body.
+pub type Part = (String, Option<String>, Option<String>, Vec<u8>);
+
 /// Stored bytes by id, shared by an upload fake and its gateway.
 pub type Blobs = Arc<Mutex<HashMap<String, (Vec<u8>, String)>>>;
 
@@ -53,9 +56,7 @@ pub fn client(read_timeout: Duration) -> reqwest::Client {
 }
 
 /// Minimal multipart/form-data parser: (name, filename, content type, body) per part.
-pub fn parse_multipart(
-    request: &Request,
-) -> Vec<(String, Option<String>, Option<String>, Vec<u8>)> {
+pub fn parse_multipart(request: &Request) -> Vec<Part> {
     let ct = request
         .headers
         .get("content-type")
@@ -96,7 +97,7 @@ pub fn parse_multipart(
 
 struct LoadUpload {
     blobs: Blobs,
-    requests: Arc<Mutex<Vec<Vec<(String, Option<String>, Option<String>, Vec<u8>)>>>>,
+    requests: Arc<Mutex<Vec<Vec<Part>>>>,
 }
 
 impl Respond for LoadUpload {
@@ -157,7 +158,7 @@ pub struct FakeLoad {
     /// What it stores.
     pub blobs: Blobs,
     /// Every accepted upload's parts.
-    pub requests: Arc<Mutex<Vec<Vec<(String, Option<String>, Option<String>, Vec<u8>)>>>>,
+    pub requests: Arc<Mutex<Vec<Vec<Part>>>>,
 }
 
 impl FakeLoad {
