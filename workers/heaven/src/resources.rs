@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use canister_runtime::native::NativeRuntime;
 use http_common::EnvSource;
-use portability::{CacheStore, StateStore};
+use portability::{CacheStore, ContentAddressedBlobStore, StateStore};
 
 use crate::config::StackConfig;
 use crate::error::HeavenError;
@@ -23,6 +23,9 @@ pub struct LocalResources {
     pub runtime: NativeRuntime,
     /// Local content-addressed blob directory.
     pub blob_dir: PathBuf,
+    /// The blob store (`BLOB_BACKEND`, local disk under `blob_dir` by default; see
+    /// docs/blob-store.md), indexed in `state`.
+    pub blobs: Arc<dyn ContentAddressedBlobStore>,
     /// voice-agent's configuration (its env vars, a dev JWT secret when none is set).
     pub voice_agent: voice_agent::VoiceAgentConfig,
     /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
@@ -47,6 +50,22 @@ pub async fn open_cache_store(config: &StackConfig) -> Result<Arc<dyn CacheStore
             what: "cache store",
             source,
         })
+}
+
+/// Opens the blob store configured by the `BLOB_*`, `LOAD_*`, `IRYS_*` variables, on local disk
+/// under `blob_dir` unless `BLOB_BACKEND` says otherwise.
+pub async fn open_blob_store(
+    blob_dir: &Path,
+    state: Arc<dyn StateStore>,
+) -> Result<Arc<dyn ContentAddressedBlobStore>, HeavenError> {
+    let store = |source| HeavenError::Store {
+        what: "blob store",
+        source,
+    };
+    let config = blob_store::BlobStoreConfig::from_env(blob_dir).map_err(store)?;
+    blob_store::open_blob_store(&config, state)
+        .await
+        .map_err(store)
 }
 
 /// voice-agent's configuration; without `JWT_SECRET` a random dev secret is generated once and
@@ -94,6 +113,7 @@ pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, Heav
     })?;
     let state = open_state_store(config).await?;
     let cache = open_cache_store(config).await?;
+    let blobs = open_blob_store(&blob_dir, state.clone()).await?;
     let runtime = NativeRuntime::open(&config.data_dir)?;
     let voice_agent = voice_agent_config(config)?;
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
@@ -102,7 +122,33 @@ pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, Heav
         cache,
         runtime,
         blob_dir,
+        blobs,
         voice_agent,
         metadata_resolver,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn blobs_default_to_local_disk_under_the_blob_dir() {
+        if std::env::var_os("BLOB_BACKEND").is_some() {
+            panic!("unset BLOB_BACKEND to run this test: it checks the embedded default");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let state: Arc<dyn StateStore> = Arc::new(
+            portability::SqliteStateStore::open_in_memory()
+                .await
+                .unwrap(),
+        );
+        let blobs = open_blob_store(dir.path(), state).await.unwrap();
+        let stored = blobs
+            .put(bytes::Bytes::from_static(b"cover"), "image/png", &[])
+            .await
+            .unwrap();
+        assert_eq!(stored.backend, "local");
+        assert!(dir.path().join("blobs").join(&stored.id).is_file());
+    }
 }
