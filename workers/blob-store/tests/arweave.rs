@@ -184,9 +184,17 @@ async fn gateway_reads_status_and_tag_lookup_on_arlocal() {
     assert_eq!(gateway.status(&id).await.unwrap(), TxStatus::NotFound);
 
     let bundle = arlocal.post_bundle(&[&write(dir.path(), "item", &raw)]);
-    match gateway.status(&bundle).await.unwrap() {
-        TxStatus::Confirmed { block_height, .. } => assert!(block_height >= 1),
-        other => panic!("bundle not confirmed: {other:?}"),
+    // arlocal unbundles and mines asynchronously after answering: poll briefly.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match gateway.status(&bundle).await {
+            Ok(TxStatus::Confirmed { block_height, .. }) => {
+                assert!(block_height >= 1);
+                break;
+            }
+            other if Instant::now() > deadline => panic!("bundle not confirmed: {other:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
     }
     assert!(gateway.available(&id).await, "the unbundled item is served");
     assert_eq!(
@@ -236,5 +244,13 @@ async fn irys_blobs_become_available_once_arweave_serves_them() {
     let raw = irys.items.lock().unwrap().get(&stored.id).cloned().unwrap();
     let dir = tempfile::tempdir().unwrap();
     arlocal.post_bundle(&[&write(dir.path(), "item", &raw)]);
-    assert!(store.anchor(&stored.id).await.unwrap().available);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !store.anchor(&stored.id).await.unwrap().available {
+        assert!(
+            Instant::now() < deadline,
+            "Arweave never served {}",
+            stored.id
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
