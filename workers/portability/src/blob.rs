@@ -159,3 +159,33 @@ pub fn slice_stream(stream: BlobStream, range: Range<u64>) -> BlobStream {
         range,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn chunks(parts: &[&'static [u8]]) -> BlobStream {
+        let items: Vec<Result<Bytes>> = parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        futures_util::stream::iter(items).boxed()
+    }
+
+    async fn sliced(range: Range<u64>) -> Vec<u8> {
+        let mut stream = slice_stream(chunks(&[b"abc", b"", b"defg", b"hi"]), range);
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn slices_across_chunk_boundaries() {
+        assert_eq!(sliced(0..9).await, b"abcdefghi");
+        assert_eq!(sliced(2..5).await, b"cde");
+        assert_eq!(sliced(3..7).await, b"defg");
+        assert_eq!(sliced(8..100).await, b"i");
+        assert!(sliced(9..20).await.is_empty());
+        assert!(sliced(4..4).await.is_empty());
+    }
+}

@@ -9,8 +9,10 @@
 //! - [`StateStore`]: durable versioned records with compare-and-swap.
 //! - [`CacheStore`]: expiring entries, negative entries, a shared rate-limit slot.
 //! - [`Scheduler`]: interval / cron jobs whose last run survives restarts.
-//! - [`SessionCoordinator`], [`ContentAddressedBlobStore`], [`ImageTransformer`]: contracts
-//!   only for now; their adapters come with the workers that need them.
+//! - [`ContentAddressedBlobStore`]: contract here; its adapters (local disk, Load, Irys,
+//!   Arweave, failover) are in the `blob_store` crate (workers/blob-store).
+//! - [`SessionCoordinator`], [`ImageTransformer`]: contracts only for now; their adapters come
+//!   with the workers that need them.
 //!
 //! Open stores from configuration with [`open_state_store`] and [`open_cache_store`].
 
