@@ -122,7 +122,7 @@ impl LoadAgent {
     }
 
     /// Uploads a spooled blob and returns its id (errors as documented on
-    /// [`check`](crate::http::check); a reply without id is a backend error).
+    /// [`crate::http::check`]; a reply without id is a backend error).
     pub async fn upload_spooled(
         &self,
         blob: &Spooled,
