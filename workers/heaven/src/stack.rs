@@ -32,6 +32,8 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
 
 /// Serves `selected` services until a shutdown signal.
 pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), HeavenError> {
+    // Handlers first: a Ctrl-C right after the table is printed must still drain cleanly.
+    let shutdown = shutdown_signal();
     let resources = open_resources(config).await?;
 
     let mut rows = Vec::new();
@@ -76,7 +78,7 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
     print_table(&rows, config);
     tracing::info!(data_dir = %config.data_dir.display(), "local stack started");
 
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down: draining in-flight requests");
     let _ = stop_tx.send(true);
     for server in servers {

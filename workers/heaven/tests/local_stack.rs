@@ -147,3 +147,14 @@ fn serving_a_service_that_is_not_built_says_so() {
     assert_eq!(code, 2);
     assert_eq!(stderr, "heaven: voice-rooms is not built yet");
 }
+
+#[test]
+fn ctrl_c_right_after_the_table_still_drains_cleanly() {
+    // The signal handlers are installed before the table is printed, so an immediate Ctrl-C is
+    // a graceful stop (exit 0), never the default SIGINT death.
+    for _ in 0..5 {
+        let data = tempfile::tempdir().unwrap();
+        let (status, _) = Heaven::start(&["serve", "api"], data.path(), &[], false).stop();
+        assert!(status.success(), "{status:?}");
+    }
+}
