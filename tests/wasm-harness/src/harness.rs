@@ -322,11 +322,7 @@ impl Harness {
         arg: Vec<u8>,
     ) -> Result<Vec<u8>> {
         let Some(mut installed) = self.canisters.remove(&canister) else {
-            return Err(Reject::new(
-                RejectCode::DestinationInvalid,
-                format!("Canister {canister} not found"),
-            )
-            .into());
+            return Err(unknown_canister(canister));
         };
         let inspect = if installed.module().exports("canister_inspect_message") {
             let mut env = MessageEnv::new(EntryKind::InspectMessage, sender, method, arg.clone());
@@ -385,11 +381,7 @@ impl Harness {
         arg: Vec<u8>,
     ) -> Result<Vec<u8>> {
         let Some(mut installed) = self.canisters.remove(&canister) else {
-            return Err(Reject::new(
-                RejectCode::DestinationInvalid,
-                format!("Canister {canister} not found"),
-            )
-            .into());
+            return Err(unknown_canister(canister));
         };
         let export = format!("canister_query {method}");
         let result = if installed.module().exports(&export) {
@@ -474,4 +466,13 @@ pub(crate) fn query_result(canister: Principal, exec: Execution) -> Result<Vec<u
         )
         .into()),
     }
+}
+
+/// The reject a call to a canister that is not installed gets.
+fn unknown_canister(canister: Principal) -> crate::HarnessError {
+    Reject::new(
+        RejectCode::DestinationInvalid,
+        format!("Canister {canister} not found"),
+    )
+    .into()
 }
