@@ -1,0 +1,100 @@
+//! The Solidity declarations of the Heaven contracts, in one `sol!` invocation so the EIP-712
+//! structs and the calls that carry them share one Rust type. Re-exported by [`crate::eip712`]
+//! and [`crate::abi`].
+
+alloy_sol_types::sol! {
+    /// PremiumNameStoreV2's EIP-712 permit to buy a name (signed by the store's permit signer).
+    #[derive(Debug, PartialEq, Eq)]
+    struct NamePermit {
+        address buyer;
+        address recipient;
+        bytes32 parentNode;
+        bytes32 labelHash;
+        uint256 duration;
+        uint256 maxPrice;
+        uint8 policyType;
+        bytes32 nullifierHash;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// DatingProfileV3's EIP-712 authorisation to set a user's profile.
+    #[derive(Debug, PartialEq, Eq)]
+    struct SetProfile {
+        address user;
+        uint8 gender;
+        uint16 interestedMask;
+        uint8 locationMode;
+        int32 locationLat;
+        int32 locationLng;
+        uint16 heightCm;
+        uint16 birthYear;
+        uint16 nationalityCode;
+        uint16 ethnicityMask;
+        uint8 relationshipMode;
+        bytes32 privateCidHash;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// Calls of the PremiumNameStoreV2 contract.
+    interface PremiumNameStoreV2 {
+        /// The store's quote for a label: `(price, duration, enabled)`.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Quote {
+            uint256 price;
+            uint256 duration;
+            bool enabled;
+        }
+
+        /// Price, duration and availability of `label` under `parentNode`.
+        function quote(bytes32 parentNode, string label) external view returns (Quote);
+        /// How many short-name purchases a World ID nullifier has made.
+        function shortPurchasesByNullifier(bytes32) external view returns (uint16);
+        /// Buys `label` with a permit signed by the store's signer; returns the token id.
+        function buyWithPermit(string label, NamePermit permit, bytes signature) external returns (uint256);
+    }
+
+    /// Calls of the NameRegistryV2 contract.
+    interface NameRegistryV2 {
+        /// Price of registering a label under a parent node for a duration.
+        function price(bytes32, string, uint256) external view returns (uint256);
+        /// Whether a label under a parent node is reserved.
+        function isReserved(bytes32, string) external view returns (bool);
+        /// The premium price set for a label under a parent node (0 if none).
+        function premiumPriceForLabel(bytes32, string) external view returns (uint256);
+    }
+
+    /// Calls of the DatingProfileV3 contract.
+    interface DatingProfileV3 {
+        /// Sets `user`'s profile with the user's EIP-712 `SetProfile` signature.
+        function setProfileWithSig(
+            address user,
+            uint8 gender,
+            uint16 interestedMask,
+            uint8 locationMode,
+            int32 locationLat,
+            int32 locationLng,
+            uint16 heightCm,
+            uint16 birthYear,
+            uint16 nationalityCode,
+            uint16 ethnicityMask,
+            uint8 relationshipMode,
+            bytes privateCid,
+            uint256 deadline,
+            bytes sig
+        ) external;
+        /// The next `SetProfile` nonce of an address.
+        function nonces(address) external view returns (uint256);
+        /// The contract's EIP-712 domain separator.
+        function DOMAIN_SEPARATOR() external view returns (bytes32);
+    }
+
+    /// Calls of the MultiTldSubnameRegistrarV3 contract.
+    interface MultiTldSubnameRegistrarV3 {
+        /// Registers `label` under `parentNode` to `to` for `duration` seconds; returns the token id.
+        function registerFor(bytes32 parentNode, string label, address to, uint256 duration) external returns (uint256);
+        /// Whether `label` under `parentNode` can be registered.
+        function available(bytes32 parentNode, string label) external view returns (bool);
+    }
+}
