@@ -14,6 +14,9 @@ pub use crate::sol_types::{
 };
 pub use alloy_sol_types::SolCall;
 
+#[cfg(test)]
+mod tests;
+
 /// `"0x"` followed by the lowercase hex of the bytes.
 pub fn hex0x(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))

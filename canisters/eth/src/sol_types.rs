@@ -50,7 +50,7 @@ alloy_sol_types::sol! {
         /// Price, duration and availability of `label` under `parentNode`.
         function quote(bytes32 parentNode, string label) external view returns (Quote);
         /// How many short-name purchases a World ID nullifier has made.
-        function shortPurchasesByNullifier(bytes32) external view returns (uint16);
+        function shortPurchasesByNullifier(bytes32 nullifierHash) external view returns (uint16);
         /// Buys `label` with a permit signed by the store's signer; returns the token id.
         function buyWithPermit(string label, NamePermit permit, bytes signature) external returns (uint256);
     }
@@ -58,11 +58,11 @@ alloy_sol_types::sol! {
     /// Calls of the NameRegistryV2 contract.
     interface NameRegistryV2 {
         /// Price of registering a label under a parent node for a duration.
-        function price(bytes32, string, uint256) external view returns (uint256);
+        function price(bytes32 parentNode, string label, uint256 duration) external view returns (uint256);
         /// Whether a label under a parent node is reserved.
-        function isReserved(bytes32, string) external view returns (bool);
+        function isReserved(bytes32 parentNode, string label) external view returns (bool);
         /// The premium price set for a label under a parent node (0 if none).
-        function premiumPriceForLabel(bytes32, string) external view returns (uint256);
+        function premiumPriceForLabel(bytes32 parentNode, string label) external view returns (uint256);
     }
 
     /// Calls of the DatingProfileV3 contract.
@@ -85,7 +85,7 @@ alloy_sol_types::sol! {
             bytes sig
         ) external;
         /// The next `SetProfile` nonce of an address.
-        function nonces(address) external view returns (uint256);
+        function nonces(address user) external view returns (uint256);
         /// The contract's EIP-712 domain separator.
         function DOMAIN_SEPARATOR() external view returns (bytes32);
     }

@@ -1,0 +1,80 @@
+use super::*;
+use alloy_primitives::{Address, B256, U256};
+
+#[test]
+fn call_signatures_are_the_contracts() {
+    let tuple = "(address,address,bytes32,bytes32,uint256,uint256,uint8,bytes32,uint256,uint256)";
+    assert_eq!(quoteCall::SIGNATURE, "quote(bytes32,string)");
+    assert_eq!(
+        shortPurchasesByNullifierCall::SIGNATURE,
+        "shortPurchasesByNullifier(bytes32)"
+    );
+    assert_eq!(
+        buyWithPermitCall::SIGNATURE,
+        format!("buyWithPermit(string,{tuple},bytes)")
+    );
+    assert_eq!(priceCall::SIGNATURE, "price(bytes32,string,uint256)");
+    assert_eq!(isReservedCall::SIGNATURE, "isReserved(bytes32,string)");
+    assert_eq!(
+        premiumPriceForLabelCall::SIGNATURE,
+        "premiumPriceForLabel(bytes32,string)"
+    );
+    assert_eq!(noncesCall::SIGNATURE, "nonces(address)");
+    assert_eq!(DOMAIN_SEPARATORCall::SIGNATURE, "DOMAIN_SEPARATOR()");
+    assert_eq!(
+        registerForCall::SIGNATURE,
+        "registerFor(bytes32,string,address,uint256)"
+    );
+    assert_eq!(availableCall::SIGNATURE, "available(bytes32,string)");
+}
+
+#[test]
+fn calls_round_trip_and_returns_decode() {
+    let call = priceCall {
+        parentNode: B256::repeat_byte(1),
+        label: "alice".into(),
+        duration: U256::from(31_536_000u64),
+    };
+    let encoded = call.abi_encode();
+    assert_eq!(&encoded[..4], priceCall::SELECTOR.as_slice());
+    assert_eq!(priceCall::abi_decode(&encoded).unwrap().label, "alice");
+
+    let word = |n: u8| {
+        let mut w = [0u8; 32];
+        w[31] = n;
+        w
+    };
+    assert_eq!(
+        priceCall::abi_decode_returns(&word(5)).unwrap(),
+        U256::from(5)
+    );
+    assert!(isReservedCall::abi_decode_returns(&word(1)).unwrap());
+    assert!(!availableCall::abi_decode_returns(&word(0)).unwrap());
+    assert_eq!(
+        shortPurchasesByNullifierCall::abi_decode_returns(&word(3)).unwrap(),
+        3
+    );
+    assert_eq!(
+        noncesCall::abi_decode_returns(&word(9)).unwrap(),
+        U256::from(9)
+    );
+    assert_eq!(
+        DOMAIN_SEPARATORCall::abi_decode_returns(&word(7)).unwrap(),
+        B256::from(word(7))
+    );
+    assert!(isReservedCall::abi_decode_returns(&[0u8; 5]).is_err());
+    assert_eq!(
+        noncesCall {
+            user: Address::ZERO
+        }
+        .abi_encode()
+        .len(),
+        36
+    );
+}
+
+#[test]
+fn hex0x_is_lowercase() {
+    assert_eq!(hex0x(&[]), "0x");
+    assert_eq!(hex0x(&[0xAB, 0x01]), "0xab01");
+}
