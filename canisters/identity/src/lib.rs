@@ -1,9 +1,23 @@
-//! The `identity` canister: claims, names, names policy and the wallet relay of api-core, signed
-//! with threshold ECDSA. Entry points here stay thin: they decode, check the caller and call into
-//! the modules; the business logic arrives with its own issue.
+//! The `identity` canister: api-core's claim, names, names-policy and wallet routes on ICP,
+//! signed with threshold ECDSA.
+//!
+//! The logic is plain Rust over [`canister_runtime::Runtime`] and the stable [`state`]; the
+//! same [`router`] answers the canister's HTTP gateway (`http_request` /
+//! `http_request_update`) and, natively, the local stack on port 8787. Entry points here stay
+//! thin: they decode, check the caller and call into the modules.
 
+pub mod api;
+pub mod chain;
+pub mod claim;
+pub mod events;
 pub mod lifecycle;
+pub mod names;
+pub mod router;
+pub mod signer;
 pub mod state;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+pub mod wallet;
 
 use candid::{CandidType, Deserialize};
 
@@ -32,12 +46,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[ic_cdk::init]
 fn init(args: IdentityInitArgs) {
-    lifecycle::init(args);
+    lifecycle::init(args, ic_cdk::api::time());
 }
 
 #[ic_cdk::post_upgrade]
 fn post_upgrade(args: Option<IdentityInitArgs>) {
-    lifecycle::post_upgrade(args);
+    lifecycle::post_upgrade(args, ic_cdk::api::time());
 }
 
 /// Liveness and configuration summary.
@@ -58,3 +72,14 @@ fn version() -> String {
 }
 
 ic_cdk::export_candid!();
+
+/// Writes one diagnostic line: the replica log (`debug_print`) in wasm, `tracing` natively with
+/// the `native` feature, nowhere otherwise (unit tests).
+pub fn log(line: &str) {
+    #[cfg(target_arch = "wasm32")]
+    ic_cdk::api::debug_print(line);
+    #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
+    tracing::warn!(target: "identity", "{line}");
+    #[cfg(all(not(target_arch = "wasm32"), not(feature = "native")))]
+    let _ = line;
+}

@@ -96,6 +96,15 @@ impl Runtime for IcRuntime {
         })
     }
 
+    async fn random_bytes(&self) -> Result<[u8; 32], RuntimeError> {
+        let bytes = ic_cdk_management_canister::raw_rand()
+            .await
+            .map_err(|e| RuntimeError::Randomness(e.to_string()))?;
+        bytes.try_into().map_err(|b: Vec<u8>| {
+            RuntimeError::Randomness(format!("raw_rand returned {} bytes, expected 32", b.len()))
+        })
+    }
+
     async fn http_outcall(&self, request: OutcallRequest) -> Result<OutcallResponse, RuntimeError> {
         let method = match request.method {
             OutcallMethod::Get => HttpMethod::GET,

@@ -106,6 +106,9 @@ pub enum RuntimeError {
     /// The HTTP outcall failed before a response could be returned.
     #[error("http outcall failed: {0}")]
     Outcall(String),
+    /// The randomness source failed.
+    #[error("randomness unavailable: {0}")]
+    Randomness(String),
     /// An argument was invalid (bad hash length, unknown transform, ...).
     #[error("invalid runtime request: {0}")]
     Invalid(String),
@@ -144,6 +147,10 @@ pub trait Runtime {
         derivation_path: &[Vec<u8>],
         message_hash: [u8; 32],
     ) -> Result<[u8; 64], RuntimeError>;
+
+    /// 32 bytes of cryptographically secure randomness (`raw_rand` on the IC, the OS generator
+    /// natively). Not available in queries on the IC.
+    async fn random_bytes(&self) -> Result<[u8; 32], RuntimeError>;
 
     /// Performs an HTTP request and returns the transformed response. Non-2xx statuses are
     /// returned as responses, not errors; only transport failures are errors.

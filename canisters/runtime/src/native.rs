@@ -272,6 +272,15 @@ impl Runtime for NativeRuntime {
         Ok(signature.to_bytes().into())
     }
 
+    async fn random_bytes(&self) -> Result<[u8; 32], RuntimeError> {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| RuntimeError::Randomness(e.to_string()))?;
+        Ok(bytes)
+    }
+
     async fn http_outcall(&self, request: OutcallRequest) -> Result<OutcallResponse, RuntimeError> {
         let transform = match &request.transform {
             Some(t) => Some(

@@ -1,0 +1,271 @@
+//! Reads and writes on EVM chains through JSON-RPC HTTP outcalls.
+//!
+//! Every replica of the subnet makes the same request, so answers must be byte-identical after
+//! the [`transform`]: it drops headers and keeps only `result` or `error.{code,message}` of the
+//! JSON-RPC body. Reads whose answer moves with the chain head are pinned to a block number that
+//! all replicas agree on: `eth_blockNumber` is floored to a multiple of
+//! [`BLOCK_PIN_GRANULARITY`] (minus [`PIN_CONFIRMATIONS`]) by the transform, and the `eth_call`s
+//! that follow name that block.
+
+use canister_runtime::{
+    OutcallHeader, OutcallMethod, OutcallRequest, OutcallResponse, OutcallTransform, Runtime,
+};
+use heaven_eth::abi::SolCall;
+use heaven_eth::rpc::{self, BlockTag};
+use heaven_eth::{Address, B256};
+use serde_json::{Value, json};
+
+use crate::api::ApiError;
+
+/// Name of the transform query (the canister exports it; the native runtime registers it).
+pub const RPC_TRANSFORM: &str = "transform_rpc";
+/// Answers larger than this fail the outcall (JSON-RPC answers here are small).
+pub const MAX_RPC_RESPONSE_BYTES: u64 = 16 * 1024;
+/// Block numbers are floored to a multiple of this so replicas that see slightly different
+/// heads still agree.
+pub const BLOCK_PIN_GRANULARITY: u64 = 8;
+/// Blocks subtracted from the floored head so every replica's node already has the block.
+pub const PIN_CONFIRMATIONS: u64 = 2;
+
+/// Transform context: canonical JSON-RPC body only.
+const CONTEXT_PLAIN: u8 = 0;
+/// Transform context: canonical body with the block number `result` floored for pinning.
+const CONTEXT_BLOCK_NUMBER: u8 = 1;
+/// Transform context: canonical body with the gas price `result` rounded up to a power of two.
+const CONTEXT_GAS_PRICE: u8 = 2;
+
+/// A JSON-RPC endpoint reached through the runtime's HTTP outcalls.
+pub struct Chain<'a, R: Runtime> {
+    rt: &'a R,
+    url: String,
+}
+
+/// A failed chain request (transport, node error or unexpected answer); callers turn it into
+/// their route's error.
+fn chain_error(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::error(502, format!("{what}: {e}"))
+}
+
+impl<'a, R: Runtime> Chain<'a, R> {
+    /// A chain reached at `url`.
+    pub fn new(rt: &'a R, url: impl Into<String>) -> Self {
+        Self {
+            rt,
+            url: url.into(),
+        }
+    }
+
+    async fn request(&self, method: &str, params: Value, context: u8) -> Result<Value, ApiError> {
+        let response = self
+            .rt
+            .http_outcall(OutcallRequest {
+                url: self.url.clone(),
+                method: OutcallMethod::Post,
+                headers: vec![OutcallHeader {
+                    name: "Content-Type".into(),
+                    value: "application/json".into(),
+                }],
+                body: Some(rpc::request_body(method, params)),
+                max_response_bytes: MAX_RPC_RESPONSE_BYTES,
+                transform: Some(OutcallTransform {
+                    function: RPC_TRANSFORM.into(),
+                    context: vec![context],
+                }),
+            })
+            .await
+            .map_err(|e| chain_error(method, e))?;
+        if !(200..300).contains(&response.status) {
+            return Err(chain_error(method, format!("HTTP {}", response.status)));
+        }
+        rpc::parse_result(&response.body).map_err(|e| chain_error(method, e))
+    }
+
+    /// The block number reads are pinned to (see the module doc).
+    pub async fn pinned_block(&self) -> Result<u64, ApiError> {
+        let v = self
+            .request("eth_blockNumber", json!([]), CONTEXT_BLOCK_NUMBER)
+            .await?;
+        let n = rpc::parse_quantity(&v).map_err(|e| chain_error("eth_blockNumber", e))?;
+        u64::try_from(n).map_err(|_| chain_error("eth_blockNumber", "block number overflows"))
+    }
+
+    /// `eth_call` of `call` on `to` at `block`, decoded.
+    pub async fn call<C: SolCall>(
+        &self,
+        to: Address,
+        call: &C,
+        block: BlockTag,
+    ) -> Result<C::Return, ApiError> {
+        let data = call.abi_encode();
+        let v = self
+            .request(
+                "eth_call",
+                rpc::eth_call_params(&to, &data, block),
+                CONTEXT_PLAIN,
+            )
+            .await?;
+        let bytes = rpc::parse_data(&v).map_err(|e| chain_error(C::SIGNATURE, e))?;
+        C::abi_decode_returns(&bytes).map_err(|e| chain_error(C::SIGNATURE, e))
+    }
+
+    /// `eth_getTransactionCount(address, "pending")`.
+    pub async fn pending_nonce(&self, address: Address) -> Result<u64, ApiError> {
+        let v = self
+            .request(
+                "eth_getTransactionCount",
+                json!([heaven_eth::address::to_lower_hex(&address), "pending"]),
+                CONTEXT_PLAIN,
+            )
+            .await?;
+        let n = rpc::parse_quantity(&v).map_err(|e| chain_error("eth_getTransactionCount", e))?;
+        u64::try_from(n).map_err(|_| chain_error("eth_getTransactionCount", "nonce overflows"))
+    }
+
+    /// `eth_gasPrice` (wei), used to derive EIP-1559 fee caps.
+    pub async fn gas_price(&self) -> Result<u128, ApiError> {
+        let v = self
+            .request("eth_gasPrice", json!([]), CONTEXT_GAS_PRICE)
+            .await?;
+        rpc::parse_quantity(&v).map_err(|e| chain_error("eth_gasPrice", e))
+    }
+
+    /// `eth_sendRawTransaction`; the node's transaction hash.
+    pub async fn send_raw_transaction(&self, raw: &[u8]) -> Result<B256, ApiError> {
+        let v = self
+            .request(
+                "eth_sendRawTransaction",
+                json!([heaven_eth::abi::hex0x(raw)]),
+                CONTEXT_PLAIN,
+            )
+            .await?;
+        v.as_str()
+            .and_then(heaven_eth::hex32::parse_b256)
+            .ok_or_else(|| chain_error("eth_sendRawTransaction", "result is not a hash"))
+    }
+
+    /// `eth_getTransactionReceipt`: `Some(status == 1, block number)` once mined.
+    pub async fn receipt(&self, hash: &B256) -> Result<Option<(bool, u64)>, ApiError> {
+        let v = self
+            .request(
+                "eth_getTransactionReceipt",
+                json!([heaven_eth::hex32::b256_hex(hash)]),
+                CONTEXT_PLAIN,
+            )
+            .await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        let quantity = |name: &str| {
+            v.get(name)
+                .ok_or_else(|| chain_error("eth_getTransactionReceipt", format!("no {name}")))
+                .and_then(|q| {
+                    rpc::parse_quantity(q).map_err(|e| chain_error("eth_getTransactionReceipt", e))
+                })
+        };
+        let status = quantity("status")?;
+        let block = quantity("blockNumber")?;
+        Ok(Some((status == 1, block as u64)))
+    }
+}
+
+/// The outcall transform (exported as the `transform_rpc` query): status kept, headers dropped,
+/// body reduced to the canonical JSON-RPC answer; block numbers are floored to the pin
+/// granularity and gas prices rounded up to a power of two, so replicas agree.
+pub fn transform(response: OutcallResponse, context: &[u8]) -> OutcallResponse {
+    let mut body = rpc::canonical_response(&response.body);
+    match context.first() {
+        Some(&CONTEXT_BLOCK_NUMBER) => {
+            body = map_quantity(&body, |n| {
+                (n - n % u128::from(BLOCK_PIN_GRANULARITY))
+                    .saturating_sub(u128::from(PIN_CONFIRMATIONS))
+            })
+        }
+        Some(&CONTEXT_GAS_PRICE) => {
+            body = map_quantity(&body, |n| n.checked_next_power_of_two().unwrap_or(n))
+        }
+        _ => {}
+    }
+    OutcallResponse {
+        status: response.status,
+        headers: Vec::new(),
+        body,
+    }
+}
+
+/// Applies `f` to the quantity of a canonical `{"result":"0x.."}`; anything else (errors,
+/// non-quantities) is returned unchanged.
+fn map_quantity(body: &[u8], f: impl Fn(u128) -> u128) -> Vec<u8> {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return body.to_vec();
+    };
+    let Some(n) = v.get("result").and_then(|r| rpc::parse_quantity(r).ok()) else {
+        return body.to_vec();
+    };
+    serde_json::to_vec(&json!({ "result": format!("{:#x}", f(n)) })).expect("JSON serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: &str) -> OutcallResponse {
+        OutcallResponse {
+            status: 200,
+            headers: vec![OutcallHeader {
+                name: "Date".into(),
+                value: "Wed, 02 Dec 2026 05:00:00 GMT".into(),
+            }],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn transform_drops_headers_and_ids() {
+        let a = transform(
+            response(r#"{"jsonrpc":"2.0","id":7,"result":"0x01"}"#),
+            &[CONTEXT_PLAIN],
+        );
+        let b = transform(
+            response(r#"{"id":9, "result":"0x01", "jsonrpc":"2.0"}"#),
+            &[CONTEXT_PLAIN],
+        );
+        assert_eq!(a, b);
+        assert!(a.headers.is_empty());
+    }
+
+    #[test]
+    fn replicas_seeing_nearby_heads_agree_on_the_pinned_block() {
+        let pinned = |head: u128| read_back(head, CONTEXT_BLOCK_NUMBER);
+        assert_eq!(pinned(1_000), 998);
+        assert_eq!(pinned(1_001), 998);
+        assert_eq!(pinned(1_007), 998);
+        assert_eq!(pinned(1_008), 1_006);
+        let gas = |wei: u128| read_back(wei, CONTEXT_GAS_PRICE);
+        assert_eq!(gas(1_000_000), 1 << 20);
+        assert_eq!(gas(1_040_000), 1 << 20);
+        assert_eq!(gas(1 << 20), 1 << 20);
+    }
+
+    fn read_back(quantity: u128, context: u8) -> u128 {
+        let t = transform(
+            response(&format!(
+                r#"{{"jsonrpc":"2.0","id":1,"result":"{quantity:#x}"}}"#
+            )),
+            &[context],
+        );
+        let v: Value = serde_json::from_slice(&t.body).unwrap();
+        rpc::parse_quantity(&v["result"]).unwrap()
+    }
+
+    #[test]
+    fn transform_keeps_errors_comparable() {
+        let t = transform(
+            response(
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":3,"message":"execution reverted","data":"0x08c379a0"}}"#,
+            ),
+            &[CONTEXT_PLAIN],
+        );
+        let err = rpc::parse_result(&t.body).unwrap_err();
+        assert!(err.to_string().contains("execution reverted"), "{err}");
+    }
+}

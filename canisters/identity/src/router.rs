@@ -1,0 +1,263 @@
+//! Maps method + path to the route handlers, for both carriers: the canister's HTTP gateway
+//! (`http_request` query, then `http_request_update`) and the local stack's axum server.
+//!
+//! [`query`] answers what can be answered read-only and without the outside world (GETs of
+//! stored state); it returns `None` when the request must run as an update. [`update`]
+//! answers everything. Unknown paths, wrong methods and trailing slashes are 404
+//! `{"error":"Not found"}` as in the original.
+
+use canister_runtime::Runtime;
+use serde::Serialize;
+
+use crate::api::{ApiError, ApiRequest, ApiResponse, ApiResult, Now, Rng, rng_from_seed};
+use crate::names::{policy, registry};
+use crate::{claim, state};
+
+/// The wallet relay is being built (its module lands separately); until then its routes
+/// answer an honest 501.
+fn wallet_pending() -> ApiResult {
+    Err(ApiError::error(501, "Not implemented"))
+}
+
+/// Header the trusted edge sends its key in (docs/adr/0003-client-ip-for-rate-limits.md).
+pub const EDGE_KEY_HEADER: &str = "x-heaven-edge-key";
+/// Header the trusted edge puts the client's IP in.
+pub const CLIENT_IP_HEADER: &str = "x-heaven-client-ip";
+
+/// What a path names, before the method is considered.
+enum Route<'a> {
+    Health,
+    ClaimToken(&'a str),
+    ClaimAction(&'a str),
+    DnsResolve,
+    Available(&'a str),
+    Reverse(&'a str),
+    PolicySigner,
+    NameAction(&'a str),
+    WalletAction(&'a str),
+    NotFound,
+}
+
+fn route(segments: &[String]) -> Route<'_> {
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match s.as_slice() {
+        ["health"] => Route::Health,
+        [
+            "api",
+            "claim",
+            token @ ("start" | "verify-bio" | "verify-dm" | "complete"),
+        ] => Route::ClaimAction(token),
+        ["api", "claim", token] if !token.is_empty() => Route::ClaimToken(token),
+        ["api", "names", "dns", "resolve"] => Route::DnsResolve,
+        ["api", "names", "available", label] if !label.is_empty() => Route::Available(label),
+        ["api", "names", "reverse", pkp] if !pkp.is_empty() => Route::Reverse(pkp),
+        ["api", "names", "policy", "signer"] => Route::PolicySigner,
+        ["api", "names", label] if !label.is_empty() => Route::NameAction(label),
+        ["api", "wallet", action] => Route::WalletAction(action),
+        _ => Route::NotFound,
+    }
+}
+
+fn segments(req: &ApiRequest) -> Option<Vec<String>> {
+    req.segments_after("")
+}
+
+fn not_found() -> ApiResponse {
+    ApiError::error(404, "Not found").into_response()
+}
+
+fn respond(result: ApiResult) -> ApiResponse {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+#[derive(Serialize)]
+struct HealthBody {
+    ok: bool,
+}
+
+/// Names POST actions (the legacy registry and the policy share `/api/names`).
+const NAME_POSTS: [&str; 5] = ["register", "renew", "update", "challenge", "permit"];
+
+/// Answers `req` read-only, or `None` when it must run as an update (writes, randomness,
+/// outcalls, signing, or a key not fetched yet).
+pub fn query(req: &ApiRequest, now: Now) -> Option<ApiResponse> {
+    let Some(segments) = segments(req) else {
+        return Some(not_found());
+    };
+    let get = req.method == "GET";
+    let response = match route(&segments) {
+        Route::Health if get => ApiResponse::ok(&HealthBody { ok: true }),
+        Route::ClaimToken(token) if get => respond(claim::get_claim(token, now)),
+        Route::DnsResolve if get => respond(registry::dns_resolve(req, now)),
+        Route::Available(label) if get => respond(registry::available(label, now)),
+        Route::Reverse(pkp) if get => respond(registry::reverse(pkp, now)),
+        Route::PolicySigner if get => return policy::signer_info_cached(),
+        Route::NameAction(label) if get => respond(registry::details(label, now)),
+        Route::ClaimAction(_) if req.method == "POST" => return None,
+        Route::NameAction(action) if req.method == "POST" && NAME_POSTS.contains(&action) => {
+            return None;
+        }
+        Route::WalletAction("nonce" | "domain") if get => return None,
+        Route::WalletAction("set-profile" | "register-name") if req.method == "POST" => {
+            return None;
+        }
+        _ => not_found(),
+    };
+    Some(response)
+}
+
+/// The client IP a trusted edge vouched for: only when the request carries the edge key the
+/// controllers set (compared in constant time).
+pub fn trusted_client_ip(req: &ApiRequest) -> Option<String> {
+    let key = state::with(|s| s.secrets().edge_key.clone())?;
+    let presented = req.header(EDGE_KEY_HEADER)?;
+    if !constant_time_eq(key.as_bytes(), presented.as_bytes()) {
+        return None;
+    }
+    req.header(CLIENT_IP_HEADER)
+        .map(|ip| ip.split(',').next().unwrap_or("").trim().to_string())
+        .filter(|ip| !ip.is_empty())
+}
+
+/// Byte equality whose time does not depend on where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn fresh_rng<R: Runtime>(rt: &R) -> Result<Rng, ApiError> {
+    let seed = rt.random_bytes().await.map_err(|e| {
+        crate::log(&format!("randomness unavailable: {e}"));
+        ApiError::error(503, "Randomness unavailable, try again")
+    })?;
+    Ok(rng_from_seed(seed))
+}
+
+/// Answers any request, with the runtime for randomness, outcalls and signing.
+pub async fn update<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiResponse {
+    let Some(segments) = segments(req) else {
+        return not_found();
+    };
+    let post = req.method == "POST";
+    let get = req.method == "GET";
+    let result = match route(&segments) {
+        Route::ClaimAction("start") if post => match fresh_rng(rt).await {
+            Ok(mut rng) => claim::start(req, now, &mut rng),
+            Err(e) => Err(e),
+        },
+        Route::ClaimAction("verify-bio") if post => claim::verify_bio(req, now),
+        Route::ClaimAction("verify-dm") if post => claim::verify_dm(req, now),
+        Route::ClaimAction("complete") if post => claim::complete(req, now),
+        Route::NameAction("register") if post => registry::register(req, now),
+        Route::NameAction("renew") if post => registry::renew(req, now),
+        Route::NameAction("update") if post => registry::update(req, now),
+        Route::NameAction("challenge") if post => match fresh_rng(rt).await {
+            Ok(mut rng) => policy::challenge(req, now, &mut rng),
+            Err(e) => Err(e),
+        },
+        Route::NameAction("permit") if post => match fresh_rng(rt).await {
+            Ok(mut rng) => {
+                let ip = trusted_client_ip(req);
+                policy::permit(rt, req, now, ip.as_deref(), &mut rng).await
+            }
+            Err(e) => Err(e),
+        },
+        Route::PolicySigner if get => policy::signer_info(rt).await,
+        Route::WalletAction("nonce" | "domain") if get => wallet_pending(),
+        Route::WalletAction("set-profile" | "register-name") if post => wallet_pending(),
+        _ => return query(req, now).unwrap_or_else(not_found),
+    };
+    respond(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str) -> ApiRequest {
+        ApiRequest::new("GET", path, vec![], vec![])
+    }
+
+    fn status_and_body(r: ApiResponse) -> (u16, String) {
+        (r.status, String::from_utf8(r.body).unwrap())
+    }
+
+    #[test]
+    fn unknown_paths_methods_and_trailing_slashes_are_404() {
+        let now = Now::from_secs(1);
+        for path in [
+            "/",
+            "/health/",
+            "/api/names/",
+            "/api/claim",
+            "/api/nope",
+            "/api/names/a/b/c",
+        ] {
+            assert_eq!(
+                status_and_body(query(&get(path), now).unwrap()),
+                (404, r#"{"error":"Not found"}"#.to_string()),
+                "{path}"
+            );
+        }
+        let put = ApiRequest::new("PUT", "/api/names/register", vec![], vec![]);
+        assert_eq!(query(&put, now).unwrap().status, 404);
+        let get_start = get("/api/claim/start");
+        // GET of an action name is a token lookup, as in the original.
+        assert_eq!(query(&get_start, now).unwrap().status, 404);
+        assert_eq!(
+            status_and_body(query(&get("/health"), now).unwrap()),
+            (200, r#"{"ok":true}"#.to_string())
+        );
+    }
+
+    #[test]
+    fn writes_and_outside_calls_are_sent_to_update() {
+        let now = Now::from_secs(1);
+        let post = |p: &str| ApiRequest::new("POST", p, vec![], vec![]);
+        for p in [
+            "/api/claim/start",
+            "/api/claim/complete",
+            "/api/names/register",
+            "/api/names/permit",
+            "/api/wallet/set-profile",
+        ] {
+            assert!(query(&post(p), now).is_none(), "{p}");
+        }
+        assert!(query(&get("/api/wallet/nonce?user=0x1"), now).is_none());
+        assert!(query(&get("/api/names/policy/signer"), now).is_none());
+        assert!(query(&get("/api/names/alice"), now).is_some());
+        assert!(query(&post("/api/names/alice"), now).is_some());
+    }
+
+    #[test]
+    fn only_the_edge_key_makes_the_client_ip_header_trusted() {
+        let with = |headers: &[(&str, &str)]| {
+            ApiRequest::new(
+                "POST",
+                "/api/names/permit",
+                headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                vec![],
+            )
+        };
+        let spoofed = with(&[(CLIENT_IP_HEADER, "1.2.3.4")]);
+        assert_eq!(trusted_client_ip(&spoofed), None);
+        state::with_mut(|s| {
+            let mut secrets = s.secrets().clone();
+            secrets.edge_key = Some("edge-secret".into());
+            s.secrets.set(state::Cbor(secrets));
+        });
+        assert_eq!(trusted_client_ip(&spoofed), None);
+        let wrong = with(&[
+            (EDGE_KEY_HEADER, "edge-secreT"),
+            (CLIENT_IP_HEADER, "1.2.3.4"),
+        ]);
+        assert_eq!(trusted_client_ip(&wrong), None);
+        let good = with(&[
+            ("X-Heaven-Edge-Key", "edge-secret"),
+            ("X-Heaven-Client-Ip", " 1.2.3.4, 10.0.0.1"),
+        ]);
+        assert_eq!(trusted_client_ip(&good).as_deref(), Some("1.2.3.4"));
+    }
+}

@@ -1,0 +1,339 @@
+//! The records the identity canister stores. Field numbers are permanent: add fields with new
+//! numbers (and a default), never renumber or reuse one.
+
+use minicbor::{Decode, Encode};
+
+/// Canister configuration, set at install/upgrade and by controllers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct Config {
+    /// Threshold-ECDSA key name.
+    #[n(0)]
+    pub ecdsa_key_name: String,
+    /// Installs plus upgrades so far.
+    #[n(1)]
+    pub installs: u64,
+    /// `ENVIRONMENT == "development"` in the original: guarded routes are open while their
+    /// secret is unset.
+    #[n(2)]
+    pub development: bool,
+    /// Names policy (Tempo) settings.
+    #[n(3)]
+    pub names_policy: NamesPolicyConfig,
+    /// Wallet relay (Base Sepolia) settings.
+    #[n(4)]
+    pub wallet: WalletRelayConfig,
+}
+
+/// Settings of `/api/names/challenge` and `/api/names/permit` (the original's `TEMPO_*` and
+/// `NAMES_*` variables).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct NamesPolicyConfig {
+    /// Tempo JSON-RPC endpoint (`TEMPO_RPC_URL`).
+    #[n(0)]
+    pub rpc_url: String,
+    /// Tempo chain id (`TEMPO_CHAIN_ID`).
+    #[n(1)]
+    pub chain_id: u64,
+    /// NameRegistryV2 address (`TEMPO_NAME_REGISTRY_V2`), as configured.
+    #[n(2)]
+    pub registry: String,
+    /// PremiumNameStoreV2 address (`TEMPO_PREMIUM_NAME_STORE_V2`); no default, must be set.
+    #[n(3)]
+    pub store: Option<String>,
+    /// `.heaven` parent node (`NAMES_PRIMARY_NODE`).
+    #[n(4)]
+    pub primary_node: String,
+    /// `.pirate` parent node (`NAMES_SECONDARY_NODE`).
+    #[n(5)]
+    pub secondary_node: String,
+    /// When set, the derived signer address must equal it (`TEMPO_POLICY_SIGNER_ADDRESS`).
+    #[n(6)]
+    pub expected_signer: Option<String>,
+    /// Base PoW difficulty in hex nibbles (`NAMES_POW_DIFFICULTY_HEX`, 1–12).
+    #[n(7)]
+    pub pow_difficulty: u32,
+    /// PoW challenge lifetime in seconds (`NAMES_POW_TTL_SECONDS`, 30–3600).
+    #[n(8)]
+    pub pow_ttl_seconds: u64,
+    /// Permit deadline offset in seconds (`NAMES_PERMIT_TTL_SECONDS`, 30–3600).
+    #[n(9)]
+    pub permit_ttl_seconds: u64,
+    /// Long-name permits per wallet per 10 minutes (1–300).
+    #[n(10)]
+    pub wallet_limit_10m: u32,
+    /// Long-name permits per client IP per 10 minutes (1–1000).
+    #[n(11)]
+    pub ip_limit_10m: u32,
+    /// Long-name permits per device id per 10 minutes (1–500).
+    #[n(12)]
+    pub device_limit_10m: u32,
+}
+
+impl Default for NamesPolicyConfig {
+    fn default() -> Self {
+        Self {
+            rpc_url: "https://rpc.moderato.tempo.xyz".into(),
+            chain_id: 42431,
+            registry: "0xA111c5cA16752B09fF16B3B8B24BA55a8486aB23".into(),
+            store: None,
+            primary_node: "0x8edf6f47e89d05c0e21320161fda1fd1fabd0081a66c959691ea17102e39fb27"
+                .into(),
+            secondary_node: "0xace9c9c435cf933be3564cdbcf7b7e2faee63e4f39034849eacb82d13f32f02a"
+                .into(),
+            expected_signer: None,
+            pow_difficulty: 4,
+            pow_ttl_seconds: 300,
+            permit_ttl_seconds: 180,
+            wallet_limit_10m: 8,
+            ip_limit_10m: 24,
+            device_limit_10m: 12,
+        }
+    }
+}
+
+/// Settings of the `/api/wallet/*` relay (Base Sepolia in the original).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct WalletRelayConfig {
+    /// JSON-RPC endpoint (`BASE_SEPOLIA_RPC`).
+    #[n(0)]
+    pub rpc_url: String,
+    /// Chain id (84532).
+    #[n(1)]
+    pub chain_id: u64,
+    /// DatingProfileV3 address.
+    #[n(2)]
+    pub dating_profile: String,
+    /// MultiTldSubnameRegistrarV3 address.
+    #[n(3)]
+    pub registrar: String,
+    /// `.heaven` node the registrar registers under.
+    #[n(4)]
+    pub heaven_node: String,
+    /// Whether the relay may send transactions (the original's "relay key configured").
+    #[n(5)]
+    pub enabled: bool,
+    /// Gas limit of a relayed transaction.
+    #[n(6)]
+    pub gas_limit: u64,
+}
+
+impl Default for WalletRelayConfig {
+    fn default() -> Self {
+        Self {
+            rpc_url: "https://sepolia.base.org".into(),
+            chain_id: 84532,
+            dating_profile: "0x2D950745907874311834510d6472bdfebe04A114".into(),
+            registrar: "0x12b7e3872198fD27fC1106fd85d438E9f1789594".into(),
+            heaven_node: "0x8edf6f47e89d05c0e21320161fda1fd1fabd0081a66c959691ea17102e39fb27"
+                .into(),
+            enabled: false,
+            gas_limit: 500_000,
+        }
+    }
+}
+
+/// Secrets that guard routes. Set by controllers only and never returned by any method.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct Secrets {
+    /// `X-Claim-Start-Secret` (`CLAIM_START_SECRET`).
+    #[n(0)]
+    pub claim_start: Option<String>,
+    /// `Authorization: Bearer <DNS_SHARED_SECRET>` for `/api/names/dns/resolve`.
+    #[n(1)]
+    pub dns_shared: Option<String>,
+    /// Key the Akash edge presents (`X-Heaven-Edge-Key`) to have its client-IP header trusted
+    /// (docs/adr/0003-client-ip-for-rate-limits.md).
+    #[n(2)]
+    pub edge_key: Option<String>,
+}
+
+/// A dating-directory profile a person can claim (`shadow_profiles`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct ShadowProfile {
+    /// Id (e.g. `shadow-alex-sf`).
+    #[n(0)]
+    pub id: String,
+    /// Where it was collected (`dateme`, `acx`, `cuties`).
+    #[n(1)]
+    pub source: String,
+    /// Source page.
+    #[n(2)]
+    pub source_url: Option<String>,
+    /// Display name.
+    #[n(3)]
+    pub display_name: Option<String>,
+    /// Bio.
+    #[n(4)]
+    pub bio: Option<String>,
+    /// Age bucket (1 = 18-24 … 6 = 50+).
+    #[n(5)]
+    pub age_bucket: Option<i64>,
+    /// Gender identity code (1–5).
+    #[n(6)]
+    pub gender_identity: Option<i64>,
+    /// Location text.
+    #[n(7)]
+    pub location: Option<String>,
+    /// IPFS CID of the anime avatar.
+    #[n(8)]
+    pub anime_cid: Option<String>,
+    /// Featured rank (0 = not featured).
+    #[n(9)]
+    pub featured_rank: i64,
+    /// Milliseconds.
+    #[n(10)]
+    pub created_at_ms: u64,
+    /// Milliseconds.
+    #[n(11)]
+    pub updated_at_ms: u64,
+    /// Lowercase address once claimed.
+    #[n(12)]
+    pub claimed_address: Option<String>,
+    /// Milliseconds.
+    #[n(13)]
+    pub claimed_at_ms: Option<u64>,
+    /// Likes this profile received (kept by the likes routes; imported with the profile).
+    #[n(14)]
+    pub likes_received: u64,
+}
+
+/// A claim link and code (`claim_tokens`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct ClaimToken {
+    /// Claim id (UUID v4).
+    #[n(0)]
+    pub id: String,
+    /// The profile it hands over.
+    #[n(1)]
+    pub shadow_profile_id: String,
+    /// sha256 hex of the link token.
+    #[n(2)]
+    pub token_hash: String,
+    /// sha256 hex of the human code (`HVN-XXXXXX`).
+    #[n(3)]
+    pub human_code_hash: String,
+    /// `bio_edit` or `dm`.
+    #[n(4)]
+    pub method: String,
+    /// Milliseconds.
+    #[n(5)]
+    pub issued_at_ms: u64,
+    /// Milliseconds (issued + 7 days).
+    #[n(6)]
+    pub expires_at_ms: u64,
+    /// Single use.
+    #[n(7)]
+    pub used: bool,
+    /// Milliseconds.
+    #[n(8)]
+    pub used_at_ms: Option<u64>,
+    /// Lowercase address that completed the claim.
+    #[n(9)]
+    pub used_by: Option<String>,
+}
+
+/// A directory user (`users`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct User {
+    /// Lowercase address.
+    #[n(0)]
+    pub address: String,
+    /// Milliseconds.
+    #[n(1)]
+    pub created_at_ms: u64,
+    /// Milliseconds.
+    #[n(2)]
+    pub last_active_at_ms: Option<u64>,
+    /// `handoff`, `claimed` or `verified`.
+    #[n(3)]
+    pub directory_tier: String,
+}
+
+/// A legacy off-chain `.heaven` name (`heaven_names`). Times in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct HeavenName {
+    /// Normalized label.
+    #[n(0)]
+    pub label: String,
+    /// The label as the registrant sent it.
+    #[n(1)]
+    pub label_display: Option<String>,
+    /// Lowercase owner address (`pkp_address` on the wire).
+    #[n(2)]
+    pub owner: String,
+    /// Stored status (`active`).
+    #[n(3)]
+    pub status: String,
+    /// Seconds.
+    #[n(4)]
+    pub registered_at: u64,
+    /// Seconds.
+    #[n(5)]
+    pub expires_at: u64,
+    /// Seconds (expiry + 30 days).
+    #[n(6)]
+    pub grace_ends_at: u64,
+    /// Profile CID.
+    #[n(7)]
+    pub profile_cid: Option<String>,
+    /// Seconds.
+    #[n(8)]
+    pub created_at: u64,
+    /// Seconds.
+    #[n(9)]
+    pub updated_at: u64,
+}
+
+/// A signed-request nonce that has been used (`heaven_nonces`). Kept forever.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct UsedNonce {
+    /// Lowercase address that used it.
+    #[n(0)]
+    pub owner: String,
+    /// Seconds.
+    #[n(1)]
+    pub used_at: u64,
+}
+
+/// A proof-of-work challenge for a long name (`name_pow_challenges`). Times in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct PowChallenge {
+    /// Lowercase wallet it was issued to.
+    #[n(0)]
+    pub wallet: String,
+    /// `0x` lowercase keccak256 of the label.
+    #[n(1)]
+    pub label_hash: String,
+    /// `0x` lowercase parent node.
+    #[n(2)]
+    pub parent_node: String,
+    /// 64 hex chars, no `0x`.
+    #[n(3)]
+    pub challenge: String,
+    /// Leading zero hex nibbles required.
+    #[n(4)]
+    pub difficulty: u32,
+    /// Seconds.
+    #[n(5)]
+    pub expires_at: u64,
+    /// Seconds, once used.
+    #[n(6)]
+    pub consumed_at: Option<u64>,
+    /// Seconds.
+    #[n(7)]
+    pub created_at: u64,
+}
+
+/// What the names policy needs from `user_identity` (Self verification).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct IdentityRecord {
+    /// Lowercase address.
+    #[n(0)]
+    pub address: String,
+    /// `0x` + 64 hex nullifier, absent for older verification records.
+    #[n(1)]
+    pub nullifier_hash: Option<String>,
+    /// Seconds.
+    #[n(2)]
+    pub verified_at: u64,
+}

@@ -1,0 +1,135 @@
+//! Test support: a fake EVM JSON-RPC node (wiremock) answering the calls the names policy and
+//! the wallet relay make, shaped exactly as a node answers them (`{"jsonrpc","id","result"}`).
+//! Used by this crate's tests and, with the `test-support` feature, by the local stack's tests.
+
+use heaven_eth::U256;
+use heaven_eth::abi::{
+    SolCall, isReservedCall, premiumPriceForLabelCall, priceCall, quoteCall,
+    shortPurchasesByNullifierCall,
+};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// Matches an `eth_call` whose calldata starts with a selector.
+struct CallSelector([u8; 4]);
+
+impl wiremock::Match for CallSelector {
+    fn matches(&self, request: &Request) -> bool {
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return false;
+        };
+        let prefix = format!("0x{}", hex::encode(self.0));
+        body["method"] == "eth_call"
+            && body["params"][0]["data"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(&prefix))
+    }
+}
+
+fn rpc_result(result: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "jsonrpc": "2.0", "id": 1, "result": result }))
+}
+
+/// A fake Tempo / Base node.
+pub struct FakeChain {
+    server: MockServer,
+}
+
+impl FakeChain {
+    /// Starts a node whose head is `block`.
+    pub async fn start(block: u64) -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({ "method": "eth_blockNumber" })))
+            .respond_with(rpc_result(json!(format!("{block:#x}"))))
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Answers `eth_call`s with `selector` by `returns` (ABI-encoded return data).
+    pub async fn on_call(&self, selector: [u8; 4], returns: Vec<u8>) {
+        Mock::given(method("POST"))
+            .and(CallSelector(selector))
+            .respond_with(rpc_result(json!(format!("0x{}", hex::encode(returns)))))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers `eth_call`s with `selector` by a JSON-RPC error (a revert).
+    pub async fn on_call_revert(&self, selector: [u8; 4]) {
+        Mock::given(method("POST"))
+            .and(CallSelector(selector))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "jsonrpc": "2.0", "id": 1,
+                "error": { "code": 3, "message": "execution reverted" }
+            })))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The store's `quote`: an enabled listing or not.
+    pub async fn store_quote(&self, price: u64, duration: u64, enabled: bool) {
+        let ret = heaven_eth::abi::Quote {
+            price: U256::from(price),
+            duration: U256::from(duration),
+            enabled,
+        };
+        self.on_call(quoteCall::SELECTOR, quoteCall::abi_encode_returns(&ret))
+            .await;
+    }
+
+    /// The registry's `isReserved`, `premiumPriceForLabel` and `price`.
+    pub async fn registry(&self, reserved: bool, premium: u64, price: u64) {
+        self.on_call(
+            isReservedCall::SELECTOR,
+            isReservedCall::abi_encode_returns(&reserved),
+        )
+        .await;
+        self.on_call(
+            premiumPriceForLabelCall::SELECTOR,
+            premiumPriceForLabelCall::abi_encode_returns(&U256::from(premium)),
+        )
+        .await;
+        self.on_call(
+            priceCall::SELECTOR,
+            priceCall::abi_encode_returns(&U256::from(price)),
+        )
+        .await;
+    }
+
+    /// The store's `shortPurchasesByNullifier`.
+    pub async fn short_purchases(&self, count: u16) {
+        self.on_call(
+            shortPurchasesByNullifierCall::SELECTOR,
+            shortPurchasesByNullifierCall::abi_encode_returns(&count),
+        )
+        .await;
+    }
+
+    /// Answers any other JSON-RPC method with `result`.
+    pub async fn on_method(&self, rpc_method: &str, result: Value) {
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({ "method": rpc_method })))
+            .respond_with(rpc_result(result))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The JSON-RPC requests received so far.
+    pub async fn requests(&self) -> Vec<Value> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| serde_json::from_slice(&r.body).ok())
+            .collect()
+    }
+}
