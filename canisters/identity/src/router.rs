@@ -132,8 +132,21 @@ async fn fresh_rng<R: Runtime>(rt: &R) -> Result<Rng, ApiError> {
     Ok(rng_from_seed(seed))
 }
 
-/// Answers any request, with the runtime for randomness, outcalls and signing.
+/// Answers any request, with the runtime for randomness, outcalls and signing. The client IP
+/// comes from the trusted edge headers ([`trusted_client_ip`]).
 pub async fn update<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiResponse {
+    let ip = trusted_client_ip(req);
+    update_with_client_ip(rt, req, now, ip).await
+}
+
+/// [`update`] with a client IP the caller already vouches for (an allow-listed edge calling
+/// through candid).
+pub async fn update_with_client_ip<R: Runtime>(
+    rt: &R,
+    req: &ApiRequest,
+    now: Now,
+    client_ip: Option<String>,
+) -> ApiResponse {
     let Some(segments) = segments(req) else {
         return not_found();
     };
@@ -155,10 +168,7 @@ pub async fn update<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiRespon
             Err(e) => Err(e),
         },
         Route::NameAction("permit") if post => match fresh_rng(rt).await {
-            Ok(mut rng) => {
-                let ip = trusted_client_ip(req);
-                policy::permit(rt, req, now, ip.as_deref(), &mut rng).await
-            }
+            Ok(mut rng) => policy::permit(rt, req, now, client_ip.as_deref(), &mut rng).await,
             Err(e) => Err(e),
         },
         Route::PolicySigner if get => policy::signer_info(rt).await,

@@ -1,7 +1,9 @@
 //! The records the identity canister stores. Field numbers are permanent: add fields with new
 //! numbers (and a default), never renumber or reuse one.
 
+use candid::CandidType;
 use minicbor::{Decode, Encode};
+use serde::Deserialize;
 
 /// Canister configuration, set at install/upgrade and by controllers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
@@ -14,19 +16,27 @@ pub struct Config {
     pub installs: u64,
     /// `ENVIRONMENT == "development"` in the original: guarded routes are open while their
     /// secret is unset.
+    #[cbor(default)]
     #[n(2)]
     pub development: bool,
     /// Names policy (Tempo) settings.
+    #[cbor(default)]
     #[n(3)]
     pub names_policy: NamesPolicyConfig,
     /// Wallet relay (Base Sepolia) settings.
+    #[cbor(default)]
     #[n(4)]
     pub wallet: WalletRelayConfig,
+    /// Principals (e.g. the Akash edge's ic-agent identity) whose `edge_request` calls may
+    /// state the client IP for the per-IP permit limit.
+    #[cbor(default)]
+    #[n(5)]
+    pub trusted_edges: Vec<String>,
 }
 
 /// Settings of `/api/names/challenge` and `/api/names/permit` (the original's `TEMPO_*` and
 /// `NAMES_*` variables).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct NamesPolicyConfig {
     /// Tempo JSON-RPC endpoint (`TEMPO_RPC_URL`).
     #[n(0)]
@@ -92,7 +102,7 @@ impl Default for NamesPolicyConfig {
 }
 
 /// Settings of the `/api/wallet/*` relay (Base Sepolia in the original).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct WalletRelayConfig {
     /// JSON-RPC endpoint (`BASE_SEPOLIA_RPC`).
     #[n(0)]
@@ -148,7 +158,7 @@ pub struct Secrets {
 }
 
 /// A dating-directory profile a person can claim (`shadow_profiles`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct ShadowProfile {
     /// Id (e.g. `shadow-alex-sf`).
     #[n(0)]
@@ -325,7 +335,7 @@ pub struct PowChallenge {
 }
 
 /// What the names policy needs from `user_identity` (Self verification).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct IdentityRecord {
     /// Lowercase address.
     #[n(0)]
