@@ -97,9 +97,7 @@ pub fn certify(path: &str, api: &ApiResponse) {
     };
     uncertify(path);
     let http_path = HttpCertificationPath::exact(path.to_string());
-    TREE.with_borrow_mut(|t| {
-        t.insert(&HttpCertificationTreeEntry::new(&http_path, &certification))
-    });
+    TREE.with_borrow_mut(|t| t.insert(&HttpCertificationTreeEntry::new(&http_path, certification)));
     CERTIFIED.with_borrow_mut(|c| {
         c.insert(
             path.to_string(),
@@ -118,7 +116,7 @@ pub fn uncertify(path: &str) {
         TREE.with_borrow_mut(|t| {
             t.delete(&HttpCertificationTreeEntry::new(
                 &http_path,
-                &old.certification,
+                old.certification,
             ))
         });
     }
@@ -240,13 +238,13 @@ pub fn serve_query(
     }
     let found = CERTIFIED.with_borrow(|c| {
         c.get(path)
-            .map(|cert| (cert.response.clone(), cert.certification.clone()))
+            .map(|cert| (cert.response.clone(), cert.certification))
     });
     let Some((mut response, certification)) = found else {
         return upgrade();
     };
     let http_path = HttpCertificationPath::exact(path.to_string());
-    let entry = HttpCertificationTreeEntry::new(&http_path, &certification);
+    let entry = HttpCertificationTreeEntry::new(&http_path, certification);
     let witness = match TREE.with_borrow(|t| t.witness(&entry, path)) {
         Ok(w) => w,
         Err(e) => {
