@@ -53,6 +53,13 @@ pub enum MigrateAction {
         /// The export file.
         file: std::path::PathBuf,
     },
+    /// Load shadow profiles, Self identities and reserved labels (one JSON document, format in
+    /// the README) into the native identity canister's state. Run it with the stack stopped;
+    /// the whole file is checked before anything is written.
+    IdentityImport {
+        /// The JSON file.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Services `heaven serve` can start.

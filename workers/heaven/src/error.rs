@@ -35,6 +35,17 @@ pub enum HeavenError {
     /// `heaven migrate d1-import` could not load the dump.
     #[error("import failed: {0}")]
     Import(voice_agent::d1_import::ImportError),
+    /// The identity canister could not start natively (state file, settings, dev key).
+    #[error("cannot start the identity canister: {0}")]
+    Identity(#[from] identity_canister::native::NativeIdentityError),
+    /// `heaven migrate identity-import` refused its input; nothing was imported.
+    #[error("identity-import {file}: {message}")]
+    IdentityImport {
+        /// The import file.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// `heaven migrate kv-import` could not load the KV export.
     #[error("kv-import: {0}")]
     KvImport(#[from] metadata_resolver::kv_import::KvImportError),

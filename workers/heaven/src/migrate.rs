@@ -1,10 +1,14 @@
 //! `heaven migrate`: loading the original services' Cloudflare exports into our stores.
 
+pub mod identity_import;
+
 use std::path::Path;
+
+use http_common::EnvSource;
 
 use crate::config::StackConfig;
 use crate::error::HeavenError;
-use crate::resources::{open_cache_store, open_state_store};
+use crate::resources::{LocalIdentity, open_cache_store, open_state_store};
 
 /// `heaven migrate kv-import <file>`: loads metadata-resolver's KV export into the cache store.
 pub async fn kv_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
@@ -33,6 +37,37 @@ pub async fn d1_import(config: &StackConfig, file: &Path) -> Result<(), HeavenEr
         "imported {} nonces and {} sessions from {}",
         report.nonces,
         report.sessions,
+        file.display()
+    );
+    Ok(())
+}
+
+/// `heaven migrate identity-import <file>`: loads shadow profiles, identities and reserved
+/// labels into the native identity canister's state (the stack must be stopped).
+pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+    let refused = |message: String| HeavenError::IdentityImport {
+        file: file.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(file).map_err(|source| HeavenError::DataDir {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let now = identity_import::now();
+    let checked = identity_import::IdentityImport::parse(&text)
+        .and_then(|doc| doc.check(now))
+        .map_err(refused)?;
+    let identity = LocalIdentity::start(&config.data_dir, &EnvSource::Process)?;
+    let report = identity
+        .canister
+        .run(move || checked.apply(now))
+        .await?
+        .map_err(refused)?;
+    println!(
+        "imported {} shadow profiles, {} identities and {} reserved labels from {}",
+        report.shadow_profiles,
+        report.identities,
+        report.reserved,
         file.display()
     );
     Ok(())

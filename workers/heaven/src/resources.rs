@@ -1,5 +1,6 @@
 //! Opening what the services share: the data directory, the configured state and cache stores,
-//! the native canister runtime (dev signing key) and each built service's configuration.
+//! the native canister runtime (dev signing key), the native identity canister and each built
+//! service's configuration.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,10 +8,12 @@ use std::sync::Arc;
 
 use canister_runtime::native::NativeRuntime;
 use http_common::EnvSource;
+use identity_canister::native::{NativeIdentity, NativeSettings};
 use portability::{CacheStore, ContentAddressedBlobStore, StateStore};
 
 use crate::config::StackConfig;
 use crate::error::HeavenError;
+use crate::services::ServiceId;
 
 /// Resources opened once at start and shared by every service of the process.
 #[derive(Clone)]
@@ -30,6 +33,38 @@ pub struct LocalResources {
     pub voice_agent: voice_agent::VoiceAgentConfig,
     /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
     pub metadata_resolver: metadata_resolver::ResolverConfig,
+    /// The identity canister running natively; only when the api service is served (its state
+    /// file must have one process at a time).
+    pub identity: Option<LocalIdentity>,
+}
+
+/// The identity canister on its own thread, and the key this process's edge presents with the
+/// client IP (installed as the canister's `edge_key` secret at start).
+#[derive(Clone)]
+pub struct LocalIdentity {
+    /// The canister.
+    pub canister: NativeIdentity,
+    /// Random per process; never logged.
+    pub edge_key: Arc<str>,
+}
+
+impl LocalIdentity {
+    /// Starts the canister on `<data_dir>/identity-canister.stable` with the original api-core
+    /// variables from `env` and a fresh edge key.
+    pub fn start(data_dir: &Path, env: &EnvSource) -> Result<Self, HeavenError> {
+        let edge_key: Arc<str> = random_hex_32().into();
+        let mut settings = NativeSettings::from_env(|name| env.optional(name));
+        settings.secrets.edge_key = Some(edge_key.to_string());
+        let canister = NativeIdentity::start(data_dir, settings)?;
+        Ok(Self { canister, edge_key })
+    }
+}
+
+/// 32 random bytes as hex.
+fn random_hex_32() -> String {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    hex::encode(bytes)
 }
 
 /// Opens the configured state store (`STATE_STORE`).
@@ -92,9 +127,7 @@ fn dev_jwt_secret(data_dir: &Path) -> Result<String, HeavenError> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(io_error(err)),
     }
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    let secret = hex::encode(bytes);
+    let secret = random_hex_32();
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -104,8 +137,12 @@ fn dev_jwt_secret(data_dir: &Path) -> Result<String, HeavenError> {
     Ok(secret)
 }
 
-/// Opens the data directory, state store, cache store and native runtime.
-pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, HeavenError> {
+/// Opens the data directory, state store, cache store and native runtime, and starts the
+/// identity canister when `selected` includes the api service.
+pub async fn open_resources(
+    config: &StackConfig,
+    selected: &[ServiceId],
+) -> Result<LocalResources, HeavenError> {
     let blob_dir = config.blob_dir();
     std::fs::create_dir_all(&blob_dir).map_err(|source| HeavenError::DataDir {
         path: blob_dir.display().to_string(),
@@ -117,6 +154,11 @@ pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, Heav
     let runtime = NativeRuntime::open(&config.data_dir)?;
     let voice_agent = voice_agent_config(config)?;
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
+    let identity = if selected.contains(&ServiceId::Api) {
+        Some(LocalIdentity::start(&config.data_dir, &EnvSource::Process)?)
+    } else {
+        None
+    };
     Ok(LocalResources {
         state,
         cache,
@@ -125,6 +167,7 @@ pub async fn open_resources(config: &StackConfig) -> Result<LocalResources, Heav
         blobs,
         voice_agent,
         metadata_resolver,
+        identity,
     })
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::cli::{Cli, Command, MigrateAction};
 use crate::config::StackConfig;
 use crate::error::HeavenError;
-use crate::migrate::{d1_import, kv_import};
+use crate::migrate::{d1_import, identity_import, kv_import};
 use crate::resources::open_resources;
 use crate::services::ServiceId;
 
@@ -27,6 +27,9 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
         Command::Migrate {
             action: MigrateAction::KvImport { file },
         } => kv_import(&config, &file).await,
+        Command::Migrate {
+            action: MigrateAction::IdentityImport { file },
+        } => identity_import(&config, &file).await,
     }
 }
 
@@ -34,7 +37,7 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
 pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), HeavenError> {
     // Handlers first: a Ctrl-C right after the table is printed must still drain cleanly.
     let shutdown = shutdown_signal();
-    let resources = open_resources(config).await?;
+    let resources = open_resources(config, selected).await?;
 
     let mut rows = Vec::new();
     let mut servers = Vec::new();
@@ -64,7 +67,9 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
         let mut stop = stop_rx.clone();
         let name = service.name();
         servers.push(tokio::spawn(async move {
-            axum::serve(listener, router)
+            // The peer address is the last resort for the client IP of the identity routes.
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|stopped| *stopped).await;
                 })

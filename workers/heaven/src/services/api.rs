@@ -1,8 +1,12 @@
 //! api-core's HTTP surface on the local stack.
 //!
-//! `GET /health` answers like the original. The route groups the original mounts exist so that
-//! clients get an honest 501 (not a misleading 404) until their issue moves them here; unknown
-//! paths, wrong methods and trailing slashes are 404 `{"error":"Not found"}` as in the original.
+//! `GET /health` answers like the original. The identity groups (`/api/claim`, `/api/names`,
+//! `/api/wallet`) are answered by the identity canister running natively ([`identity`]). The
+//! other groups the original mounts exist so that clients get an honest 501 (not a misleading
+//! 404) until their issue moves them here; unknown paths, wrong methods and trailing slashes are
+//! 404 `{"error":"Not found"}` as in the original.
+
+pub mod identity;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -10,15 +14,17 @@ use axum::response::Response;
 use axum::routing::{any, get};
 use http_common::json_error;
 
-/// Route groups api-core mounts (contracts/api-core.md §0.1), none moved yet.
-pub const PENDING_GROUPS: [&str; 11] = [
+use crate::resources::LocalIdentity;
+
+/// Route groups the identity canister answers (everything under them too).
+pub const IDENTITY_GROUPS: [&str; 3] = ["/api/claim", "/api/names", "/api/wallet"];
+
+/// Route groups api-core mounts (contracts/api-core.md §0.1) that are not moved yet.
+pub const PENDING_GROUPS: [&str; 8] = [
     "/api/candidates",
     "/api/likes",
-    "/api/claim",
-    "/api/names",
     "/api/scrobble",
     "/api/self",
-    "/api/wallet",
     "/api/load",
     "/api/arweave",
     "/api/music",
@@ -26,8 +32,13 @@ pub const PENDING_GROUPS: [&str; 11] = [
 ];
 
 /// The api-core routes (without the shared edge).
-pub fn router() -> Router {
+pub fn router(identity: LocalIdentity) -> Router {
     let mut router = Router::new().route("/health", get(health));
+    for group in IDENTITY_GROUPS {
+        router = router
+            .route(group, any(identity::forward))
+            .route(&format!("{group}/{{*rest}}"), any(identity::forward));
+    }
     for group in PENDING_GROUPS {
         router = router
             .route(group, any(not_implemented))
@@ -36,6 +47,7 @@ pub fn router() -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .with_state(identity)
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

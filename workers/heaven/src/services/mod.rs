@@ -75,7 +75,8 @@ impl ServiceId {
     /// service is not built yet.
     pub fn router(self, resources: &LocalResources) -> Option<Router> {
         let routes = match self {
-            ServiceId::Api => api::router(),
+            // Resources start the identity canister whenever the api service is selected.
+            ServiceId::Api => api::router(resources.identity.clone()?),
             ServiceId::VoiceAgent => {
                 voice_agent::router(resources.voice_agent.clone(), resources.state.clone())
             }

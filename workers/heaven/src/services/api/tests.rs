@@ -1,46 +1,179 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use identity_canister::native::{NativeIdentity, NativeSettings};
 use tower::ServiceExt;
 
 use super::*;
 
-async fn call(method: &str, uri: &str) -> (StatusCode, String) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Body::empty())
-        .unwrap();
-    let response = router().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+/// The api router over a fresh identity canister in a temporary data dir.
+struct TestApi {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+fn test_api() -> TestApi {
+    let dir = tempfile::tempdir().unwrap();
+    let canister = NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap();
+    let identity = LocalIdentity {
+        canister,
+        edge_key: "edge-key".into(),
+    };
+    TestApi {
+        router: router(identity),
+        _dir: dir,
+    }
+}
+
+impl TestApi {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Option<String>, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            content_type,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    async fn call(&self, method: &str, uri: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = self.send(request).await;
+        (status, body)
+    }
 }
 
 #[tokio::test]
 async fn health_answers_like_the_original() {
     assert_eq!(
-        call("GET", "/health").await,
+        test_api().call("GET", "/health").await,
         (StatusCode::OK, r#"{"ok":true}"#.into())
     );
 }
 
 #[tokio::test]
 async fn unknown_paths_wrong_methods_and_trailing_slashes_are_not_found() {
+    let api = test_api();
     let not_found = (StatusCode::NOT_FOUND, r#"{"error":"Not found"}"#.to_owned());
-    assert_eq!(call("GET", "/nope").await, not_found);
-    assert_eq!(call("POST", "/health").await, not_found);
-    assert_eq!(call("GET", "/health/").await, not_found);
-    assert_eq!(call("GET", "/api/namesake").await, not_found);
+    assert_eq!(api.call("GET", "/nope").await, not_found);
+    assert_eq!(api.call("POST", "/health").await, not_found);
+    assert_eq!(api.call("GET", "/health/").await, not_found);
+    assert_eq!(api.call("GET", "/api/namesake").await, not_found);
+    // Inside the identity groups the canister's router says the same.
+    assert_eq!(api.call("GET", "/api/names/").await, not_found);
+    assert_eq!(api.call("GET", "/api/claim").await, not_found);
+    assert_eq!(api.call("PUT", "/api/names/register").await, not_found);
 }
 
 #[tokio::test]
-async fn every_original_group_answers_not_implemented() {
+async fn every_pending_group_answers_not_implemented() {
+    let api = test_api();
     for group in PENDING_GROUPS {
         for uri in [group.to_owned(), format!("{group}/some/path")] {
-            let (status, body) = call("POST", &uri).await;
+            let (status, body) = api.call("POST", &uri).await;
             assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{uri}");
             assert_eq!(body, r#"{"error":"Not implemented"}"#);
         }
     }
+}
+
+#[tokio::test]
+async fn identity_groups_are_answered_by_the_canister_as_json() {
+    let api = test_api();
+    let request = Request::get("/api/names/available/Alice?x=1")
+        .body(Body::empty())
+        .unwrap();
+    let (status, content_type, body) = api.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["available"], true, "{body}");
+    let (status, body) = api.call("GET", "/api/claim/no-such-token").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::NOT_FOUND,
+            r#"{"error":"Invalid or expired link"}"#
+        )
+    );
+    let (status, _) = api.call("GET", "/api/wallet/nonce").await;
+    assert_ne!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn oversized_identity_bodies_are_refused() {
+    let api = test_api();
+    let request = Request::post("/api/names/register")
+        .body(Body::from(vec![
+            b' ';
+            identity_canister::api::MAX_BODY_BYTES + 1
+        ]))
+        .unwrap();
+    let (status, content_type, body) = api.send(request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    assert_eq!(body, r#"{"error":"Request body too large"}"#);
+}
+
+#[test]
+fn the_edge_replaces_client_sent_edge_headers() {
+    let request = Request::post("/api/names/permit?a=b")
+        .header("X-Heaven-Edge-Key", "forged")
+        .header("X-Heaven-Client-Ip", "198.51.100.1")
+        .header("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
+        .header("X-Device-Id", "d1")
+        .body(())
+        .unwrap();
+    let (parts, ()) = request.into_parts();
+    let req = identity::api_request(&parts, b"{}".to_vec(), "edge-key");
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.path, "/api/names/permit");
+    assert_eq!(req.query_param("a"), Some("b"));
+    assert_eq!(req.header("x-device-id"), Some("d1"));
+    let edge: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.starts_with("x-heaven-"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        edge,
+        [
+            ("x-heaven-edge-key", "edge-key"),
+            ("x-heaven-client-ip", "203.0.113.7")
+        ]
+    );
+}
+
+#[test]
+fn client_ip_prefers_cloudflare_then_forwarded_for_then_the_peer() {
+    let peer: std::net::SocketAddr = "192.0.2.1:5000".parse().unwrap();
+    let mut headers = axum::http::HeaderMap::new();
+    assert_eq!(
+        identity::client_ip(&headers, Some(peer)).as_deref(),
+        Some("192.0.2.1")
+    );
+    assert_eq!(identity::client_ip(&headers, None), None);
+    headers.insert(
+        "x-forwarded-for",
+        " 203.0.113.7 , 10.0.0.1".parse().unwrap(),
+    );
+    assert_eq!(
+        identity::client_ip(&headers, Some(peer)).as_deref(),
+        Some("203.0.113.7")
+    );
+    headers.insert("cf-connecting-ip", "198.51.100.9".parse().unwrap());
+    assert_eq!(
+        identity::client_ip(&headers, Some(peer)).as_deref(),
+        Some("198.51.100.9")
+    );
 }
