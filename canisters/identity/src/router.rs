@@ -11,13 +11,7 @@ use serde::Serialize;
 
 use crate::api::{ApiError, ApiRequest, ApiResponse, ApiResult, Now, Rng, rng_from_seed};
 use crate::names::{policy, registry};
-use crate::{claim, state};
-
-/// The wallet relay is being built (its module lands separately); until then its routes
-/// answer an honest 501.
-fn wallet_pending() -> ApiResult {
-    Err(ApiError::error(501, "Not implemented"))
-}
+use crate::{claim, state, wallet};
 
 /// Header the trusted edge sends its key in (docs/adr/0003-client-ip-for-rate-limits.md).
 pub const EDGE_KEY_HEADER: &str = "x-heaven-edge-key";
@@ -172,8 +166,10 @@ pub async fn update_with_client_ip<R: Runtime>(
             Err(e) => Err(e),
         },
         Route::PolicySigner if get => policy::signer_info(rt).await,
-        Route::WalletAction("nonce" | "domain") if get => wallet_pending(),
-        Route::WalletAction("set-profile" | "register-name") if post => wallet_pending(),
+        Route::WalletAction("nonce") if get => wallet::nonce(rt, req).await,
+        Route::WalletAction("domain") if get => wallet::domain(rt).await,
+        Route::WalletAction("set-profile") if post => wallet::set_profile(rt, req, now).await,
+        Route::WalletAction("register-name") if post => wallet::register_name(rt, req, now).await,
         _ => return query(req, now).unwrap_or_else(not_found),
     };
     respond(result)
