@@ -50,6 +50,15 @@ const SECRETS: MemoryId = MemoryId::new(17);
 const COUNTERS: MemoryId = MemoryId::new(18);
 const CLAIM_ATTEMPTS: MemoryId = MemoryId::new(19);
 
+/// Pages per memory-manager bucket. The IC default (128 pages, 8 MiB) on the canister; natively
+/// 1 MiB, so a fresh local state file or test state is not ~150 MiB of zeroed buckets. The size
+/// is recorded in the memory's header when it is first laid out, so it never changes for an
+/// existing memory.
+#[cfg(target_arch = "wasm32")]
+const BUCKET_PAGES: u16 = 128;
+#[cfg(not(target_arch = "wasm32"))]
+const BUCKET_PAGES: u16 = 16;
+
 /// A value stored as CBOR.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cbor<T>(pub T);
@@ -121,9 +130,10 @@ pub struct State {
 }
 
 impl State {
-    /// Lays the state out on `base` (opening what is already there).
+    /// Lays the state out on `base` (opening what is already there, with the bucket size it
+    /// was created with).
     pub fn open(base: BaseMemory) -> Self {
-        let mm = MemoryManager::init(base);
+        let mm = MemoryManager::init_with_bucket_size(base, BUCKET_PAGES);
         let m = |id| mm.get(id);
         Self {
             config: StableCell::init(m(CONFIG_MEMORY), Cbor(Config::default())),
