@@ -5,9 +5,10 @@
 //! The relayer's next nonce per chain is kept in `relayer_nonces`. It is read from the chain
 //! only when unknown (or after the node reports a nonce conflict) and is reserved — taken and
 //! incremented in one state change with no await in between — before the transaction is
-//! signed, so concurrent relays never share a nonce. A reservation whose transaction never
-//! left is handed back, or forgotten when later ones were made, so the next relay re-reads the
-//! chain's count instead of leaving a gap that would stall every later transaction.
+//! signed, so concurrent relays never share a nonce. A reservation whose transaction was
+//! never signed is handed back; after a failed send (which may or may not have reached the
+//! node) the known nonce is forgotten, so the next relay re-reads the chain's count instead of
+//! either reusing a nonce or leaving a gap that would stall every later transaction.
 
 use canister_runtime::Runtime;
 use heaven_eth::tx::Eip1559Tx;
@@ -147,7 +148,11 @@ pub(super) async fn send<R: Runtime>(
             Err(failed(e))
         }
         Err(e) => {
-            release_nonce(chain_id, nonce);
+            // The transaction may have reached the node even though the answer was lost (on
+            // the IC: replicas that saw different answers). Re-reading the chain's count is
+            // right either way; handing the nonce back would collide if it did arrive.
+            crate::log(&format!("wallet relay: send failed: {}", e.message()));
+            forget_nonce(chain_id);
             Err(failed(e))
         }
     }
@@ -171,9 +176,9 @@ fn reserve_nonce(chain_id: u64, from_chain: Option<u64>, now: Now) -> Option<u64
     })
 }
 
-/// Gives back a reservation whose transaction was never accepted: restored when it is still
-/// the latest one, otherwise the known nonce is dropped so the next relay re-reads the chain
-/// (which fills the gap this one would leave).
+/// Gives back a reservation whose transaction was never sent (signing failed): restored when
+/// it is still the latest one, otherwise the known nonce is dropped so the next relay re-reads
+/// the chain (which fills the gap this one would leave).
 fn release_nonce(chain_id: u64, nonce: u64) {
     state::with_mut(|s| {
         if s.relayer_nonces.get(&chain_id) == Some(nonce + 1) {
@@ -182,6 +187,11 @@ fn release_nonce(chain_id: u64, nonce: u64) {
             s.relayer_nonces.remove(&chain_id);
         }
     });
+}
+
+/// Drops the known nonce of `chain_id`; the next relay reads the chain's pending count.
+fn forget_nonce(chain_id: u64) {
+    state::with_mut(|s| s.relayer_nonces.remove(&chain_id));
 }
 
 /// Whether the node refused the transaction because its nonce is used or taken.

@@ -156,7 +156,7 @@ async fn an_unmined_transaction_is_a_202_after_polling() {
 }
 
 #[tokio::test]
-async fn a_failed_send_hands_its_nonce_back() {
+async fn a_failed_send_forgets_the_nonce_so_the_next_relay_rereads_it() {
     let s = setup().await;
     s.user_nonce().await;
     s.chain.on_method("eth_gasPrice", json!(GAS_PRICE)).await;
@@ -164,24 +164,33 @@ async fn a_failed_send_hands_its_nonce_back() {
         .on_method("eth_getTransactionCount", json!("0x2a"))
         .await;
     // No eth_sendRawTransaction answer: the node is unreachable for it.
-    let (status, message) = err(set_profile_with(&s, &profile_body(&key(1))).await);
+    let body = profile_body(&key(1));
+    let (status, message) = err(set_profile_with(&s, &body).await);
     assert_eq!(status, 500);
     assert!(
         message.starts_with("Transaction failed: eth_sendRawTransaction"),
         "{message}"
     );
-    assert_eq!(relayer_next(), Some(RELAYER_COUNT));
+    assert_eq!(relayer_next(), None);
     assert!(state::with(|st| st.wallet_limits.is_empty()));
-    assert_eq!(
-        events(),
-        vec![EventKind::RelayerNonceSynced {
-            chain_id: CHAIN_ID,
-            nonce: RELAYER_COUNT
-        }]
-    );
+
+    // The node is back: the retry re-reads the chain's count and goes out with it.
+    s.chain
+        .on_method("eth_sendRawTransaction", json!(TX_HASH))
+        .await;
+    s.receipt(1).await;
+    assert_eq!(set_profile_with(&s, &body).await.unwrap().status, 200);
+    assert_eq!(s.count("eth_getTransactionCount").await, 2);
+    let mut nonces = Vec::new();
+    for raw in s.raw_transactions().await {
+        nonces.push(relayed_tx(&s.rt, &raw, DATING_PROFILE).await.nonce);
+    }
+    assert_eq!(nonces, vec![RELAYER_COUNT, RELAYER_COUNT]);
+    assert_eq!(relayer_next(), Some(RELAYER_COUNT + 1));
 }
 
-/// Answers `rpc_method` with `result` (at wiremock priority `priority`, at most `times` times).
+/// Answers `rpc_method` with the JSON-RPC `body`; with `times`, only that many times and ahead
+/// of the other answers.
 async fn answer(server: &MockServer, rpc_method: &str, body: Value, times: Option<u64>) {
     let mut mock = Mock::given(method("POST"))
         .and(body_partial_json(json!({ "method": rpc_method })))
