@@ -33,6 +33,8 @@ const CONTEXT_PLAIN: u8 = 0;
 const CONTEXT_BLOCK_NUMBER: u8 = 1;
 /// Transform context: canonical body with the gas price `result` rounded up to a power of two.
 const CONTEXT_GAS_PRICE: u8 = 2;
+/// Transform context: `eth_sendRawTransaction`; followed by the 32-byte transaction hash.
+const CONTEXT_SEND_RAW: u8 = 3;
 
 /// A JSON-RPC endpoint reached through the runtime's HTTP outcalls.
 pub struct Chain<'a, R: Runtime> {
@@ -55,7 +57,12 @@ impl<'a, R: Runtime> Chain<'a, R> {
         }
     }
 
-    async fn request(&self, method: &str, params: Value, context: u8) -> Result<Value, ApiError> {
+    async fn request(
+        &self,
+        method: &str,
+        params: Value,
+        context: impl Into<Vec<u8>>,
+    ) -> Result<Value, ApiError> {
         let response = self
             .rt
             .http_outcall(OutcallRequest {
@@ -69,7 +76,7 @@ impl<'a, R: Runtime> Chain<'a, R> {
                 max_response_bytes: MAX_RPC_RESPONSE_BYTES,
                 transform: Some(OutcallTransform {
                     function: RPC_TRANSFORM.into(),
-                    context: vec![context],
+                    context: context.into(),
                 }),
             })
             .await
@@ -83,7 +90,7 @@ impl<'a, R: Runtime> Chain<'a, R> {
     /// The block number reads are pinned to (see the module doc).
     pub async fn pinned_block(&self) -> Result<u64, ApiError> {
         let v = self
-            .request("eth_blockNumber", json!([]), CONTEXT_BLOCK_NUMBER)
+            .request("eth_blockNumber", json!([]), vec![CONTEXT_BLOCK_NUMBER])
             .await?;
         let n = rpc::parse_quantity(&v).map_err(|e| chain_error("eth_blockNumber", e))?;
         u64::try_from(n).map_err(|_| chain_error("eth_blockNumber", "block number overflows"))
@@ -101,20 +108,26 @@ impl<'a, R: Runtime> Chain<'a, R> {
             .request(
                 "eth_call",
                 rpc::eth_call_params(&to, &data, block),
-                CONTEXT_PLAIN,
+                vec![CONTEXT_PLAIN],
             )
             .await?;
         let bytes = rpc::parse_data(&v).map_err(|e| chain_error(C::SIGNATURE, e))?;
         C::abi_decode_returns(&bytes).map_err(|e| chain_error(C::SIGNATURE, e))
     }
 
-    /// `eth_getTransactionCount(address, "pending")`.
+    /// The account's transaction count at the pinned block (`"pending"` would differ between
+    /// replicas). Transactions mined in the last few blocks are not counted yet: callers keep
+    /// their own nonce and only re-read it after a conflict.
     pub async fn pending_nonce(&self, address: Address) -> Result<u64, ApiError> {
+        let block = self.pinned_block().await?;
         let v = self
             .request(
                 "eth_getTransactionCount",
-                json!([heaven_eth::address::to_lower_hex(&address), "pending"]),
-                CONTEXT_PLAIN,
+                json!([
+                    heaven_eth::address::to_lower_hex(&address),
+                    format!("{block:#x}")
+                ]),
+                vec![CONTEXT_PLAIN],
             )
             .await?;
         let n = rpc::parse_quantity(&v).map_err(|e| chain_error("eth_getTransactionCount", e))?;
@@ -124,18 +137,22 @@ impl<'a, R: Runtime> Chain<'a, R> {
     /// `eth_gasPrice` (wei), used to derive EIP-1559 fee caps.
     pub async fn gas_price(&self) -> Result<u128, ApiError> {
         let v = self
-            .request("eth_gasPrice", json!([]), CONTEXT_GAS_PRICE)
+            .request("eth_gasPrice", json!([]), vec![CONTEXT_GAS_PRICE])
             .await?;
         rpc::parse_quantity(&v).map_err(|e| chain_error("eth_gasPrice", e))
     }
 
-    /// `eth_sendRawTransaction`; the node's transaction hash.
+    /// `eth_sendRawTransaction`; the transaction hash. Every replica sends the same bytes: the
+    /// first node answers the hash, later ones "already known"; the transform maps both to the
+    /// hash so replicas agree (see [`transform`]).
     pub async fn send_raw_transaction(&self, raw: &[u8]) -> Result<B256, ApiError> {
+        let mut context = vec![CONTEXT_SEND_RAW];
+        context.extend_from_slice(heaven_eth::keccak256(raw).as_slice());
         let v = self
             .request(
                 "eth_sendRawTransaction",
                 json!([heaven_eth::abi::hex0x(raw)]),
-                CONTEXT_PLAIN,
+                context,
             )
             .await?;
         v.as_str()
@@ -149,7 +166,7 @@ impl<'a, R: Runtime> Chain<'a, R> {
             .request(
                 "eth_getTransactionReceipt",
                 json!([heaven_eth::hex32::b256_hex(hash)]),
-                CONTEXT_PLAIN,
+                vec![CONTEXT_PLAIN],
             )
             .await?;
         if v.is_null() {
@@ -183,12 +200,39 @@ pub fn transform(response: OutcallResponse, context: &[u8]) -> OutcallResponse {
         Some(&CONTEXT_GAS_PRICE) => {
             body = map_quantity(&body, |n| n.checked_next_power_of_two().unwrap_or(n))
         }
+        Some(&CONTEXT_SEND_RAW) if context.len() == 33 => {
+            body = same_transaction(&body, &context[1..])
+        }
         _ => {}
     }
     OutcallResponse {
         status: response.status,
         headers: Vec::new(),
         body,
+    }
+}
+
+/// For `eth_sendRawTransaction`: the node's hash, or an error saying it already has this very
+/// transaction, both become `{"result":"<hash>"}`. Other errors ("nonce too low", underpriced,
+/// ...) stay errors: they may concern another transaction.
+fn same_transaction(body: &[u8], hash: &[u8]) -> Vec<u8> {
+    let hash_hex = heaven_eth::abi::hex0x(hash);
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return body.to_vec();
+    };
+    let ours = v
+        .get("result")
+        .and_then(Value::as_str)
+        .is_some_and(|r| r.eq_ignore_ascii_case(&hash_hex));
+    let known = v
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .map(str::to_lowercase)
+        .is_some_and(|m| m.contains("already known") || m.contains("known transaction"));
+    if ours || known {
+        serde_json::to_vec(&json!({ "result": hash_hex })).expect("JSON serializes")
+    } else {
+        body.to_vec()
     }
 }
 
@@ -244,6 +288,38 @@ mod tests {
         assert_eq!(gas(1_000_000), 1 << 20);
         assert_eq!(gas(1_040_000), 1 << 20);
         assert_eq!(gas(1 << 20), 1 << 20);
+    }
+
+    #[test]
+    fn replicas_that_find_the_transaction_known_agree_with_the_one_that_sent_it() {
+        let hash = [0xab; 32];
+        let mut ctx = vec![CONTEXT_SEND_RAW];
+        ctx.extend_from_slice(&hash);
+        let sent = transform(
+            response(&format!(
+                r#"{{"jsonrpc":"2.0","id":1,"result":"0x{}"}}"#,
+                "AB".repeat(32)
+            )),
+            &ctx,
+        );
+        let known = transform(
+            response(
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"already known"}}"#,
+            ),
+            &ctx,
+        );
+        assert_eq!(sent.body, known.body);
+        assert_eq!(
+            rpc::parse_result(&sent.body).unwrap(),
+            json!(format!("0x{}", "ab".repeat(32)))
+        );
+        let stale = transform(
+            response(
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"nonce too low"}}"#,
+            ),
+            &ctx,
+        );
+        assert!(rpc::parse_result(&stale.body).is_err());
     }
 
     fn read_back(quantity: u128, context: u8) -> u128 {
