@@ -417,6 +417,12 @@ fn note_failed_code_attempt(s: &mut State, profile_id: &str, now_ns: u64) {
     let key = format!("{profile_id}|{now_ns:020}");
     let failures = s.claim_attempts.get(&key).unwrap_or(0) + 1;
     s.claim_attempts.insert(key, failures);
+    s.record(
+        now_ns,
+        EventKind::ClaimCodeRejected {
+            shadow_profile_id: profile_id.to_string(),
+        },
+    );
 }
 
 /// The signed `timestamp` (seconds): an integer within the window around now.
@@ -1174,6 +1180,13 @@ mod tests {
         state::with(|s| {
             assert_eq!(s.claim_attempts.len(), 1);
             assert_eq!(failed_code_attempts(s, "p", much_later.ns), 1);
+            let last = s.events.get(s.events.len() - 1).unwrap().0;
+            assert_eq!(
+                last.kind,
+                EventKind::ClaimCodeRejected {
+                    shadow_profile_id: "p".into()
+                }
+            );
         });
     }
 

@@ -170,6 +170,13 @@ pub enum EventKind {
         #[n(1)]
         permit_windows: u64,
     },
+    /// A wrong DM code was tried for a profile (counts toward the attempts limit).
+    #[n(17)]
+    ClaimCodeRejected {
+        /// Profile id.
+        #[n(0)]
+        shadow_profile_id: String,
+    },
     /// The relayer's nonce for a chain was re-read from the chain.
     #[n(16)]
     RelayerNonceSynced {
