@@ -177,6 +177,16 @@ pub enum EventKind {
         #[n(0)]
         shadow_profile_id: String,
     },
+    /// A signing key's public key was fetched and its address is now in use.
+    #[n(18)]
+    SignerKeyFetched {
+        /// `names-policy-signer` or `wallet-relayer`.
+        #[n(0)]
+        role: String,
+        /// EIP-55 address.
+        #[n(1)]
+        address: String,
+    },
     /// The relayer's nonce for a chain was re-read from the chain.
     #[n(16)]
     RelayerNonceSynced {

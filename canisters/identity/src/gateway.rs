@@ -296,7 +296,7 @@ pub async fn serve_update<R: Runtime>(
     );
     let events_before = state::with(|s| s.events.len());
     let api = router::update(rt, &api_request, now).await;
-    after_update(&api_request, &api, events_before, now);
+    after_update(events_before, now);
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     headers.extend(cors_headers(origin.as_deref()));
     HttpResponse::builder()
@@ -308,12 +308,18 @@ pub async fn serve_update<R: Runtime>(
 
 /// Keeps the certified answers in step after an update: names it touched, and the signer
 /// answer once the key is known.
-pub fn after_update(req: &ApiRequest, api: &ApiResponse, events_before: u64, now: Now) {
+pub fn after_update(events_before: u64, now: Now) {
     for label in labels_changed_since(events_before) {
         recertify_name(&label, now);
     }
-    if req.method == "GET" && req.path == SIGNER_PATH && api.status == 200 {
-        certify(SIGNER_PATH, api);
+    refresh_signer();
+}
+
+/// Certifies the policy signer answer (it also carries the configured chain and store, so
+/// controllers' config changes call this too).
+pub fn refresh_signer() {
+    if let Some(signer) = policy::signer_info_cached() {
+        certify(SIGNER_PATH, &signer);
     }
 }
 
@@ -433,8 +439,7 @@ mod tests {
                 },
             )
         });
-        let req = ApiRequest::new("POST", "/api/names/register", vec![], vec![]);
-        after_update(&req, &ApiResponse::ok(&()), before, Now::from_secs(2));
+        after_update(before, Now::from_secs(2));
         assert!(certified_paths().contains(&"/api/names/bobby".to_string()));
     }
 

@@ -152,7 +152,7 @@ async fn edge_request(req: EdgeRequest) -> EdgeResponse {
     let events_before = state::with(|s| s.events.len());
     let client_ip = if trusted { req.client_ip } else { None };
     let response = router::update_with_client_ip(&IcRuntime, &api, now, client_ip).await;
-    gateway::after_update(&api, &response, events_before, now);
+    gateway::after_update(events_before, now);
     ic_cdk::api::certified_data_set(gateway::root_hash());
     EdgeResponse {
         status: response.status,
@@ -201,6 +201,13 @@ async fn policy_signer_address() -> Result<String, String> {
         .map_err(|e| e.message())
 }
 
+/// The policy signer's address if its key was fetched already (a query cannot fetch it; the
+/// update `policy_signer_address` does).
+#[ic_cdk::query]
+fn policy_signer() -> Option<String> {
+    signer::cached_address(signer::Role::PolicySigner).map(|a| heaven_eth::address::to_checksum(&a))
+}
+
 /// The Ethereum address that pays for relayed transactions (fund it on the relay chain).
 #[ic_cdk::update]
 async fn relayer_address() -> Result<String, String> {
@@ -226,7 +233,10 @@ fn identity_of(address: String) -> Option<IdentityView> {
 #[ic_cdk::update]
 fn set_names_policy_config(config: NamesPolicyConfig) -> Result<(), String> {
     require_controller()?;
-    admin::set_names_policy_config(config, now())
+    admin::set_names_policy_config(config, now())?;
+    gateway::refresh_signer();
+    ic_cdk::api::certified_data_set(gateway::root_hash());
+    Ok(())
 }
 
 /// Controller: wallet relay settings.

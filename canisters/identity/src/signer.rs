@@ -5,13 +5,11 @@
 //! The policy signer's address replaces `TEMPO_POLICY_SIGNER_ADDRESS` on-chain (docs/identity-signer.md);
 //! the relayer pays for relayed transactions.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-
 use canister_runtime::{EcdsaKey, Runtime};
 use heaven_eth::{Address, B256};
 
 use crate::api::ApiError;
+use crate::events::EventKind;
 use crate::state;
 
 /// The keys the canister signs with.
@@ -42,27 +40,40 @@ impl Role {
     }
 }
 
-thread_local! {
-    /// Public keys are deterministic per (key, path): fetched once per process/upgrade.
-    static PUBLIC_KEYS: RefCell<BTreeMap<(String, Role), Vec<u8>>> = const { RefCell::new(BTreeMap::new()) };
-}
-
 fn key() -> EcdsaKey {
     EcdsaKey::new(state::with_config(|c| c.ecdsa_key_name.clone()))
 }
 
-/// The role's public key (SEC1), from the cache or the management canister.
+/// Where the role's public key for the configured key name is kept.
+fn cache_key(key: &EcdsaKey, role: Role) -> String {
+    format!("{}|{}", key.name, role.name())
+}
+
+/// The role's public key (SEC1), from stable state or (first use) the management canister.
+/// Public keys are deterministic per key and path, so they are kept across upgrades.
 pub async fn public_key<R: Runtime>(rt: &R, role: Role) -> Result<Vec<u8>, ApiError> {
     let key = key();
-    let cache_key = (key.name.clone(), role);
-    if let Some(pk) = PUBLIC_KEYS.with_borrow(|c| c.get(&cache_key).cloned()) {
+    let cache_key = cache_key(&key, role);
+    if let Some(pk) = state::with(|s| s.signer_keys.get(&cache_key)) {
         return Ok(pk);
     }
     let pk = rt
         .ecdsa_public_key(&key, &role.derivation_path())
         .await
         .map_err(|e| signing_failed(role, e))?;
-    PUBLIC_KEYS.with_borrow_mut(|c| c.insert(cache_key, pk.clone()));
+    let address = heaven_eth::address::from_public_key(&pk).map_err(|e| signing_failed(role, e))?;
+    let now_ns = rt.time_ns();
+    state::with_mut(|s| {
+        if s.signer_keys.insert(cache_key, pk.clone()).is_none() {
+            s.record(
+                now_ns,
+                EventKind::SignerKeyFetched {
+                    role: role.name().to_string(),
+                    address: heaven_eth::address::to_checksum(&address),
+                },
+            );
+        }
+    });
     Ok(pk)
 }
 
@@ -72,11 +83,10 @@ pub async fn address<R: Runtime>(rt: &R, role: Role) -> Result<Address, ApiError
     heaven_eth::address::from_public_key(&pk).map_err(|e| signing_failed(role, e))
 }
 
-/// The role's address when its key is already cached (queries cannot fetch it).
+/// The role's address when its key was fetched before (queries cannot fetch it).
 pub fn cached_address(role: Role) -> Option<Address> {
-    let cache_key = (key().name, role);
-    PUBLIC_KEYS
-        .with_borrow(|c| c.get(&cache_key).cloned())
+    let cache_key = cache_key(&key(), role);
+    state::with(|s| s.signer_keys.get(&cache_key))
         .and_then(|pk| heaven_eth::address::from_public_key(&pk).ok())
 }
 
@@ -108,6 +118,16 @@ mod tests {
         let relayer = address(&rt, Role::Relayer).await.unwrap();
         assert_ne!(signer, relayer);
         assert_eq!(cached_address(Role::PolicySigner), Some(signer));
+        // Keys are kept in stable state and their first use is an audit event, once.
+        assert_eq!(address(&rt, Role::PolicySigner).await.unwrap(), signer);
+        let fetched = state::with(|s| {
+            s.events
+                .iter()
+                .filter(|e| matches!(e.0.kind, EventKind::SignerKeyFetched { .. }))
+                .count()
+        });
+        assert_eq!(fetched, 2);
+        assert_eq!(state::with(|s| s.signer_keys.len()), 2);
 
         let digest = heaven_eth::keccak256(b"a digest");
         let sig = sign(&rt, Role::PolicySigner, digest).await.unwrap();

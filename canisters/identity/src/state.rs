@@ -48,6 +48,7 @@ const EVENT_INDEX: MemoryId = MemoryId::new(15);
 const EVENT_DATA: MemoryId = MemoryId::new(16);
 const SECRETS: MemoryId = MemoryId::new(17);
 const COUNTERS: MemoryId = MemoryId::new(18);
+const SIGNER_KEYS: MemoryId = MemoryId::new(20);
 const CLAIM_ATTEMPTS: MemoryId = MemoryId::new(19);
 
 /// Pages per memory-manager bucket. The IC default (128 pages, 8 MiB) on the canister; natively
@@ -123,6 +124,9 @@ pub struct State {
     pub relayer_nonces: StableBTreeMap<u64, u64, Memory>,
     /// Monotonic counters (`permit_seq`, ...).
     pub counters: StableBTreeMap<String, u64, Memory>,
+    /// Threshold-ECDSA public keys fetched so far, by `<key name>|<role>` (deterministic, so
+    /// kept: queries and post_upgrade can use them without a management call).
+    pub signer_keys: StableBTreeMap<String, Vec<u8>, Memory>,
     /// Failed DM-code attempts: `<shadow profile id>|<at_ns, 20 digits>` → failures at that time.
     pub claim_attempts: StableBTreeMap<String, u64, Memory>,
     /// Every change, in order: the audit trail.
@@ -153,6 +157,7 @@ impl State {
             wallet_limits: StableBTreeMap::init(m(WALLET_LIMITS)),
             relayer_nonces: StableBTreeMap::init(m(RELAYER_NONCES)),
             counters: StableBTreeMap::init(m(COUNTERS)),
+            signer_keys: StableBTreeMap::init(m(SIGNER_KEYS)),
             claim_attempts: StableBTreeMap::init(m(CLAIM_ATTEMPTS)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
         }

@@ -212,8 +212,15 @@ async fn register_with(s: &Setup, body: &Value) -> ApiResult {
     register_name(&s.rt, &post("/api/wallet/register-name", body), now()).await
 }
 
+/// The relay's events (the one-time `SignerKeyFetched` of the relayer key is left out).
 fn events() -> Vec<EventKind> {
-    state::with(|s| s.events.iter().map(|e| e.0.kind).collect())
+    state::with(|s| {
+        s.events
+            .iter()
+            .map(|e| e.0.kind)
+            .filter(|k| !matches!(k, EventKind::SignerKeyFetched { .. }))
+            .collect()
+    })
 }
 
 fn relayer_next() -> Option<u64> {
