@@ -667,25 +667,7 @@ mod tests {
         (status, json!({ "error": message }).to_string())
     }
 
-    fn key(hex_key: &str) -> SigningKey {
-        SigningKey::from_slice(&hex::decode(hex_key).unwrap()).unwrap()
-    }
-
-    fn address_of(k: &SigningKey) -> String {
-        let point = k.verifying_key().to_encoded_point(false);
-        heaven_eth::address::to_lower_hex(
-            &heaven_eth::address::from_public_key(point.as_bytes()).unwrap(),
-        )
-    }
-
-    /// `personal_sign` of `message`: `0x` + r || s || v (27/28).
-    fn sign(k: &SigningKey, message: &str) -> String {
-        let digest = heaven_eth::eip191::message_hash(message);
-        let (sig, recovery) = k.sign_prehash_recoverable(digest.as_slice()).unwrap();
-        let mut bytes = sig.to_bytes().to_vec();
-        bytes.push(27 + recovery.to_byte());
-        format!("0x{}", hex::encode(bytes))
-    }
+    use crate::testing::{address_hex as address_of, key_from_hex as key, personal_sign as sign};
 
     fn complete_body(
         claim_id: &str,

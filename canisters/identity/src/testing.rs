@@ -1,15 +1,57 @@
 //! Test support: a fake EVM JSON-RPC node (wiremock) answering the calls the names policy and
-//! the wallet relay make, shaped exactly as a node answers them (`{"jsonrpc","id","result"}`).
-//! Used by this crate's tests and, with the `test-support` feature, by the local stack's tests.
+//! the wallet relay make, shaped exactly as a node answers them (`{"jsonrpc","id","result"}`),
+//! and test wallets that sign like `personal_sign` / `eth_signTypedData_v4`. Used by this
+//! crate's tests and, with the `test-support` feature, by the local stack's and the harness's.
 
-use heaven_eth::U256;
+pub use k256::ecdsa::SigningKey;
+
 use heaven_eth::abi::{
     SolCall, isReservedCall, premiumPriceForLabelCall, priceCall, quoteCall,
     shortPurchasesByNullifierCall,
 };
+use heaven_eth::{Address, B256, U256};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// A deterministic test key: 32 bytes of `seed`.
+pub fn key_from_seed(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32].into()).expect("a non-zero scalar")
+}
+
+/// A key from 64 hex digits (with or without `0x`).
+pub fn key_from_hex(hex_key: &str) -> SigningKey {
+    let bytes = hex::decode(hex_key.trim_start_matches("0x")).expect("hex key");
+    SigningKey::from_slice(&bytes).expect("a valid secp256k1 secret")
+}
+
+/// The key's Ethereum address.
+pub fn address_of(key: &SigningKey) -> Address {
+    heaven_eth::address::from_public_key(&key.verifying_key().to_sec1_bytes())
+        .expect("a valid public key")
+}
+
+/// The key's address as `0x` + 40 lowercase hex.
+pub fn address_hex(key: &SigningKey) -> String {
+    heaven_eth::address::to_lower_hex(&address_of(key))
+}
+
+/// `r‖s‖v` (v = 27/28, low-s) over a 32-byte digest, as wallets return it.
+pub fn sign_digest(key: &SigningKey, digest: B256) -> [u8; 65] {
+    let (sig, recovery) = key
+        .sign_prehash_recoverable(digest.as_slice())
+        .expect("signing a 32-byte digest");
+    let mut out = [0u8; 65];
+    out[..64].copy_from_slice(&sig.to_bytes());
+    out[64] = 27 + recovery.to_byte();
+    out
+}
+
+/// `personal_sign` (EIP-191) of `message`: `0x` + 130 hex.
+pub fn personal_sign(key: &SigningKey, message: &str) -> String {
+    let sig = sign_digest(key, heaven_eth::eip191::message_hash(message));
+    format!("0x{}", hex::encode(sig))
+}
 
 /// Matches an `eth_call` whose calldata starts with a selector.
 struct CallSelector([u8; 4]);

@@ -13,7 +13,6 @@ use heaven_eth::eip712::NamePermit;
 use heaven_eth::{B256, U256};
 use identity_canister::names::pow;
 use identity_canister::testing::FakeChain;
-use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
 
 const STORE: &str = "0x46Bcae2625157b562c974bb5a912dfcb811a234A";
@@ -27,24 +26,7 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32].into()).unwrap()
-}
-
-/// Lower-case `0x` address of `key`.
-fn address(key: &SigningKey) -> String {
-    let sec1 = key.verifying_key().to_sec1_bytes();
-    heaven_eth::address::to_lower_hex(&heaven_eth::address::from_public_key(&sec1).unwrap())
-}
-
-/// `personal_sign` (EIP-191) of `message`: `0x` + r || s || v (27/28).
-fn personal_sign(key: &SigningKey, message: &str) -> String {
-    let digest = heaven_eth::eip191::message_hash(message);
-    let (sig, recovery) = key.sign_prehash_recoverable(digest.as_slice()).unwrap();
-    let mut bytes = sig.to_bytes().to_vec();
-    bytes.push(27 + recovery.to_byte());
-    format!("0x{}", hex::encode(bytes))
-}
+use identity_canister::testing::{address_hex as address, key_from_seed as key, personal_sign};
 
 /// `heaven serve api` on `data` with `env`; returns the process and the api URL.
 fn serve_api(data: &Path, env: &[(&str, &str)]) -> (Heaven, String) {

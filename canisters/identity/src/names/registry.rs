@@ -718,23 +718,7 @@ mod tests {
         Now::from_secs(secs)
     }
 
-    fn key(seed: u8) -> SigningKey {
-        SigningKey::from_bytes(&[seed; 32].into()).unwrap()
-    }
-
-    fn address(key: &SigningKey) -> String {
-        let sec1 = key.verifying_key().to_sec1_bytes();
-        heaven_eth::address::to_lower_hex(&heaven_eth::address::from_public_key(&sec1).unwrap())
-    }
-
-    /// `personal_sign` of `message`: `0x` + r || s || v (27/28).
-    fn sign(key: &SigningKey, message: &str) -> String {
-        let digest = heaven_eth::eip191::message_hash(message);
-        let (sig, recovery) = key.sign_prehash_recoverable(digest.as_slice()).unwrap();
-        let mut bytes = sig.to_bytes().to_vec();
-        bytes.push(27 + recovery.to_byte());
-        format!("0x{}", hex::encode(bytes))
-    }
+    use crate::testing::{address_hex as address, key_from_seed as key, personal_sign as sign};
 
     /// The message format written out independently of the code under test.
     fn message(

@@ -147,13 +147,7 @@ fn err(r: ApiResult) -> (u16, String) {
     (e.status, e.message())
 }
 
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32].into()).unwrap()
-}
-
-fn address_of(key: &SigningKey) -> Address {
-    address::from_public_key(&key.verifying_key().to_sec1_bytes()).unwrap()
-}
+use crate::testing::{address_of, key_from_seed as key};
 
 fn dating_profile() -> Address {
     address::parse(DATING_PROFILE).unwrap()
@@ -181,10 +175,7 @@ fn profile_of(user: Address, nonce: u64, deadline: u64) -> SetProfile {
 
 /// `r || s || v` (27/28) over `digest`, as a wallet's `eth_signTypedData_v4` returns it.
 fn sign_digest(key: &SigningKey, digest: B256) -> Vec<u8> {
-    let (sig, recovery) = key.sign_prehash_recoverable(digest.as_slice()).unwrap();
-    let mut bytes = sig.to_bytes().to_vec();
-    bytes.push(27 + recovery.to_byte());
-    bytes
+    crate::testing::sign_digest(key, digest).to_vec()
 }
 
 /// A `set-profile` body signed by `key` over [`profile_of`] with the on-chain nonce.

@@ -149,14 +149,7 @@ impl Owner {
 
     /// `0x` + 65-byte `r‖s‖v` (v = 27/28) EIP-191 signature of `message`.
     pub fn sign(&self, message: &str) -> String {
-        let digest = heaven_eth::eip191::message_hash(message);
-        let (signature, recovery) = self
-            .key
-            .sign_prehash_recoverable(digest.as_slice())
-            .unwrap();
-        let mut bytes = signature.to_bytes().to_vec();
-        bytes.push(27 + recovery.to_byte());
-        format!("0x{}", hex::encode(bytes))
+        identity_canister::testing::personal_sign(&self.key, message)
     }
 
     /// The body of `POST /api/names/register` for `label`, signed at `ts` (seconds).
