@@ -27,9 +27,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use candid::{CandidType, Deserialize};
+use canister_runtime::Runtime;
 use canister_runtime::ic::IcRuntime;
-use canister_runtime::{OutcallHeader, OutcallResponse, Runtime};
-use ic_cdk_management_canister::{HttpHeader, HttpRequestResult, TransformArgs};
+use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 use ic_http_certification::{HttpRequest, HttpResponse, HttpUpdateRequest, HttpUpdateResponse};
 
 use crate::admin::{EdgeRequest, EdgeResponse, IdentityView, SecretName, Stats};
@@ -163,32 +163,8 @@ async fn edge_request(req: EdgeRequest) -> EdgeResponse {
 /// Outcall transform for JSON-RPC answers (see `chain`).
 #[ic_cdk::query(hidden = true)]
 fn transform_rpc(args: TransformArgs) -> HttpRequestResult {
-    let response = OutcallResponse {
-        status: u16::try_from(args.response.status.0).unwrap_or(u16::MAX),
-        headers: args
-            .response
-            .headers
-            .into_iter()
-            .map(|h| OutcallHeader {
-                name: h.name,
-                value: h.value,
-            })
-            .collect(),
-        body: args.response.body,
-    };
-    let out = chain::transform(response, &args.context);
-    HttpRequestResult {
-        status: out.status.into(),
-        headers: out
-            .headers
-            .into_iter()
-            .map(|h| HttpHeader {
-                name: h.name,
-                value: h.value,
-            })
-            .collect(),
-        body: out.body,
-    }
+    let response = canister_runtime::ic::outcall_response(args.response);
+    canister_runtime::ic::http_request_result(chain::transform(response, &args.context))
 }
 
 /// The Ethereum address of the names-policy signer: set it as the store's `policySigner`

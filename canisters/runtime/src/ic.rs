@@ -8,7 +8,7 @@ use std::time::Duration;
 use candid::{Nat, Principal};
 use ic_cdk_management_canister::{
     EcdsaCurve, EcdsaKeyId, EcdsaPublicKeyArgs, HttpHeader, HttpMethod, HttpRequest,
-    SignWithEcdsaArgs, transform_context_from_query,
+    HttpRequestResult, SignWithEcdsaArgs, transform_context_from_query,
 };
 use ic_cdk_timers::TimerId;
 
@@ -45,6 +45,39 @@ fn remember(id: TimerId) -> TimerHandle {
 
 fn status_code(status: &Nat) -> u16 {
     u16::try_from(status.0.clone()).unwrap_or(u16::MAX)
+}
+
+/// The management canister's outcall result as the logic sees it (also the input of a
+/// canister's transform query).
+pub fn outcall_response(result: HttpRequestResult) -> OutcallResponse {
+    OutcallResponse {
+        status: status_code(&result.status),
+        headers: result
+            .headers
+            .into_iter()
+            .map(|h| OutcallHeader {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
+        body: result.body,
+    }
+}
+
+/// The other way round: what a transform query returns to the management canister.
+pub fn http_request_result(response: OutcallResponse) -> HttpRequestResult {
+    HttpRequestResult {
+        status: response.status.into(),
+        headers: response
+            .headers
+            .into_iter()
+            .map(|h| HttpHeader {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
+        body: response.body,
+    }
 }
 
 impl Runtime for IcRuntime {
@@ -134,18 +167,7 @@ impl Runtime for IcRuntime {
             .send()
             .await
             .map_err(|e| RuntimeError::Outcall(e.to_string()))?;
-        Ok(OutcallResponse {
-            status: status_code(&result.status),
-            headers: result
-                .headers
-                .into_iter()
-                .map(|h| OutcallHeader {
-                    name: h.name,
-                    value: h.value,
-                })
-                .collect(),
-            body: result.body,
-        })
+        Ok(outcall_response(result))
     }
 
     fn set_timer(&self, delay: Duration, job: TimerJob) -> TimerHandle {
