@@ -185,6 +185,13 @@ impl<'a, R: Runtime> Chain<'a, R> {
     }
 }
 
+/// Registers [`transform`] with a native runtime under [`RPC_TRANSFORM`], as the canister
+/// exports it for the IC.
+#[cfg(any(test, feature = "native"))]
+pub fn register_native_transform(rt: &canister_runtime::native::NativeRuntime) {
+    rt.register_transform(RPC_TRANSFORM, std::sync::Arc::new(transform));
+}
+
 /// The outcall transform (exported as the `transform_rpc` query): status kept, headers dropped,
 /// body reduced to the canonical JSON-RPC answer; block numbers are floored to the pin
 /// granularity and gas prices rounded up to a power of two, so replicas agree.

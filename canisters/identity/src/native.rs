@@ -426,7 +426,7 @@ fn open_canister(
         }
         apply_settings(settings, Now::from_ns(now));
     })?;
-    rt.register_transform(chain::RPC_TRANSFORM, Arc::new(chain::transform));
+    chain::register_native_transform(&rt);
     Ok(rt)
 }
 

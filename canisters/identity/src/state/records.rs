@@ -219,7 +219,7 @@ pub struct ClaimToken {
     /// sha256 hex of the link token.
     #[n(2)]
     pub token_hash: String,
-    /// sha256 hex of the human code (`HVN-XXXXXX`).
+    /// sha256 hex of the human code (`HVN-` and six characters).
     #[n(3)]
     pub human_code_hash: String,
     /// `bio_edit` or `dm`.

@@ -1,8 +1,6 @@
 //! Route tests against a fake Base node. Each `#[tokio::test]` runs on its own thread, so it
 //! starts from a fresh thread-local state.
 
-use std::sync::Arc;
-
 use canister_runtime::native::NativeRuntime;
 use heaven_eth::abi::{SolCall, hex0x};
 use heaven_eth::eip712::{SetProfile, set_profile_digest};
@@ -59,10 +57,7 @@ async fn setup() -> Setup {
 fn runtime(rpc_url: &str, enabled: bool) -> (NativeRuntime, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let rt = NativeRuntime::open(dir.path()).unwrap();
-    rt.register_transform(
-        chain::RPC_TRANSFORM,
-        Arc::new(|r, ctx: &[u8]| chain::transform(r, ctx)),
-    );
+    chain::register_native_transform(&rt);
     state::with_mut(|s| {
         let mut c = s.config().clone();
         c.ecdsa_key_name = "dfx_test_key".into();

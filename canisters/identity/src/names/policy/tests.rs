@@ -1,5 +1,3 @@
-use std::sync::Arc;
-
 use canister_runtime::native::NativeRuntime;
 use heaven_eth::abi::{SolCall, buyWithPermitCall};
 use serde_json::{Value, json};
@@ -24,10 +22,7 @@ struct Setup {
 async fn setup(configure: impl FnOnce(&mut NamesPolicyConfig)) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let rt = NativeRuntime::open(dir.path()).unwrap();
-    rt.register_transform(
-        chain::RPC_TRANSFORM,
-        Arc::new(|r, ctx: &[u8]| chain::transform(r, ctx)),
-    );
+    chain::register_native_transform(&rt);
     let chain = FakeChain::start(1_000).await;
     state::with_mut(|s| {
         let mut c = s.config().clone();
