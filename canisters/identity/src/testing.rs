@@ -53,6 +53,43 @@ pub fn personal_sign(key: &SigningKey, message: &str) -> String {
     format!("0x{}", hex::encode(sig))
 }
 
+/// The NamePermit a `POST /api/names/permit` answer describes, rebuilt from its `permit`
+/// fields (addresses, bytes32 hex, decimal strings).
+pub fn permit_from_json(p: &Value) -> heaven_eth::eip712::NamePermit {
+    let text = |k: &str| {
+        p[k].as_str()
+            .unwrap_or_else(|| panic!("permit.{k} is not a string"))
+    };
+    let address = |k: &str| heaven_eth::address::parse(text(k)).expect("permit address");
+    let bytes32 = |k: &str| heaven_eth::hex32::parse_b256(text(k)).expect("permit bytes32");
+    let uint = |k: &str| U256::from_str_radix(text(k), 10).expect("permit decimal");
+    heaven_eth::eip712::NamePermit {
+        buyer: address("buyer"),
+        recipient: address("recipient"),
+        parentNode: bytes32("parentNode"),
+        labelHash: bytes32("labelHash"),
+        duration: uint("duration"),
+        maxPrice: uint("maxPrice"),
+        policyType: p["policyType"]
+            .as_u64()
+            .and_then(|t| u8::try_from(t).ok())
+            .expect("permit.policyType"),
+        nullifierHash: bytes32("nullifierHash"),
+        nonce: uint("nonce"),
+        deadline: uint("deadline"),
+    }
+}
+
+/// Who signed a permit answer: the EIP-712 digest of its `permit` for `chain_id` / `store`,
+/// recovered from its `signature`.
+pub fn permit_signer(answer: &Value, chain_id: u64, store: Address) -> Address {
+    let permit = permit_from_json(&answer["permit"]);
+    let digest = heaven_eth::eip712::name_permit_digest(&permit, chain_id, store);
+    let signature = answer["signature"].as_str().expect("signature");
+    let bytes = hex::decode(signature.trim_start_matches("0x")).expect("signature hex");
+    heaven_eth::signature::recover_prehash(&digest, &bytes).expect("a recoverable signature")
+}
+
 /// Matches an `eth_call` whose calldata starts with a selector.
 struct CallSelector([u8; 4]);
 

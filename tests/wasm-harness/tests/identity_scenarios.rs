@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use candid::Principal;
 use heaven_eth::abi::{SolCall, isReservedCall, premiumPriceForLabelCall, priceCall, quoteCall};
-use heaven_eth::eip712::NamePermit;
 use heaven_eth::{B256, U256};
 use ic_wasm_harness::{Scenario, ScenarioExt, scenario_tests, user};
 use identity_canister::Health;
 use identity_canister::admin::Stats;
 use identity_canister::state::ShadowProfile;
+use identity_canister::testing::{permit_from_json, permit_signer};
 use identity_gateway::{
     Owner, PINNED_BLOCK, PRICE, RpcCall, challenge, configure_policy, controller, expect_status,
     fake_tempo, get, header, identity_wasm, install_identity, json_of, permit_body, policy_config,
@@ -58,25 +58,6 @@ fn policy_signer_address(s: &mut dyn Scenario, c: Principal) -> String {
     address.expect("policy_signer_address")
 }
 
-/// The NamePermit the canister signed, rebuilt from the fields it returned.
-fn permit_from_json(p: &Value) -> NamePermit {
-    let address = |k: &str| heaven_eth::address::parse(p[k].as_str().unwrap()).unwrap();
-    let bytes32 = |k: &str| heaven_eth::hex32::parse_b256(p[k].as_str().unwrap()).unwrap();
-    let uint = |k: &str| U256::from_str_radix(p[k].as_str().unwrap(), 10).unwrap();
-    NamePermit {
-        buyer: address("buyer"),
-        recipient: address("recipient"),
-        parentNode: bytes32("parentNode"),
-        labelHash: bytes32("labelHash"),
-        duration: uint("duration"),
-        maxPrice: uint("maxPrice"),
-        policyType: u8::try_from(p["policyType"].as_u64().unwrap()).unwrap(),
-        nullifierHash: bytes32("nullifierHash"),
-        nonce: uint("nonce"),
-        deadline: uint("deadline"),
-    }
-}
-
 /// Challenge, solve, permit for [`POLICY_LABEL`]; returns the permit answer and checks its
 /// signature recovers to the signer the candid method reports. Returns (answer, signer).
 fn issue_permit(s: &mut dyn Scenario, c: Principal, wallet: &str) -> (Value, String) {
@@ -100,16 +81,7 @@ fn issue_permit(s: &mut dyn Scenario, c: Principal, wallet: &str) -> (Value, Str
     );
     assert_eq!(permit.maxPrice, U256::from(PRICE));
     assert_eq!(permit.nullifierHash, B256::ZERO);
-    let config = policy_config();
-    let digest = heaven_eth::eip712::name_permit_digest(&permit, config.chain_id, store_address());
-    let signature = hex::decode(
-        answer["signature"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-    )
-    .unwrap();
-    let recovered = heaven_eth::signature::recover_prehash(&digest, &signature).unwrap();
+    let recovered = permit_signer(&answer, policy_config().chain_id, store_address());
     let signer = policy_signer_address(s, c);
     assert_eq!(heaven_eth::address::to_checksum(&recovered), signer);
     (answer, signer)

@@ -9,10 +9,8 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::Heaven;
-use heaven_eth::eip712::NamePermit;
-use heaven_eth::{B256, U256};
 use identity_canister::names::pow;
-use identity_canister::testing::FakeChain;
+use identity_canister::testing::{FakeChain, permit_from_json, permit_signer};
 use serde_json::{Value, json};
 
 const STORE: &str = "0x46Bcae2625157b562c974bb5a912dfcb811a234A";
@@ -145,14 +143,6 @@ async fn permit(api: &str, label: &str, wallet: &str, headers: &[(&str, &str)]) 
     .await
 }
 
-fn u256(v: &Value) -> U256 {
-    U256::from_str_radix(v.as_str().unwrap(), 10).unwrap()
-}
-
-fn b256(v: &Value) -> B256 {
-    heaven_eth::hex32::parse_b256(v.as_str().unwrap()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_long_name_permit_is_signed_by_the_reported_policy_signer() {
     let chain = fake_tempo().await;
@@ -175,24 +165,10 @@ async fn a_long_name_permit_is_signed_by_the_reported_policy_signer() {
     let (status, signer) = get(format!("{api}/api/names/policy/signer")).await;
     assert_eq!(status, 200, "{signer}");
     assert_eq!(signer["store"], STORE);
-    let p = &r["permit"];
-    let permit = NamePermit {
-        buyer: heaven_eth::address::parse(p["buyer"].as_str().unwrap()).unwrap(),
-        recipient: heaven_eth::address::parse(p["recipient"].as_str().unwrap()).unwrap(),
-        parentNode: b256(&p["parentNode"]),
-        labelHash: b256(&p["labelHash"]),
-        duration: u256(&p["duration"]),
-        maxPrice: u256(&p["maxPrice"]),
-        policyType: u8::try_from(p["policyType"].as_u64().unwrap()).unwrap(),
-        nullifierHash: b256(&p["nullifierHash"]),
-        nonce: u256(&p["nonce"]),
-        deadline: u256(&p["deadline"]),
-    };
+    let permit = permit_from_json(&r["permit"]);
     assert_eq!(permit.labelHash, heaven_eth::keccak256(b"longname1"));
     let store = heaven_eth::address::parse(STORE).unwrap();
-    let digest = heaven_eth::eip712::name_permit_digest(&permit, TEMPO_CHAIN_ID, store);
-    let signature = hex::decode(r["signature"].as_str().unwrap().trim_start_matches("0x")).unwrap();
-    let recovered = heaven_eth::signature::recover_prehash(&digest, &signature).unwrap();
+    let recovered = permit_signer(&r, TEMPO_CHAIN_ID, store);
     assert_eq!(
         heaven_eth::address::to_checksum(&recovered),
         signer["address"].as_str().unwrap()
