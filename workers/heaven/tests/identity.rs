@@ -294,17 +294,24 @@ fn a_bad_import_file_is_refused_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_wallet_routes_are_routed_to_the_canister() {
+async fn the_wallet_nonce_is_read_from_the_configured_chain() {
+    use heaven_eth::abi::{SolCall, noncesCall};
+    let chain = FakeChain::start(1_000).await;
+    chain
+        .on_call(
+            noncesCall::SELECTOR,
+            noncesCall::abi_encode_returns(&heaven_eth::U256::from(7u64)),
+        )
+        .await;
     let data = tempfile::tempdir().unwrap();
-    let (_stack, api) = serve_api(data.path(), &[]);
+    let rpc = chain.url();
+    let (_stack, api) = serve_api(data.path(), &[("BASE_SEPOLIA_RPC", &rpc)]);
     let wallet = address(&key(6));
-    let response = reqwest::get(format!("{api}/api/wallet/nonce?user={wallet}"))
-        .await
-        .unwrap();
-    // 501 until the relay lands, its own answer after; never the 404 of an unknown route.
-    assert_ne!(response.status().as_u16(), 404);
+    let (status, body) = get(format!("{api}/api/wallet/nonce?user={wallet}")).await;
+    assert_eq!((status, body), (200, json!({ "nonce": "7" })));
+    let (status, body) = get(format!("{api}/api/wallet/nonce?user=0x12")).await;
     assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "application/json"
+        (status, body),
+        (400, json!({ "error": "Missing or invalid user address" }))
     );
 }
