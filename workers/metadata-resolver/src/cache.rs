@@ -24,6 +24,10 @@ pub const TTL_IMAGE: Duration = Duration::from_secs(60 * 60 * 24 * 365);
 /// The rate-limit slot every replica reserves MusicBrainz turns on.
 pub const MUSICBRAINZ_SLOT: &str = "musicbrainz";
 
+/// The rate-limit slot that records when MusicBrainz requests actually go out (after their
+/// turn's wait), so a request whose wake-up ran late still keeps the spacing before the next.
+pub const MUSICBRAINZ_SENT: &str = "musicbrainz:sent";
+
 /// `recording:{mbid}`.
 pub fn recording_key(mbid: &str) -> String {
     format!("recording:{mbid}")

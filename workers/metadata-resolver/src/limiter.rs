@@ -7,6 +7,12 @@
 //! or when the reserved turn is further away than `max_wait`, the caller gets
 //! [`AppError::Busy`] (503 with `Retry-After`). A 503 from MusicBrainz pushes the shared slot
 //! forward ([`MbLimiter::back_off`]) so every replica pauses, not just the one that saw it.
+//!
+//! Turns are handed out ahead of time, so a request whose timer fires late (a busy machine)
+//! would otherwise leave less than `spacing` before the next turn. After its wait each request
+//! therefore marks its real send time on a second shared slot
+//! ([`MUSICBRAINZ_SENT`](crate::cache::MUSICBRAINZ_SENT)) and, if the previous request went out
+//! late, waits the difference.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +20,7 @@ use std::time::Duration;
 
 use portability::CacheStore;
 
-use crate::cache::MUSICBRAINZ_SLOT;
+use crate::cache::{MUSICBRAINZ_SENT, MUSICBRAINZ_SLOT};
 use crate::config::LimiterConfig;
 use crate::error::AppError;
 
@@ -79,6 +85,17 @@ impl MbLimiter {
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
+        let late_gap = self
+            .store
+            .reserve_slot(MUSICBRAINZ_SENT, self.spacing)
+            .await?;
+        if !late_gap.is_zero() {
+            tracing::debug!(
+                wait_ms = late_gap.as_millis() as u64,
+                "previous MusicBrainz request went out late; keeping the spacing"
+            );
+            tokio::time::sleep(late_gap.min(self.spacing)).await;
+        }
         Ok(())
     }
 
@@ -129,6 +146,26 @@ mod tests {
         limiter.back_off(Duration::from_millis(500)).await.unwrap();
         assert!(matches!(limiter.acquire().await, Err(AppError::Busy(_))));
         assert_eq!(limiter.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_late_previous_send_pushes_the_next_request_back() {
+        let store: Arc<dyn CacheStore> =
+            Arc::new(SqliteCacheStore::open_in_memory().await.unwrap());
+        let limiter = MbLimiter::new(store.clone(), &config(8));
+        let spacing = Duration::from_millis(100);
+        let start = Instant::now();
+        // Another request takes the turn at `start` but only goes out 60 ms later.
+        store.reserve_slot(MUSICBRAINZ_SLOT, spacing).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        store.reserve_slot(MUSICBRAINZ_SENT, spacing).await.unwrap();
+        // Our turn is at start + 100 ms, but the spacing counts from the late send.
+        limiter.acquire().await.unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_millis(155),
+            "went out {:?} after the previous turn",
+            start.elapsed()
+        );
     }
 
     #[tokio::test]
