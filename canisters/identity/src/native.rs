@@ -7,7 +7,6 @@
 //! outcall does not hold up other requests, as on the IC. Every start after the first behaves
 //! like an upgrade (`installs` counts them).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -22,6 +21,7 @@ use crate::IdentityInitArgs;
 use crate::api::{ApiError, ApiRequest, ApiResponse, Now};
 use crate::events::EventKind;
 use crate::names::policy;
+use crate::state::host::{Segmented, run_segment};
 use crate::state::{self, Cbor, NamesPolicyConfig, Secrets, WalletRelayConfig};
 use crate::{chain, lifecycle, router};
 
@@ -351,7 +351,7 @@ impl NativeIdentity {
     ) -> Result<T, NativeIdentityError> {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(move || {
-            let _ = reply.send(catch_unwind(AssertUnwindSafe(f)).ok());
+            let _ = reply.send(run_segment(f).ok());
         });
         self.send(Message::Run(job)).await?;
         answer
@@ -409,10 +409,12 @@ fn open_canister(
         }
     })?;
     let rt = NativeRuntime::open_as(data_dir, dev_canister_id())?;
-    catch_unwind(AssertUnwindSafe(|| {
+    // A state this build cannot read panics while it is laid out; the segment then puts back
+    // whatever the attempt wrote, so the file is left as it was found.
+    run_segment(|| {
         state::install_memory(memory);
         state::with_config(|c| c.installs)
-    }))
+    })
     .map_err(|_| NativeIdentityError::Corrupt { path: path.clone() })
     .map(|installs| {
         let now = rt.time_ns();
@@ -479,15 +481,24 @@ async fn serve(rt: &NativeRuntime, mut receiver: mpsc::Receiver<Message>) {
         match message {
             Message::Request { request, reply } => {
                 let now = Now::from_ns(rt.time_ns());
-                match catch_unwind(AssertUnwindSafe(|| router::query(&request, now))) {
+                match run_segment(|| router::query(&request, now)) {
                     Ok(Some(response)) => {
                         let _ = reply.send(response);
                     }
                     Ok(None) => {
                         let rt = rt.clone();
-                        // A panic inside drops `reply`: the caller answers 500.
                         tokio::task::spawn_local(async move {
-                            let response = router::update(&rt, &request, now).await;
+                            let (method, path) = (request.method.clone(), request.path.clone());
+                            // Each stretch between awaits commits on its own; a panic undoes
+                            // the stretch it happened in, as a trap does on the IC.
+                            let update =
+                                Segmented::new(
+                                    async move { router::update(&rt, &request, now).await },
+                                );
+                            let response = update.await.unwrap_or_else(|_| {
+                                crate::log(&format!("update {method} {path} panicked"));
+                                ApiError::error(500, "Internal error").into_response()
+                            });
                             let _ = reply.send(response);
                         });
                     }
@@ -513,7 +524,7 @@ async fn sweep_periodically(rt: NativeRuntime) {
     loop {
         ticks.tick().await;
         let now = Now::from_ns(rt.time_ns());
-        match catch_unwind(|| policy::sweep(now)) {
+        match run_segment(|| policy::sweep(now)) {
             Ok((0, 0)) => {}
             Ok((challenges, windows)) => tracing::debug!(
                 target: "identity",
@@ -718,5 +729,53 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(name.as_deref(), Some(THREAD_NAME));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_leaves_no_trace_in_the_state_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap();
+        let events_before = identity
+            .run(|| state::with(|s| s.events.len()))
+            .await
+            .unwrap();
+        let err = identity
+            .run::<()>(|| {
+                registry::set_reserved("bob", Some("team".into()), Now::from_secs(1));
+                panic!("fails after a write");
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NativeIdentityError::Panicked));
+        let (reserved, events) = identity
+            .run(|| state::with(|s| (s.reserved.get(&"bob".into()), s.events.len())))
+            .await
+            .unwrap();
+        assert_eq!(reserved, None);
+        assert_eq!(events, events_before);
+        drop(identity);
+
+        // Nor in the file: a restart sees the same.
+        let again = NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap();
+        let reserved = again
+            .run(|| state::with(|s| s.reserved.get(&"bob".into())))
+            .await
+            .unwrap();
+        assert_eq!(reserved, None);
+    }
+
+    #[tokio::test]
+    async fn a_second_canister_on_the_same_data_dir_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap();
+        let err = NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains(STABLE_MEMORY_FILE)
+                && message.contains("in use by another identity canister"),
+            "{message}"
+        );
+        drop(first);
+        NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap();
     }
 }

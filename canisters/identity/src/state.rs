@@ -131,13 +131,15 @@ pub struct State {
     pub claim_attempts: StableBTreeMap<String, u64, Memory>,
     /// Every change, in order: the audit trail.
     pub events: StableLog<Cbor<Event>, Memory, Memory>,
+    /// The memory everything above is laid out on (to open it again).
+    base: BaseMemory,
 }
 
 impl State {
     /// Lays the state out on `base` (opening what is already there, with the bucket size it
     /// was created with).
     pub fn open(base: BaseMemory) -> Self {
-        let mm = MemoryManager::init_with_bucket_size(base, BUCKET_PAGES);
+        let mm = MemoryManager::init_with_bucket_size(base.clone(), BUCKET_PAGES);
         let m = |id| mm.get(id);
         Self {
             config: StableCell::init(m(CONFIG_MEMORY), Cbor(Config::default())),
@@ -160,6 +162,7 @@ impl State {
             signer_keys: StableBTreeMap::init(m(SIGNER_KEYS)),
             claim_attempts: StableBTreeMap::init(m(CLAIM_ATTEMPTS)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
+            base,
         }
     }
 
@@ -213,6 +216,18 @@ pub fn install_memory(base: BaseMemory) {
     STATE.with_borrow_mut(|s| *s = Some(State::open(base)));
 }
 
+/// Opens this thread's state again from its memory, dropping the in-heap handles of the stable
+/// structures (root addresses, lengths, allocator heads), which no longer match the memory once
+/// a panicked segment's writes were undone.
+#[cfg(not(target_arch = "wasm32"))]
+fn reopen_from_memory() {
+    STATE.with_borrow_mut(|s| {
+        if let Some(old) = s.take() {
+            *s = Some(State::open(old.base));
+        }
+    });
+}
+
 #[cfg(target_arch = "wasm32")]
 fn default_memory() -> BaseMemory {
     ic_stable_structures::DefaultMemoryImpl::default()
@@ -235,15 +250,102 @@ pub fn set_config(config: Config) {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod host {
-    //! Host memories for the native build.
+    //! Host memories for the native build, and message atomicity on them.
+    //!
+    //! On the IC a message that traps leaves no trace: its writes since its last `await` are
+    //! discarded. Natively the same holds through [`run_segment`] and [`Segmented`]: while a
+    //! segment runs, every write to a [`HostMemory`] first saves the bytes it overwrites; a
+    //! panic puts them back (newest first) before the panic is reported, a normal end forgets
+    //! them. The thread's state is then opened again from the restored memory (on the IC the
+    //! heap is rolled back with the memory; here the heap handles are rebuilt from it).
 
-    use std::fs::{File, OpenOptions};
+    use std::cell::RefCell;
+    use std::fs::{File, OpenOptions, TryLockError};
+    use std::future::Future;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::path::Path;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
 
     use ic_stable_structures::{FileMemory, Memory, VectorMemory};
 
     /// A stable-memory page (64 KiB); a memory file is always a whole number of pages.
     const WASM_PAGE_BYTES: u64 = 64 * 1024;
+
+    /// Bytes a write replaced: where, in which memory, and what was there.
+    struct Overwritten {
+        memory: HostMemory,
+        offset: u64,
+        old: Vec<u8>,
+    }
+
+    thread_local! {
+        /// The undo log of the segment running on this thread (`None` outside segments).
+        static UNDO: RefCell<Option<Vec<Overwritten>>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f` as one atomic segment of a message: if it panics, every host-memory write it
+    /// made is undone and the panic payload is returned. A segment inside a segment is part of
+    /// the outer one.
+    pub fn run_segment<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+        let nested = UNDO.with_borrow_mut(|undo| {
+            let nested = undo.is_some();
+            if !nested {
+                *undo = Some(Vec::new());
+            }
+            nested
+        });
+        if nested {
+            return Ok(f());
+        }
+        let result = catch_unwind(AssertUnwindSafe(f));
+        let log = UNDO.with_borrow_mut(Option::take).unwrap_or_default();
+        if result.is_err() {
+            for entry in log.into_iter().rev() {
+                entry.memory.write_raw(entry.offset, &entry.old);
+            }
+            super::reopen_from_memory();
+        }
+        result
+    }
+
+    /// A future whose every poll is a [`run_segment`]: the writes between two `await` points
+    /// commit together or, on a panic, not at all (the future then ends with the payload and
+    /// is not polled again), as a canister message's do.
+    pub struct Segmented<T> {
+        inner: Option<Pin<Box<dyn Future<Output = T>>>>,
+    }
+
+    impl<T> Segmented<T> {
+        /// Wraps `future`.
+        pub fn new(future: impl Future<Output = T> + 'static) -> Self {
+            Self {
+                inner: Some(Box::pin(future)),
+            }
+        }
+    }
+
+    impl<T> Future for Segmented<T> {
+        type Output = std::thread::Result<T>;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let this = self.get_mut();
+            let Some(inner) = this.inner.as_mut() else {
+                return Poll::Pending;
+            };
+            match run_segment(|| inner.as_mut().poll(cx)) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(value)) => {
+                    this.inner = None;
+                    Poll::Ready(Ok(value))
+                }
+                Err(payload) => {
+                    this.inner = None;
+                    Poll::Ready(Err(payload))
+                }
+            }
+        }
+    }
 
     /// A memory on the host: a file (persistent) or a vector (volatile).
     #[derive(Clone)]
@@ -268,6 +370,19 @@ pub mod host {
                 .create(true)
                 .truncate(false)
                 .open(path)?;
+            // One canister per state file: a second process (or a second canister thread)
+            // on the same file would corrupt it. The lock ends when the memory is dropped.
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::WouldBlock,
+                        "the file is in use by another identity canister (another `heaven` \
+                         on the same data dir?)",
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
             let len = file.metadata()?.len();
             if len % WASM_PAGE_BYTES != 0 {
                 return Err(std::io::Error::new(
@@ -305,10 +420,109 @@ pub mod host {
         }
 
         fn write(&self, offset: u64, src: &[u8]) {
+            self.save_overwritten(offset, src.len());
+            self.write_raw(offset, src);
+        }
+    }
+
+    impl HostMemory {
+        fn write_raw(&self, offset: u64, src: &[u8]) {
             match self {
                 Self::Volatile(m) => m.write(offset, src),
                 Self::File(m) => m.write(offset, src),
             }
+        }
+
+        /// Inside a segment, keeps what `len` bytes at `offset` hold before they are written.
+        fn save_overwritten(&self, offset: u64, len: usize) {
+            UNDO.with_borrow_mut(|undo| {
+                let Some(log) = undo.as_mut() else {
+                    return;
+                };
+                let end = offset
+                    .saturating_add(len as u64)
+                    .min(self.size().saturating_mul(WASM_PAGE_BYTES));
+                if end <= offset {
+                    return;
+                }
+                let mut old = vec![0; (end - offset) as usize];
+                self.read(offset, &mut old);
+                log.push(Overwritten {
+                    memory: self.clone(),
+                    offset,
+                    old,
+                });
+            });
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn memory_with(bytes: &[u8]) -> HostMemory {
+            let memory = HostMemory::volatile();
+            assert_eq!(memory.grow(1), 0);
+            memory.write(0, bytes);
+            memory
+        }
+
+        fn first_bytes(memory: &HostMemory) -> [u8; 4] {
+            let mut out = [0; 4];
+            memory.read(0, &mut out);
+            out
+        }
+
+        #[test]
+        fn a_panicking_segment_is_undone_newest_write_first() {
+            let memory = memory_with(b"abcd");
+            let result = run_segment(|| {
+                memory.write(0, b"xx");
+                memory.write(1, b"yy");
+                panic!("trap");
+            });
+            assert!(result.is_err());
+            assert_eq!(&first_bytes(&memory), b"abcd");
+            // Writes outside any segment are not logged and stay.
+            memory.write(0, b"z");
+            assert_eq!(&first_bytes(&memory), b"zbcd");
+        }
+
+        #[test]
+        fn a_segment_that_ends_normally_keeps_its_writes() {
+            let memory = memory_with(b"abcd");
+            let value = run_segment(|| {
+                memory.write(2, b"CD");
+                run_segment(|| memory.write(0, b"A")).unwrap();
+                7
+            });
+            assert_eq!(value.unwrap(), 7);
+            assert_eq!(&first_bytes(&memory), b"AbCD");
+        }
+
+        #[tokio::test]
+        async fn a_panic_after_an_await_undoes_only_the_stretch_since_that_await() {
+            let memory = memory_with(b"abcd");
+            let writer = memory.clone();
+            let message = Segmented::new(async move {
+                writer.write(0, b"1");
+                tokio::task::yield_now().await;
+                writer.write(1, b"2");
+                panic!("trap after the await");
+            });
+            assert!(message.await.is_err());
+            assert_eq!(&first_bytes(&memory), b"1bcd");
+        }
+
+        #[test]
+        fn a_memory_file_opens_once_at_a_time() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("state.stable");
+            let first = HostMemory::open_file(&path).unwrap();
+            let err = HostMemory::open_file(&path).err().unwrap();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            drop(first);
+            HostMemory::open_file(&path).unwrap();
         }
     }
 }
