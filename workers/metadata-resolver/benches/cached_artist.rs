@@ -128,7 +128,7 @@ async fn serve() {
     )]))
     .expect("config");
     let router = ServiceEdge::new("metadata-resolver", CorsPolicy::metadata_resolver()).wrap(
-        metadata_resolver::routes::router(AppState::new(config, cache)),
+        metadata_resolver::routes::router(AppState::new(config, cache, None)),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -2,7 +2,9 @@
 //!
 //! Every variable has an embedded default, so `cargo run` serves the resolver with no account;
 //! only rehosting needs `LOAD_S3_AGENT_API_KEY` (without it `/rehost/image` answers the
-//! original's 500). Upstream base URLs are configurable so tests point them at local fakes.
+//! original's 500; the upload itself goes through the stack's blob store, which reads the
+//! Load agent's variables). Upstream base URLs are configurable so tests point them at local
+//! fakes.
 
 use std::time::Duration;
 
@@ -12,16 +14,13 @@ use http_common::{ConfigError, EnvSource};
 /// MusicBrainz asks for an application name, version and contact.
 pub const DEFAULT_USER_AGENT: &str =
     "HeavenMetadataResolver/0.1.0 ( https://github.com/techno-hippies/dotheaven )";
-/// The Load S3 agent of the original.
-pub const DEFAULT_LOAD_S3_AGENT_URL: &str = "https://load-s3-agent.load.network";
 /// The Load gateway of the original.
 pub const DEFAULT_LOAD_GATEWAY_URL: &str = "https://gateway.s3-node-1.load.network";
 
-/// Where the Load S3 agent is and how to authenticate to it.
+/// What the resolver itself needs of Load: whether rehosting is on, and where rehosted ids
+/// are read (the answer's `ipfsUrl`, also for ids cached by the original).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadConfig {
-    /// `LOAD_S3_AGENT_URL`, trailing slashes removed.
-    pub agent_url: String,
     /// `LOAD_GATEWAY_URL`, trailing slashes removed.
     pub gateway_url: String,
     /// `LOAD_S3_AGENT_API_KEY` (Bearer token); `None` disables rehosting.
@@ -101,7 +100,6 @@ impl ResolverConfig {
             wikidata_url: base_url(env, "WIKIDATA_URL", "https://www.wikidata.org"),
             cover_art_url: base_url(env, "COVER_ART_ARCHIVE_URL", "https://coverartarchive.org"),
             load: LoadConfig {
-                agent_url: base_url(env, "LOAD_S3_AGENT_URL", DEFAULT_LOAD_S3_AGENT_URL),
                 gateway_url: base_url(env, "LOAD_GATEWAY_URL", DEFAULT_LOAD_GATEWAY_URL),
                 api_key: env.optional("LOAD_S3_AGENT_API_KEY"),
             },
@@ -128,7 +126,7 @@ mod tests {
         let config = ResolverConfig::from_env(&EnvSource::from_pairs([])).unwrap();
         assert_eq!(config.user_agent, DEFAULT_USER_AGENT);
         assert_eq!(config.musicbrainz_url, "https://musicbrainz.org");
-        assert_eq!(config.load.agent_url, DEFAULT_LOAD_S3_AGENT_URL);
+        assert_eq!(config.load.gateway_url, DEFAULT_LOAD_GATEWAY_URL);
         assert_eq!(config.load.api_key, None);
         assert_eq!(config.limiter.spacing, Duration::from_millis(1100));
     }

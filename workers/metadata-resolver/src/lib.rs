@@ -4,7 +4,8 @@
 //! - Lookups: `/recording`, `/artist` (with Wikimedia Commons / Wikidata images),
 //!   `/release-group` (with the Cover Art Archive URL), `/search/artist`,
 //!   `/resolve/spotify-artist`, `/resolve/batch`.
-//! - `/rehost/image` and the background rehost copy images to Load ([`load`]).
+//! - `/rehost/image` and the background rehost copy images through the stack's
+//!   [`portability::ContentAddressedBlobStore`] (Load in production) ([`rehost`]).
 //! - Every MusicBrainz call waits for a turn on a limiter shared through the
 //!   [`portability::CacheStore`] by all replicas and restarts ([`limiter`]).
 //!
@@ -18,7 +19,6 @@ pub mod error;
 pub mod json;
 pub mod kv_import;
 pub mod limiter;
-pub mod load;
 pub mod musicbrainz;
 pub mod rehost;
 pub mod routes;
@@ -32,12 +32,17 @@ pub use config::ResolverConfig;
 pub use error::AppError;
 pub use state::AppState;
 
-use portability::CacheStore;
+use portability::{CacheStore, ContentAddressedBlobStore};
 
 /// How long the edge should give a request: a 50-item batch waits up to 50 MusicBrainz turns.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(150);
 
-/// The resolver routes over `cache`, configured by `config` (no edge middleware).
-pub fn router(config: ResolverConfig, cache: Arc<dyn CacheStore>) -> axum::Router {
-    routes::router(AppState::new(config, cache))
+/// The resolver routes over `cache`, configured by `config`, rehosting images to `blobs`
+/// (no edge middleware).
+pub fn router(
+    config: ResolverConfig,
+    cache: Arc<dyn CacheStore>,
+    blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
+) -> axum::Router {
+    routes::router(AppState::new(config, cache, blobs))
 }

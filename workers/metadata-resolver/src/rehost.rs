@@ -5,13 +5,15 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use portability::BlobTag;
+use portability::{BlobTag, FILE_NAME_TAG, PortabilityError};
 use serde::Serialize;
 
 use crate::cache::{TTL_IMAGE, TTL_POSITIVE, artist_key, rehost_key, release_group_key};
 use crate::json::Json;
-use crate::load::{FILE_NAME_TAG, KEY_MISSING, error_message};
 use crate::state::AppState;
+
+/// The error when rehosting is off (the original's text).
+pub const KEY_MISSING: &str = "LOAD_S3_AGENT_API_KEY not configured";
 
 /// One URL's outcome, with the original's field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,9 +34,9 @@ pub struct RehostResult {
 /// Rehosts `url`, reporting failures in the result.
 pub async fn rehost_one(state: &AppState, url: &str) -> RehostResult {
     match try_rehost(state, url).await {
-        Ok((id, cached)) => RehostResult {
+        Ok((id, copy_url, cached)) => RehostResult {
             url: url.to_owned(),
-            ipfs_url: Some(gateway_url(state, &id)),
+            ipfs_url: Some(copy_url),
             cid: Some(id),
             error: None,
             cached,
@@ -49,17 +51,22 @@ pub async fn rehost_one(state: &AppState, url: &str) -> RehostResult {
     }
 }
 
+/// Where a cached id is read: the Load gateway (cached ids may come from the original's KV).
 fn gateway_url(state: &AppState, id: &str) -> String {
     format!("{}/resolve/{id}", state.config().load.gateway_url)
 }
 
-async fn try_rehost(state: &AppState, url: &str) -> Result<(String, bool), String> {
+/// The copy's id, its URL and whether it came from the cache. A fresh copy's URL is the one
+/// the blob store reports (the Load gateway in production).
+async fn try_rehost(state: &AppState, url: &str) -> Result<(String, String, bool), String> {
     let (key, hash) = rehost_key(url);
     let lock = state.rehost_lock(&hash);
     let _turn = lock.lock().await;
     let cached = state.cache().get(&key).await.map_err(|e| e.to_string())?;
     if let Some(id) = cached.filter(|id| !id.is_empty()) {
-        return Ok((String::from_utf8_lossy(&id).into_owned(), true));
+        let id = String::from_utf8_lossy(&id).into_owned();
+        let copy_url = gateway_url(state, &id);
+        return Ok((id, copy_url, true));
     }
     let Some(blobs) = state.blobs() else {
         return Err(KEY_MISSING.to_owned());
@@ -84,7 +91,30 @@ async fn try_rehost(state: &AppState, url: &str) -> Result<(String, bool), Strin
         .put(&key, stored.id.clone().into_bytes(), TTL_IMAGE)
         .await
         .map_err(|e| e.to_string())?;
-    Ok((stored.id, false))
+    Ok((stored.id, stored.gateway_url, false))
+}
+
+/// The text the original resolver put in a result's `error` for a failed upload. The blob
+/// store reports Load's refusals as `load_upload_failed:<status>:<body>` and answers without
+/// an id as `load_upload_missing_id:<payload>` (api-core's wording); the resolver's original
+/// said `Load upload failed: <status> <body>` and `Load upload returned no id: <body>`.
+/// Other failures keep the store's message.
+pub fn error_message(err: &PortabilityError) -> String {
+    let message = match err {
+        PortabilityError::Backend { message, .. }
+        | PortabilityError::Unavailable { message, .. }
+        | PortabilityError::InvalidInput(message) => message.as_str(),
+        other => return other.to_string(),
+    };
+    // The marker may follow a prefix naming the server (an outage seen through failover).
+    let after = |marker: &str| message.find(marker).map(|at| &message[at + marker.len()..]);
+    if let Some((status, body)) = after("load_upload_failed:").and_then(|r| r.split_once(':')) {
+        return format!("Load upload failed: {status} {body}");
+    }
+    if let Some(payload) = after("load_upload_missing_id:") {
+        return format!("Load upload returned no id: {payload}");
+    }
+    message.to_owned()
 }
 
 /// Downloads `url`, stopping as soon as it exceeds the size limit.

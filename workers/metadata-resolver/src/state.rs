@@ -1,6 +1,6 @@
 //! The application state handed to every handler: configuration, cache, the rate-limited
 //! MusicBrainz client, HTTP clients for the other upstreams, and the blob store rehosting
-//! writes to (absent without a Load API key).
+//! writes to (the stack's shared store; absent without a Load API key, as in the original).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,6 @@ use portability::{CacheStore, ContentAddressedBlobStore};
 use crate::cache::ResolverCache;
 use crate::config::ResolverConfig;
 use crate::limiter::MbLimiter;
-use crate::load::LoadBlobStore;
 use crate::musicbrainz::MusicBrainz;
 
 /// Shared, cheaply cloned state.
@@ -31,22 +30,15 @@ struct Inner {
 }
 
 impl AppState {
-    /// State over `cache`, rehosting to the Load agent when an API key is configured.
-    pub fn new(config: ResolverConfig, cache: Arc<dyn CacheStore>) -> Self {
-        let http = reqwest::Client::builder().build().unwrap_or_default();
-        let blobs = config.load.api_key.as_ref().map(|_| {
-            Arc::new(LoadBlobStore::new(http.clone(), config.load.clone()))
-                as Arc<dyn ContentAddressedBlobStore>
-        });
-        Self::with_blob_store(config, cache, blobs)
-    }
-
-    /// State with an explicit blob store (`None`: rehosting answers 500 as without a key).
-    pub fn with_blob_store(
+    /// State over `cache`, rehosting into `blobs`. Rehosting is on only when `blobs` is given
+    /// and `LOAD_S3_AGENT_API_KEY` is set, as the original required the key; otherwise
+    /// `/rehost/image` answers the original's 500.
+    pub fn new(
         config: ResolverConfig,
         cache: Arc<dyn CacheStore>,
         blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
     ) -> Self {
+        let blobs = blobs.filter(|_| config.load.api_key.is_some());
         let limiter = Arc::new(MbLimiter::new(cache.clone(), &config.limiter));
         let musicbrainz = MusicBrainz::new(&config, limiter.clone());
         let http = reqwest::Client::builder().build().unwrap_or_default();

@@ -6,14 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Resolver, Upstreams, json_fixture};
+use common::{Upstreams, json_fixture};
 use metadata_resolver::cache::rehost_key;
 use metadata_resolver::rehost::{RehostResult, rehost_one};
 use wiremock::matchers::{body_string_contains, header, header_regex, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 const LOAD_ID: &str = "Xb3c9Q2f7kLm1nOp4qRs5tUv6wXy7zA8bC9dE0fG1hI";
-const KEY: [(&str, &str); 1] = [("LOAD_S3_AGENT_API_KEY", "test-load-key")];
 
 async fn mount_image(up: &Upstreams, at: &str, content_type: &str, bytes: Vec<u8>, times: u64) {
     Mock::given(method("GET"))
@@ -49,7 +48,7 @@ async fn uploads_once_like_the_original_then_answers_from_the_cache() {
         .expect(1)
         .mount(&up.load)
         .await;
-    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let resolver = up.rehosting_resolver().await;
     let first = rehost_one(&resolver.state, &url).await;
     let gateway = format!("https://gateway.test/resolve/{LOAD_ID}");
     assert_eq!(
@@ -85,7 +84,7 @@ async fn concurrent_rehosts_of_one_url_download_once() {
         .expect(1)
         .mount(&up.load)
         .await;
-    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let resolver = up.rehosting_resolver().await;
     let url = format!("{}/same.jpg", up.images.uri());
     let (a, b) = tokio::join!(
         rehost_one(&resolver.state, &url),
@@ -138,7 +137,7 @@ async fn failures_are_reported_per_url() {
         .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
         .mount(&up.load)
         .await;
-    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let resolver = up.rehosting_resolver().await;
     let base = up.images.uri();
     let cases = [
         ("/gone.jpg", "Fetch failed: 404".to_owned()),
@@ -185,7 +184,7 @@ async fn failures_are_reported_per_url() {
 #[tokio::test]
 async fn route_validates_and_reports_cache_hits_and_failures() {
     let up = Upstreams::start().await;
-    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let resolver = up.rehosting_resolver().await;
     let too_many = format!(
         r#"{{"urls":[{}]}}"#,
         vec![r#""https://a.test/x.jpg""#; 51].join(",")
@@ -267,7 +266,7 @@ async fn release_group_cover_is_rehosted_in_the_background() {
         .expect(1)
         .mount(&up.load)
         .await;
-    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let resolver = up.rehosting_resolver().await;
     let (status, first) = resolver.get(&format!("/release-group/{mbid}")).await;
     assert_eq!(status, 200);
     assert!(first.contains(&format!(
@@ -317,7 +316,7 @@ async fn artist_image_already_rehosted_is_patched_with_the_gateway_url() {
         .expect(0)
         .mount(&up.load)
         .await;
-    let resolver = Resolver::sqlite(up.config(&KEY)).await;
+    let resolver = up.rehosting_resolver().await;
     let image = "https://upload.wikimedia.org/wikipedia/commons/thumb/a/a1/Radiohead_%C3%A0_Montr%C3%A9al.jpg/400px-Radiohead_%C3%A0_Montr%C3%A9al.jpg";
     resolver
         .state

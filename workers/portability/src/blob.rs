@@ -23,6 +23,10 @@ pub struct BlobTag {
     pub value: String,
 }
 
+/// The tag that names the uploaded file for backends that take a file name (the Load agent's
+/// multipart `file` part); it is not stored as a tag.
+pub const FILE_NAME_TAG: &str = "File-Name";
+
 /// Where a freshly stored blob can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBlob {

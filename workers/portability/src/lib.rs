@@ -29,7 +29,9 @@ pub mod state;
 pub use adapters::{
     PostgresStateStore, RedisCacheStore, SqliteCacheStore, SqliteStateStore, TokioScheduler,
 };
-pub use blob::{Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, StoredBlob};
+pub use blob::{
+    Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, FILE_NAME_TAG, StoredBlob,
+};
 pub use cache::{CacheEntry, CacheStore};
 pub use error::{PortabilityError, Result};
 pub use image::{EncodedImage, Fit, ImageFormat, ImageTransformer, TransformRequest};

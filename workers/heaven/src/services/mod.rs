@@ -83,6 +83,7 @@ impl ServiceId {
             ServiceId::MetadataResolver => metadata_resolver::router(
                 resources.metadata_resolver.clone(),
                 resources.cache.clone(),
+                Some(resources.blobs.clone()),
             ),
             ServiceId::VoiceRooms => {
                 return None;

@@ -9,11 +9,15 @@ use std::time::Instant;
 
 use http_common::{CorsPolicy, EnvSource, ServiceEdge};
 use metadata_resolver::{AppState, ResolverConfig};
-use portability::{CacheStore, RedisCacheStore, SqliteCacheStore};
+use portability::{
+    CacheStore, ContentAddressedBlobStore, RedisCacheStore, SqliteCacheStore, SqliteStateStore,
+};
 use tokio::net::TcpListener;
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// The Load API key the rehosting fixtures configure (and the fake Load agent expects).
+pub const LOAD_KEY: &str = "test-load-key";
 
 /// The test Redis: `TEST_REDIS_URL`, as the portability suites read it, else the local default.
 pub fn redis_url() -> String {
@@ -58,7 +62,6 @@ impl Upstreams {
             ("COMMONS_URL", self.commons.uri()),
             ("WIKIDATA_URL", self.wikidata.uri()),
             ("COVER_ART_ARCHIVE_URL", self.images.uri()),
-            ("LOAD_S3_AGENT_URL", self.load.uri()),
             ("LOAD_GATEWAY_URL", "https://gateway.test/".to_owned()),
             (
                 "MB_USER_AGENT",
@@ -74,6 +77,43 @@ impl Upstreams {
         let env = EnvSource::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())));
         ResolverConfig::from_env(&env).expect("test config")
     }
+
+    /// The stack's blob store as production opens it with `BLOB_BACKEND=load`, pointed at the
+    /// fake Load agent, indexing in an in-memory SQLite StateStore and spooling under `dir`.
+    pub async fn load_blob_store(
+        &self,
+        dir: &std::path::Path,
+    ) -> Arc<dyn ContentAddressedBlobStore> {
+        let vars = [
+            ("BLOB_BACKEND", "load".to_owned()),
+            ("LOAD_S3_AGENT_URL", self.load.uri()),
+            ("LOAD_S3_AGENT_API_KEY", LOAD_KEY.to_owned()),
+            ("LOAD_GATEWAY_URL", "https://gateway.test".to_owned()),
+        ];
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let config = blob_store::BlobStoreConfig::from_lookup(lookup, dir).expect("blob config");
+        let index = Arc::new(SqliteStateStore::open_in_memory().await.unwrap());
+        blob_store::open_blob_store(&config, index)
+            .await
+            .expect("blob store")
+    }
+
+    /// A resolver over a fresh SQLite cache with rehosting on: the Load key set and the stack's
+    /// blob store over the fake Load agent.
+    pub async fn rehosting_resolver(&self) -> Resolver {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = self.load_blob_store(dir.path()).await;
+        let cache: Arc<dyn CacheStore> =
+            Arc::new(SqliteCacheStore::open_in_memory().await.unwrap());
+        let config = self.config(&[("LOAD_S3_AGENT_API_KEY", LOAD_KEY)]);
+        let mut resolver = Resolver::serve_with(config, cache, Some(blobs)).await;
+        resolver.blob_dir = Some(dir);
+        resolver
+    }
 }
 
 /// A resolver serving on 127.0.0.1.
@@ -82,12 +122,22 @@ pub struct Resolver {
     pub state: AppState,
     pub cache: Arc<dyn CacheStore>,
     server: tokio::task::JoinHandle<()>,
+    blob_dir: Option<tempfile::TempDir>,
 }
 
 impl Resolver {
-    /// Serves `config` over `cache` through the production edge.
+    /// Serves `config` over `cache` through the production edge, with no blob store.
     pub async fn serve(config: ResolverConfig, cache: Arc<dyn CacheStore>) -> Self {
-        let state = AppState::new(config, cache.clone());
+        Self::serve_with(config, cache, None).await
+    }
+
+    /// Serves `config` over `cache` through the production edge, rehosting into `blobs`.
+    pub async fn serve_with(
+        config: ResolverConfig,
+        cache: Arc<dyn CacheStore>,
+        blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
+    ) -> Self {
+        let state = AppState::new(config, cache.clone(), blobs);
         let router = ServiceEdge::new("metadata-resolver", CorsPolicy::metadata_resolver())
             .wrap(metadata_resolver::routes::router(state.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -100,6 +150,7 @@ impl Resolver {
             state,
             cache,
             server,
+            blob_dir: None,
         }
     }
 
