@@ -262,6 +262,18 @@ async fn an_imported_shadow_profile_can_be_claimed() {
     let (status, availability) = get(format!("{api}/api/names/available/heavenly")).await;
     assert_eq!(status, 200);
     assert_eq!(availability["reason"], "reserved");
+
+    // While the stack holds the state file, an import is refused before it touches it.
+    let (code, _, stderr) = common::run_to_end(
+        &["migrate", "identity-import", file.to_str().unwrap()],
+        data.path(),
+        &[],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("in use by another identity canister"),
+        "{stderr}"
+    );
 }
 
 #[test]
