@@ -131,7 +131,9 @@ pub struct State {
     pub claim_attempts: StableBTreeMap<String, u64, Memory>,
     /// Every change, in order: the audit trail.
     pub events: StableLog<Cbor<Event>, Memory, Memory>,
-    /// The memory everything above is laid out on (to open it again).
+    /// The memory everything above is laid out on (natively: to open it again after a
+    /// panicked segment was undone; on the IC the heap rolls back with the memory).
+    #[cfg(not(target_arch = "wasm32"))]
     base: BaseMemory,
 }
 
@@ -139,7 +141,9 @@ impl State {
     /// Lays the state out on `base` (opening what is already there, with the bucket size it
     /// was created with).
     pub fn open(base: BaseMemory) -> Self {
-        let mm = MemoryManager::init_with_bucket_size(base.clone(), BUCKET_PAGES);
+        #[cfg(not(target_arch = "wasm32"))]
+        let kept = base.clone();
+        let mm = MemoryManager::init_with_bucket_size(base, BUCKET_PAGES);
         let m = |id| mm.get(id);
         Self {
             config: StableCell::init(m(CONFIG_MEMORY), Cbor(Config::default())),
@@ -162,7 +166,8 @@ impl State {
             signer_keys: StableBTreeMap::init(m(SIGNER_KEYS)),
             claim_attempts: StableBTreeMap::init(m(CLAIM_ATTEMPTS)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
-            base,
+            #[cfg(not(target_arch = "wasm32"))]
+            base: kept,
         }
     }
 
