@@ -11,7 +11,10 @@
 use std::ops::Range;
 
 use async_trait::async_trait;
-use portability::{Anchor, BlobStream, BlobTag, PortabilityError, Result};
+use portability::{
+    Anchor, BlobStream, BlobTag, LOAD_UPLOAD_FAILED, LOAD_UPLOAD_MISSING_ID, PortabilityError,
+    Result,
+};
 use serde_json::Value;
 
 use crate::arweave::ArweaveGateway;
@@ -26,10 +29,6 @@ pub const DEFAULT_AGENT_URL: &str = "https://load-s3-agent.load.network";
 pub const DEFAULT_GATEWAY_URL: &str = "https://gateway.s3-node-1.load.network";
 /// The tag naming the multipart file; it is not sent as a tag.
 pub use portability::FILE_NAME_TAG;
-/// How a refused upload is reported: `load_upload_failed:<status>:<body>` (api-core's wording).
-pub const UPLOAD_FAILED: &str = "load_upload_failed";
-/// How an upload answer without id is reported: `load_upload_missing_id:<payload>`.
-pub const UPLOAD_MISSING_ID: &str = "load_upload_missing_id";
 /// The error when no API key is configured (the original's text).
 pub const KEY_MISSING: &str = "LOAD_S3_AGENT_API_KEY not configured";
 /// Largest upload by default: 500 MiB, the original upload route's limit.
@@ -162,7 +161,7 @@ impl LoadAgent {
             .send()
             .await
             .map_err(|e| transport(&self.server(), e))?;
-        let response = check(response, "load", &self.server(), UPLOAD_FAILED, None).await?;
+        let response = check(response, "load", &self.server(), LOAD_UPLOAD_FAILED, None).await?;
         let text = response
             .text()
             .await
@@ -171,7 +170,7 @@ impl LoadAgent {
             serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({ "raw": text }));
         upload_id(&payload).ok_or_else(|| PortabilityError::Backend {
             backend: "load",
-            message: format!("{UPLOAD_MISSING_ID}:{payload}"),
+            message: format!("{LOAD_UPLOAD_MISSING_ID}:{payload}"),
         })
     }
 

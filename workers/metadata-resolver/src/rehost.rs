@@ -5,7 +5,9 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use portability::{BlobTag, FILE_NAME_TAG, PortabilityError};
+use portability::{
+    BlobTag, FILE_NAME_TAG, LOAD_UPLOAD_FAILED, LOAD_UPLOAD_MISSING_ID, PortabilityError,
+};
 use serde::Serialize;
 
 use crate::cache::{TTL_IMAGE, TTL_POSITIVE, artist_key, rehost_key, release_group_key};
@@ -95,8 +97,8 @@ async fn try_rehost(state: &AppState, url: &str) -> Result<(String, String, bool
 }
 
 /// The text the original resolver put in a result's `error` for a failed upload. The blob
-/// store reports Load's refusals as `load_upload_failed:<status>:<body>` and answers without
-/// an id as `load_upload_missing_id:<payload>` (api-core's wording); the resolver's original
+/// store reports Load's refusals as [`LOAD_UPLOAD_FAILED`]`:<status>:<body>` and answers
+/// without an id as [`LOAD_UPLOAD_MISSING_ID`]`:<payload>` (api-core's wording); the original
 /// said `Load upload failed: <status> <body>` and `Load upload returned no id: <body>`.
 /// Other failures keep the store's message.
 pub fn error_message(err: &PortabilityError) -> String {
@@ -107,11 +109,16 @@ pub fn error_message(err: &PortabilityError) -> String {
         other => return other.to_string(),
     };
     // The marker may follow a prefix naming the server (an outage seen through failover).
-    let after = |marker: &str| message.find(marker).map(|at| &message[at + marker.len()..]);
-    if let Some((status, body)) = after("load_upload_failed:").and_then(|r| r.split_once(':')) {
+    let after = |code: &str| {
+        let marker = format!("{code}:");
+        message
+            .find(&marker)
+            .map(|at| &message[at + marker.len()..])
+    };
+    if let Some((status, body)) = after(LOAD_UPLOAD_FAILED).and_then(|r| r.split_once(':')) {
         return format!("Load upload failed: {status} {body}");
     }
-    if let Some(payload) = after("load_upload_missing_id:") {
+    if let Some(payload) = after(LOAD_UPLOAD_MISSING_ID) {
         return format!("Load upload returned no id: {payload}");
     }
     message.to_owned()

@@ -27,6 +27,14 @@ pub struct BlobTag {
 /// multipart `file` part); it is not stored as a tag.
 pub const FILE_NAME_TAG: &str = "File-Name";
 
+/// The error code a Load-backed store puts in front of a refused upload:
+/// `load_upload_failed:<status>:<body>` (api-core's wording). Callers that must show another
+/// wording (the metadata-resolver) recognise it by this code.
+pub const LOAD_UPLOAD_FAILED: &str = "load_upload_failed";
+
+/// The error code of a Load upload answered without an id: `load_upload_missing_id:<payload>`.
+pub const LOAD_UPLOAD_MISSING_ID: &str = "load_upload_missing_id";
+
 /// Where a freshly stored blob can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBlob {

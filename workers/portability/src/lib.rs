@@ -30,7 +30,8 @@ pub use adapters::{
     PostgresStateStore, RedisCacheStore, SqliteCacheStore, SqliteStateStore, TokioScheduler,
 };
 pub use blob::{
-    Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, FILE_NAME_TAG, StoredBlob,
+    Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, FILE_NAME_TAG,
+    LOAD_UPLOAD_FAILED, LOAD_UPLOAD_MISSING_ID, StoredBlob,
 };
 pub use cache::{CacheEntry, CacheStore};
 pub use error::{PortabilityError, Result};
