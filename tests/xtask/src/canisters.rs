@@ -1,12 +1,13 @@
 //! The canister build pipeline (`cargo xtask build-canisters`), also what dfx runs as each
 //! canister's `build` command:
 //!
-//! 1. `cargo build --release --target wasm32-unknown-unknown -p <package>`;
-//! 2. with `--write-candid`, `candid-extractor` on that release wasm rewrites `candid/<name>.did`;
+//! 1. `cargo build --profile canister --target wasm32-unknown-unknown -p <package>` (the
+//!    workspace's size-optimised, `panic = "abort"` profile; `release` is the worker binary's);
+//! 2. with `--write-candid`, `candid-extractor` on that wasm rewrites `candid/<name>.did`;
 //! 3. `ic-wasm shrink`, then `ic-wasm metadata candid:service -f <did> -v public`, written to the
 //!    `wasm` path dfx.json names (`target/canisters/<name>.wasm`).
 //!
-//! The release wasm is left in place: it still exports `get_candid_pointer`, so the Candid drift
+//! Cargo's wasm is left in place: it still exports `get_candid_pointer`, so the Candid drift
 //! check ([`check_candid`]) extracts the interface from it rather than from the shrunk wasm.
 
 use std::{
@@ -121,8 +122,9 @@ impl Workspace {
         found.ok_or_else(|| Error::NoPackage(name.clone()))
     }
 
-    /// Where `cargo build --release --target wasm32-unknown-unknown` puts `package`'s wasm.
-    pub fn release_wasm(&self, package: &Package) -> Result<PathBuf> {
+    /// Where `cargo build --profile canister --target wasm32-unknown-unknown` puts `package`'s
+    /// wasm.
+    pub fn cargo_wasm(&self, package: &Package) -> Result<PathBuf> {
         let stem = package.cdylib.as_ref().ok_or_else(|| {
             Error::Unexpected(format!(
                 "package `{}` has no cdylib target (add `crate-type = [\"cdylib\"]` to [lib])",
@@ -132,7 +134,7 @@ impl Workspace {
         Ok(self
             .target_dir
             .join(tools::WASM_TARGET)
-            .join("release")
+            .join(tools::CANISTER_PROFILE)
             .join(format!("{stem}.wasm")))
     }
 }
@@ -144,8 +146,8 @@ pub struct Built {
     pub canister: Canister,
     /// The cargo package.
     pub package: String,
-    /// The release wasm before shrinking (still exports `get_candid_pointer`).
-    pub release_wasm: PathBuf,
+    /// Cargo's wasm before shrinking (still exports `get_candid_pointer`).
+    pub cargo_wasm: PathBuf,
     /// The shrunk wasm with `candid:service` metadata, at dfx.json's `wasm` path.
     pub final_wasm: PathBuf,
 }
@@ -165,25 +167,26 @@ pub fn build(root: &Path, names: &[String], write_candid: bool) -> Result<Vec<Bu
     let mut built = Vec::new();
     for canister in canisters {
         let package = workspace.package_for(&canister)?;
-        let release_wasm = workspace.release_wasm(package)?;
+        let cargo_wasm = workspace.cargo_wasm(package)?;
         proc::run(proc::cargo().current_dir(root).args([
             "build",
-            "--release",
+            "--profile",
+            tools::CANISTER_PROFILE,
             "--target",
             tools::WASM_TARGET,
             "-p",
             &package.name,
         ]))?;
-        if !release_wasm.is_file() {
+        if !cargo_wasm.is_file() {
             return Err(Error::Unexpected(format!(
                 "cargo build did not produce {}",
-                release_wasm.display()
+                cargo_wasm.display()
             )));
         }
 
         let did = root.join(&canister.candid);
         if let Some(extractor) = &extractor {
-            write_candid_file(extractor, &release_wasm, &did)?;
+            write_candid_file(extractor, &cargo_wasm, &did)?;
         }
 
         let final_wasm = root.join(&canister.wasm);
@@ -192,7 +195,7 @@ pub fn build(root: &Path, names: &[String], write_candid: bool) -> Result<Vec<Bu
         let tmp = dir.join(format!(".{}.xtask-tmp.wasm", canister.name));
         proc::run(
             Command::new(&ic_wasm)
-                .arg(&release_wasm)
+                .arg(&cargo_wasm)
                 .arg("-o")
                 .arg(&tmp)
                 .arg("shrink"),
@@ -217,7 +220,7 @@ pub fn build(root: &Path, names: &[String], write_candid: bool) -> Result<Vec<Bu
         built.push(Built {
             canister,
             package: package.name.clone(),
-            release_wasm,
+            cargo_wasm,
             final_wasm,
         });
     }
@@ -244,14 +247,14 @@ fn write_candid_file(extractor: &Path, wasm: &Path, did: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Compares the checked-in `.did` of `built` with the interface in its release wasm; fails
+/// Compares the checked-in `.did` of `built` with the interface in cargo's wasm; fails
 /// with [`Error::CandidDrift`] and a line diff when they differ.
 pub fn check_candid(root: &Path, extractor: &Path, built: &Built) -> Result<()> {
     let did = root.join(&built.canister.candid);
     let checked_in =
         std::fs::read_to_string(&did).map_err(io_err(format!("reading {}", did.display())))?;
-    let extracted = extract_candid(extractor, &built.release_wasm)?;
-    let label = format!("candid-extractor {}", built.release_wasm.display());
+    let extracted = extract_candid(extractor, &built.cargo_wasm)?;
+    let label = format!("candid-extractor {}", built.cargo_wasm.display());
     match diff::unified(
         &built.canister.candid.display().to_string(),
         &label,

@@ -43,6 +43,8 @@ pub struct Canister {
 pub struct DfxJson {
     /// The canisters, sorted by name.
     pub canisters: Vec<Canister>,
+    /// The network names, sorted.
+    pub networks: Vec<String>,
 }
 
 impl DfxJson {
@@ -89,6 +91,7 @@ pub fn parse(text: &str) -> Result<DfxJson, Vec<String>> {
     };
     let mut problems = Vec::new();
     let mut canisters = Vec::new();
+    let mut network_names = Vec::new();
 
     match root.get("canisters").and_then(Value::as_object) {
         None => problems.push("`canisters` is missing or not an object".into()),
@@ -110,6 +113,7 @@ pub fn parse(text: &str) -> Result<DfxJson, Vec<String>> {
     match root.get("networks").and_then(Value::as_object) {
         None => problems.push("`networks` is missing or not an object".into()),
         Some(networks) => {
+            network_names = networks.keys().cloned().collect();
             for network in REQUIRED_NETWORKS {
                 if !networks.contains_key(network) {
                     problems.push(format!("`networks` has no `{network}` network"));
@@ -120,7 +124,11 @@ pub fn parse(text: &str) -> Result<DfxJson, Vec<String>> {
 
     if problems.is_empty() {
         canisters.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(DfxJson { canisters })
+        network_names.sort();
+        Ok(DfxJson {
+            canisters,
+            networks: network_names,
+        })
     } else {
         Err(problems)
     }

@@ -1,6 +1,6 @@
 //! Test fixture canisters: purpose-built wasm that the wasm harness tests run
 //! (`tests/wasm-harness`). They are not deployed and not in dfx.json, but are built like the
-//! canisters (release, `wasm32-unknown-unknown`) into `<target>/canisters/<name>.wasm`, where
+//! canisters (profile `canister`, `wasm32-unknown-unknown`) into `<target>/canisters/<name>.wasm`, where
 //! the tests look for them, by `cargo xtask build-canisters` (with no names) and before
 //! `cargo test` in `cargo xtask test`.
 
@@ -27,19 +27,20 @@ pub fn build(root: &Path) -> Result<Vec<PathBuf>> {
             .ok_or_else(|| Error::NoPackage((*name).to_string()))?;
         proc::run(proc::cargo().current_dir(root).args([
             "build",
-            "--release",
+            "--profile",
+            tools::CANISTER_PROFILE,
             "--target",
             tools::WASM_TARGET,
             "-p",
             name,
         ]))?;
-        let release_wasm = workspace.release_wasm(package)?;
+        let cargo_wasm = workspace.cargo_wasm(package)?;
         let dir = workspace.target_dir.join("canisters");
         std::fs::create_dir_all(&dir).map_err(io_err(format!("creating {}", dir.display())))?;
         let wasm = dir.join(format!("{name}.wasm"));
-        std::fs::copy(&release_wasm, &wasm).map_err(io_err(format!(
+        std::fs::copy(&cargo_wasm, &wasm).map_err(io_err(format!(
             "copying {} to {}",
-            release_wasm.display(),
+            cargo_wasm.display(),
             wasm.display()
         )))?;
         println!("built test fixture `{name}`: {}", wasm.display());
@@ -59,7 +60,7 @@ mod tests {
             let package = workspace.packages.iter().find(|p| p.name == *name);
             let package = package.unwrap_or_else(|| panic!("{name} is not a workspace member"));
             assert!(
-                workspace.release_wasm(package).is_ok(),
+                workspace.cargo_wasm(package).is_ok(),
                 "{name} has no cdylib"
             );
         }

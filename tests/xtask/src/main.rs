@@ -22,6 +22,7 @@ mod fixtures;
 mod imports;
 mod pipeline;
 mod proc;
+mod profile;
 mod services;
 mod summary;
 mod tools;

@@ -3,8 +3,8 @@
 //!
 //! toolchain (wasm32 target, candid-extractor, ic-wasm) → PostgreSQL and Redis → arlocal (npm ci)
 //! → canister build → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
-//! (host, then wasm for the canister and fixture packages) → `cargo test --workspace` with a
-//! one-line summary (and how many PocketIC scenarios skipped).
+//! (host, then wasm for the canister and fixture packages) → the worker profile unwinds →
+//! `cargo test --workspace` with a one-line summary (and how many PocketIC scenarios skipped).
 
 use std::{env, path::Path};
 
@@ -12,7 +12,7 @@ use crate::{
     canisters::{self, Built, Workspace},
     dfx,
     error::{Error, Result},
-    fixtures, imports, proc, services,
+    fixtures, imports, proc, profile, services,
     summary::Summary,
     tools::{self, CANDID_EXTRACTOR, IC_WASM},
 };
@@ -118,6 +118,9 @@ fn lint_and_test(root: &Path, built: &[Built]) -> Result<()> {
     }
     proc::run(clippy.args(["--", "-D", "warnings"]))?;
 
+    step("worker release profile unwinds (panic rollback built with it)");
+    profile::check_worker_profile_unwinds(root)?;
+
     step("cargo test");
     let mut cmd = proc::cargo();
     cmd.current_dir(root).args(["test", "--workspace"]);
@@ -160,7 +163,7 @@ pub fn check_canisters(root: &Path) -> Result<Vec<Built>> {
     // Every canister must still resolve to a package with a wasm.
     let workspace = Workspace::load(root)?;
     for c in &dfx.canisters {
-        workspace.release_wasm(workspace.package_for(c)?)?;
+        workspace.cargo_wasm(workspace.package_for(c)?)?;
     }
     println!("dfx.json is valid ({} canisters)", dfx.canisters.len());
     Ok(built)

@@ -12,6 +12,10 @@ use crate::{
 /// The rustup target canisters are built for.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// The cargo profile canister wasm is built with (workspace Cargo.toml: size-optimised, LTO,
+/// `panic = "abort"`).
+pub const CANISTER_PROFILE: &str = "canister";
+
 /// A binary installed with `cargo install`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tool {

@@ -41,13 +41,13 @@ fn resolves_canister_packages() {
     let by_suffix = ws.package_for(&canister("identity", None)).unwrap();
     assert_eq!(by_suffix.name, "identity_canister");
     assert_eq!(
-        ws.release_wasm(by_suffix).unwrap(),
-        PathBuf::from("/w/target/wasm32-unknown-unknown/release/identity_canister.wasm")
+        ws.cargo_wasm(by_suffix).unwrap(),
+        PathBuf::from("/w/target/wasm32-unknown-unknown/canister/identity_canister.wasm")
     );
     let by_dir = ws.package_for(&canister("wallet", None)).unwrap();
     assert_eq!(by_dir.name, "wallet-thing");
     assert_eq!(
-        ws.release_wasm(by_dir).unwrap().file_name().unwrap(),
+        ws.cargo_wasm(by_dir).unwrap().file_name().unwrap(),
         "wallet_thing.wasm"
     );
     let explicit = ws
@@ -60,7 +60,7 @@ fn resolves_canister_packages() {
         Err(Error::NoPackage(_))
     ));
     let xtask = ws.package_for(&canister("xtask", None)).unwrap();
-    assert!(ws.release_wasm(xtask).is_err());
+    assert!(ws.cargo_wasm(xtask).is_err());
 }
 
 #[test]

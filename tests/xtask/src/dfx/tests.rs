@@ -145,3 +145,50 @@ fn select_by_name() {
         "{err}"
     );
 }
+
+/// `deploy/ic/deploy.sh <network>` with `DFX=echo`: the dfx commands it would run.
+fn deploy_commands(network: &str) -> (bool, Vec<String>) {
+    let root = crate::workspace_root();
+    let out = std::process::Command::new("bash")
+        .arg(root.join("deploy/ic/deploy.sh"))
+        .arg(network)
+        .env("DFX", "echo")
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (out.status.success(), lines)
+}
+
+#[test]
+fn the_deploy_script_installs_every_canister_with_each_networks_key() {
+    let dfx = load(&crate::workspace_root()).unwrap();
+    for (network, key) in [
+        ("local", "dfx_test_key"),
+        ("staging", "test_key_1"),
+        ("ic", "key_1"),
+    ] {
+        assert!(
+            network == "local" || dfx.networks.contains(&network.to_string()),
+            "dfx.json defines no `{network}` network"
+        );
+        let (ok, lines) = deploy_commands(network);
+        assert!(ok, "{network}: {lines:?}");
+        let expected: Vec<String> = dfx
+            .canisters
+            .iter()
+            .map(|c| {
+                format!(
+                    "deploy --network {network} {} --argument (record {{ ecdsa_key_name = \"{key}\" }})",
+                    c.name
+                )
+            })
+            .collect();
+        assert_eq!(lines, expected, "{network}");
+    }
+    let (ok, lines) = deploy_commands("mainnet");
+    assert!(!ok && lines.is_empty(), "an unknown network runs nothing");
+}
