@@ -5,8 +5,10 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use http_common::{ConfigError, EnvSource};
+use http_common::{ConfigError, ConnectionLimits, EnvSource, TrustedProxies};
 
 /// Where durable worker state lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,43 @@ pub struct Ports {
     pub voice_rooms: u16,
 }
 
+/// What every service's edge and listener share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeSettings {
+    /// `TRUSTED_PROXIES` (addresses and CIDRs, comma-separated; empty = the TCP peer is the
+    /// client), `HEADER_READ_TIMEOUT_SECS` (10) and `MAX_CONNECTIONS_PER_IP` (256).
+    pub limits: ConnectionLimits,
+    /// `METRICS_TOKEN`: when set, `/metrics` needs it as a bearer token.
+    pub metrics_token: Option<Arc<str>>,
+    /// `SHUTDOWN_DRAIN_SECS` (20): how long a stop waits for in-flight requests, then as long
+    /// again for background work.
+    pub drain: Duration,
+}
+
+impl EdgeSettings {
+    /// Reads the edge variables.
+    pub fn from_env(env: &EnvSource) -> Result<Self, ConfigError> {
+        let proxies = env.optional("TRUSTED_PROXIES").unwrap_or_default();
+        let trusted_proxies =
+            TrustedProxies::parse(&proxies).map_err(|e| ConfigError::Invalid {
+                var: "TRUSTED_PROXIES".into(),
+                value: proxies.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            limits: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(
+                    env.positive_or("HEADER_READ_TIMEOUT_SECS", 10)?,
+                ),
+                max_per_ip: env.positive_or("MAX_CONNECTIONS_PER_IP", 256)?,
+                trusted_proxies,
+            },
+            metrics_token: env.optional("METRICS_TOKEN").map(Arc::from),
+            drain: Duration::from_secs(env.positive_or("SHUTDOWN_DRAIN_SECS", 20)?),
+        })
+    }
+}
+
 /// The whole local stack's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackConfig {
@@ -60,6 +99,8 @@ pub struct StackConfig {
     pub cache_store: CacheStoreChoice,
     /// `LOG_FORMAT=json` for JSON lines.
     pub json_logs: bool,
+    /// Client IP, connection limits, `/metrics` access and shutdown drain of every service.
+    pub edge: EdgeSettings,
 }
 
 impl StackConfig {
@@ -96,6 +137,7 @@ impl StackConfig {
             state_store,
             cache_store,
             json_logs,
+            edge: EdgeSettings::from_env(env)?,
         })
     }
 
@@ -160,6 +202,42 @@ mod tests {
         assert_eq!(config.state_store_url(), "sqlite://.heaven/state.sqlite3");
         assert_eq!(config.cache_store_url(), "sqlite://.heaven/cache.sqlite3");
         assert!(!config.json_logs);
+        assert!(config.edge.limits.trusted_proxies.is_empty());
+        assert_eq!(config.edge.limits.max_per_ip, 256);
+        assert_eq!(config.edge.metrics_token, None);
+    }
+
+    #[test]
+    fn edge_settings_are_read_and_checked() {
+        let config = StackConfig::from_env(&EnvSource::from_pairs([
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+            ("METRICS_TOKEN", "scrape-me"),
+            ("HEADER_READ_TIMEOUT_SECS", "3"),
+        ]))
+        .unwrap();
+        assert!(
+            config
+                .edge
+                .limits
+                .trusted_proxies
+                .contains("10.2.3.4".parse().unwrap())
+        );
+        assert_eq!(config.edge.metrics_token.as_deref(), Some("scrape-me"));
+        assert_eq!(
+            config.edge.limits.header_read_timeout,
+            Duration::from_secs(3)
+        );
+        let err =
+            StackConfig::from_env(&EnvSource::from_pairs([("TRUSTED_PROXIES", "10.0.0.0/99")]))
+                .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("TRUSTED_PROXIES has an invalid value"),
+            "{err}"
+        );
+        let err = StackConfig::from_env(&EnvSource::from_pairs([("MAX_CONNECTIONS_PER_IP", "0")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("must be at least 1"), "{err}");
     }
 
     #[test]

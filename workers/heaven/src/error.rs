@@ -21,9 +21,6 @@ pub enum HeavenError {
         /// The adapter's error.
         source: portability::PortabilityError,
     },
-    /// The data directory or the local dev signing key could not be prepared.
-    #[error("cannot prepare the local runtime: {0}")]
-    Runtime(#[from] canister_runtime::native::NativeRuntimeError),
     /// Filesystem error on the data directory.
     #[error("cannot use data directory {path}: {source}")]
     DataDir {
@@ -56,14 +53,6 @@ pub enum HeavenError {
         service: &'static str,
         /// The address.
         addr: SocketAddr,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A server stopped with an I/O error.
-    #[error("{service} stopped: {source}")]
-    Serve {
-        /// The service.
-        service: &'static str,
         /// The I/O error.
         source: std::io::Error,
     },

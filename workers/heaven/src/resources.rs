@@ -1,19 +1,17 @@
 //! Opening what the services share: the data directory, the configured state and cache stores,
-//! the native canister runtime (dev signing key), the native identity canister and each built
+//! the blob store, the native identity canister, the background-task set and each built
 //! service's configuration.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use canister_runtime::native::NativeRuntime;
-use http_common::EnvSource;
+use http_common::{BackgroundTasks, EnvSource};
 use identity_canister::native::{NativeIdentity, NativeSettings};
 use portability::{CacheStore, ContentAddressedBlobStore, StateStore};
 
 use crate::config::StackConfig;
 use crate::error::HeavenError;
-use crate::services::ServiceId;
 
 /// Resources opened once at start and shared by every service of the process.
 #[derive(Clone)]
@@ -22,8 +20,8 @@ pub struct LocalResources {
     pub state: Arc<dyn StateStore>,
     /// Cache entries and shared rate-limit slots (SQLite by default).
     pub cache: Arc<dyn CacheStore>,
-    /// Canister logic's runtime: clock, dev signing key, outcalls, timers.
-    pub runtime: NativeRuntime,
+    /// Work requests leave running (memory writes, rehosts), drained on shutdown.
+    pub background: BackgroundTasks,
     /// Local content-addressed blob directory.
     pub blob_dir: PathBuf,
     /// The blob store (`BLOB_BACKEND`, local disk under `blob_dir` by default; see
@@ -137,11 +135,12 @@ fn dev_jwt_secret(data_dir: &Path) -> Result<String, HeavenError> {
     Ok(secret)
 }
 
-/// Opens the data directory, state store, cache store and native runtime, and starts the
-/// identity canister when `selected` includes the api service.
+/// Opens the data directory, state store, cache store and blob store, and starts the identity
+/// canister when `with_identity` (the api service is served: its state file must have one
+/// process at a time).
 pub async fn open_resources(
     config: &StackConfig,
-    selected: &[ServiceId],
+    with_identity: bool,
 ) -> Result<LocalResources, HeavenError> {
     let blob_dir = config.blob_dir();
     std::fs::create_dir_all(&blob_dir).map_err(|source| HeavenError::DataDir {
@@ -151,10 +150,9 @@ pub async fn open_resources(
     let state = open_state_store(config).await?;
     let cache = open_cache_store(config).await?;
     let blobs = open_blob_store(&blob_dir, state.clone()).await?;
-    let runtime = NativeRuntime::open(&config.data_dir)?;
     let voice_agent = voice_agent_config(config)?;
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
-    let identity = if selected.contains(&ServiceId::Api) {
+    let identity = if with_identity {
         Some(LocalIdentity::start(&config.data_dir, &EnvSource::Process)?)
     } else {
         None
@@ -162,7 +160,7 @@ pub async fn open_resources(
     Ok(LocalResources {
         state,
         cache,
-        runtime,
+        background: BackgroundTasks::new(),
         blob_dir,
         blobs,
         voice_agent,

@@ -1,10 +1,13 @@
 //! Starting the stack: open the embedded resources, bind each selected service's port, print
-//! the service table, serve until Ctrl-C / SIGTERM, then drain in-flight requests.
+//! the service table, serve until Ctrl-C / SIGTERM, then drain in-flight requests and the
+//! background work they left (each up to `SHUTDOWN_DRAIN_SECS`).
 
 use std::io::Write;
 use std::net::SocketAddr;
 
+use http_common::tasks::Drained;
 use http_common::{EnvSource, init_tracing, shutdown_signal};
+use portability::{Scheduler, TokioScheduler};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -37,14 +40,15 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
 pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), HeavenError> {
     // Handlers first: a Ctrl-C right after the table is printed must still drain cleanly.
     let shutdown = shutdown_signal();
-    let resources = open_resources(config, selected).await?;
+    let resources = open_resources(config, selected.contains(&ServiceId::Api)).await?;
 
+    let scheduler = TokioScheduler::new(resources.state.clone());
     let mut rows = Vec::new();
     let mut servers = Vec::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     for &service in selected {
         let addr = SocketAddr::new(config.bind_addr, service.port(&config.ports));
-        let Some(router) = service.router(&resources) else {
+        let Some(routes) = service.routes(&resources) else {
             if selected.len() == 1 {
                 return Err(HeavenError::NotBuilt(service.name()));
             }
@@ -64,21 +68,28 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
             source,
         })?;
         rows.push((service.name(), format!("http://{bound}"), "running"));
-        let mut stop = stop_rx.clone();
-        let name = service.name();
-        servers.push(tokio::spawn(async move {
-            // The peer address is the last resort for the client IP of the identity routes.
-            let app = router.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
+        #[cfg(debug_assertions)]
+        let routes = crate::services::panic_probe::with_panic_route(routes);
+        let router = service.edge(&config.edge).wrap(routes);
+        for (name, schedule, job) in service.scheduled_jobs(&resources) {
+            scheduler
+                .schedule(name, schedule, job)
                 .await
-                .map_err(|source| HeavenError::Serve {
-                    service: name,
+                .map_err(|source| HeavenError::Store {
+                    what: "scheduler",
                     source,
-                })
-        }));
+                })?;
+        }
+        let mut stop = stop_rx.clone();
+        servers.push(tokio::spawn(http_common::serve(
+            listener,
+            router,
+            config.edge.limits.clone(),
+            async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            },
+            config.edge.drain,
+        )));
     }
     print_table(&rows, config);
     tracing::info!(data_dir = %config.data_dir.display(), "local stack started");
@@ -86,11 +97,17 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
     shutdown.await;
     tracing::info!("shutting down: draining in-flight requests");
     let _ = stop_tx.send(true);
+    scheduler.shutdown().await;
     for server in servers {
-        match server.await {
-            Ok(result) => result?,
-            Err(join) => tracing::error!(error = %join, "a server task panicked"),
+        if let Err(join) = server.await {
+            tracing::error!(error = %join, "a server task panicked");
         }
+    }
+    if let Drained::CutOff(tasks) = resources.background.drain(config.edge.drain).await {
+        tracing::warn!(
+            cut_off = tasks.len(),
+            "stopped before all background work ended"
+        );
     }
     tracing::info!("stopped");
     Ok(())

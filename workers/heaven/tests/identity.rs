@@ -175,20 +175,50 @@ async fn a_long_name_permit_is_signed_by_the_reported_policy_signer() {
     );
 }
 
+/// `heaven serve api` with a fake Tempo node, a store and an IP limit of one long-name permit
+/// per 10 minutes; `extra` on top.
+async fn serve_api_with_ip_limit_one(
+    data: &Path,
+    chain: &FakeChain,
+    extra: &[(&str, &str)],
+) -> (Heaven, String) {
+    let rpc = chain.url();
+    let mut env = vec![
+        ("TEMPO_RPC_URL", rpc.as_str()),
+        ("TEMPO_PREMIUM_NAME_STORE_V2", STORE),
+        ("NAMES_POW_DIFFICULTY_HEX", "1"),
+        ("NAMES_LONG_IP_LIMIT_10M", "1"),
+    ];
+    env.extend_from_slice(extra);
+    serve_api(data, &env)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_per_ip_limit_counts_the_forwarded_ip_and_ignores_client_edge_headers() {
+async fn without_a_trusted_proxy_forwarding_headers_do_not_escape_the_ip_limit() {
     let chain = fake_tempo().await;
     let data = tempfile::tempdir().unwrap();
-    let rpc = chain.url();
-    let (_stack, api) = serve_api(
-        data.path(),
-        &[
-            ("TEMPO_RPC_URL", &rpc),
-            ("TEMPO_PREMIUM_NAME_STORE_V2", STORE),
-            ("NAMES_POW_DIFFICULTY_HEX", "1"),
-            ("NAMES_LONG_IP_LIMIT_10M", "1"),
-        ],
-    );
+    let (_stack, api) = serve_api_with_ip_limit_one(data.path(), &chain, &[]).await;
+    let from = |ip| [("X-Forwarded-For", ip), ("CF-Connecting-IP", ip)];
+    let (status, body) = permit(&api, "longname1", &address(&key(1)), &from("203.0.113.7")).await;
+    assert_eq!(status, 200, "{body}");
+    // A new made-up address per request is still the same TCP peer: one bucket.
+    let limited = json!({ "error": "Rate limited: IP limit exceeded" });
+    for (i, ip) in ["203.0.113.8", "198.51.100.3", "192.0.2.44"]
+        .iter()
+        .enumerate()
+    {
+        let label = format!("longname{}", i + 2);
+        let (status, body) = permit(&api, &label, &address(&key(i as u8 + 2)), &from(ip)).await;
+        assert_eq!((status, body), (429, limited.clone()), "{ip}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_the_forwarded_ip_is_counted_and_edge_headers_ignored() {
+    let chain = fake_tempo().await;
+    let data = tempfile::tempdir().unwrap();
+    let (_stack, api) =
+        serve_api_with_ip_limit_one(data.path(), &chain, &[("TRUSTED_PROXIES", "127.0.0.1")]).await;
     let from = |ip| [("X-Forwarded-For", ip)];
     let (status, body) = permit(&api, "longname1", &address(&key(1)), &from("203.0.113.7")).await;
     assert_eq!(status, 200, "{body}");

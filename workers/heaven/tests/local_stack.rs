@@ -43,8 +43,13 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
         "{metrics}"
     );
 
-    // voice-agent answers the original's smoke check (there is no /health there).
+    // voice-agent answers the original's smoke check, and (new) a health route.
     let agent = stack.url("voice-agent");
+    let health = reqwest::get(format!("{agent}/health")).await.unwrap();
+    assert_eq!(
+        health.text().await.unwrap(),
+        r#"{"ok":true,"service":"voice-agent"}"#
+    );
     let nonce = reqwest::Client::new()
         .post(format!("{agent}/auth/nonce"))
         .json(&serde_json::json!({"wallet": "0x0000000000000000000000000000000000000001"}))

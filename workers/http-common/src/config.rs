@@ -86,6 +86,23 @@ impl EnvSource {
                 }),
         }
     }
+
+    /// Like [`EnvSource::parse_or`] for a count or duration that must be at least 1.
+    pub fn positive_or<T>(&self, var: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + From<u8> + std::fmt::Display,
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parse_or(var, default)?;
+        if value < T::from(1) {
+            return Err(ConfigError::Invalid {
+                var: var.to_owned(),
+                value: value.to_string(),
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(value)
+    }
 }
 
 #[cfg(test)]
@@ -99,6 +116,17 @@ mod tests {
         assert_eq!(env.optional("B").as_deref(), Some("x"));
         let err = env.required("A", "when X=y").unwrap_err();
         assert_eq!(err.to_string(), "A is required when X=y");
+    }
+
+    #[test]
+    fn positive_or_refuses_zero() {
+        let env = EnvSource::from_pairs([("N", "0"), ("M", "3")]);
+        assert_eq!(env.positive_or("M", 1u32), Ok(3));
+        assert_eq!(env.positive_or("UNSET", 9u64), Ok(9));
+        assert_eq!(
+            env.positive_or("N", 1u32).unwrap_err().to_string(),
+            "N has an invalid value \"0\": must be at least 1"
+        );
     }
 
     #[test]

@@ -1,23 +1,47 @@
 //! Prometheus metrics per route: request count, error count and a latency histogram.
 //!
 //! Each service owns its own registry (no process-global recorder), so several services in one
-//! process — `heaven serve all` — and parallel tests never mix their figures. The route label is
-//! the axum route template (`/artist/{mbid}`), never the raw path, so label cardinality stays
-//! bounded; requests no route matched are labelled `<unmatched>`.
+//! process — `heaven serve all` — and parallel tests never mix their figures.
+//!
+//! Every label value comes from a fixed set, never from the client, so a flood of odd requests
+//! cannot grow the registry: the route label is the axum route template (`/artist/{mbid}`),
+//! never the raw path (requests no route matched are `<unmatched>`); the method label is one of
+//! the standard methods or `other` ([`method_label`]); the status is one the server chose.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 /// Label used for requests that matched no route.
 pub const UNMATCHED_ROUTE: &str = "<unmatched>";
+
+/// Label of every method outside [`method_label`]'s fixed set.
+pub const OTHER_METHOD: &str = "other";
+
+/// The method label of a request: the standard method names as they are, anything else a
+/// client invents (`XABC`, `get` in lower case, ...) folded into [`OTHER_METHOD`].
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => OTHER_METHOD,
+    }
+}
 
 /// The metric families of one service.
 #[derive(Clone)]
@@ -26,6 +50,7 @@ pub struct RouteMetrics {
     requests: IntCounterVec,
     errors: IntCounterVec,
     duration: HistogramVec,
+    panics: IntCounter,
 }
 
 impl RouteMetrics {
@@ -58,10 +83,16 @@ impl RouteMetrics {
             &["method", "route"],
         )
         .expect("valid metric definition");
+        let panics = IntCounter::with_opts(with_service(Opts::new(
+            "http_handler_panics_total",
+            "Handlers that panicked (each answered 500 and counted in the request figures too)",
+        )))
+        .expect("valid metric definition");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(errors.clone()),
             Box::new(duration.clone()),
+            Box::new(panics.clone()),
         ] {
             registry
                 .register(collector)
@@ -72,7 +103,13 @@ impl RouteMetrics {
             requests,
             errors,
             duration,
+            panics,
         })
+    }
+
+    /// Counts one panicking handler.
+    pub fn count_panic(&self) {
+        self.panics.inc();
     }
 
     /// Records one answered request.
@@ -105,7 +142,7 @@ pub async fn record(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -113,18 +150,10 @@ pub async fn record(
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
     let response = next.run(request).await;
     metrics.observe(
-        &method,
+        method,
         &route,
         response.status(),
         started.elapsed().as_secs_f64(),
     );
     response
-}
-
-/// Handler for `GET /metrics`.
-pub async fn render(State(metrics): State<Arc<RouteMetrics>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics.render(),
-    )
 }

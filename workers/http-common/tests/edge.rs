@@ -209,7 +209,7 @@ async fn metrics_count_requests_errors_and_latency_by_route_template() {
     assert!(!text.contains("/items/a"), "raw paths never become labels");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn oversized_bodies_and_slow_handlers_are_cut_off() {
     let app = app(CorsPolicy::voice_agent());
     let small = Request::post("/echo").body(Body::from("hello")).unwrap();
@@ -220,9 +220,12 @@ async fn oversized_bodies_and_slow_handlers_are_cut_off() {
     let big = Request::post("/echo")
         .body(Body::from("x".repeat(64)))
         .unwrap();
+    let response = send(&app, big).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(
-        send(&app, big).await.status(),
-        StatusCode::PAYLOAD_TOO_LARGE
+        body_text(response).await,
+        r#"{"error":"Request body too large (limit 16 bytes)"}"#
     );
 
     let response = send(&app, get_req("/slow")).await;
@@ -232,6 +235,11 @@ async fn oversized_bodies_and_slow_handlers_are_cut_off() {
         Some("*"),
         "CORS on errors too"
     );
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+    assert_eq!(
+        body_text(response).await,
+        r#"{"error":"Request timed out"}"#
+    );
 }
 
 #[tokio::test]
@@ -240,4 +248,164 @@ async fn json_error_body_is_compact() {
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(body_text(response).await, r#"{"error":"upstream_error"}"#);
+}
+
+/// Log lines written while `f` runs on this thread, as JSON objects with their span fields.
+async fn captured_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let out = f.await;
+    drop(guard);
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    (out, logs)
+}
+
+async fn panicking_handler() -> &'static str {
+    panic!("handler bug {}", 42)
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_the_services_json_500_and_the_rest_keeps_working() {
+    let metrics = RouteMetrics::new("test");
+    let mut edge = ServiceEdge::new("test", CorsPolicy::api_core());
+    edge.internal_error = "Internal server error";
+    let app = edge.wrap_with_metrics(
+        Router::new()
+            .route("/panic", get(panicking_handler))
+            .route("/fine", get(|| async { "fine" })),
+        metrics.clone(),
+    );
+    let request = Request::get("/panic")
+        .header("x-request-id", "req-panic-1")
+        .body(Body::empty())
+        .unwrap();
+    let (response, logs) = captured_logs(send(&app, request)).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(header(&response, "content-type"), Some("application/json"));
+    assert_eq!(header(&response, "x-request-id"), Some("req-panic-1"));
+    assert_eq!(
+        body_text(response).await,
+        r#"{"error":"Internal server error"}"#
+    );
+    let line = logs
+        .lines()
+        .find(|l| l.contains("handler panicked"))
+        .unwrap_or_else(|| panic!("no panic log line in {logs}"));
+    assert!(line.contains("handler bug 42"), "{line}");
+    assert!(
+        line.contains("req-panic-1"),
+        "the request id is on the line: {line}"
+    );
+
+    let response = send(&app, get_req("/fine")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = body_text(send(&app, get_req("/metrics")).await).await;
+    assert!(
+        text.contains(r#"http_handler_panics_total{service="test"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_request_errors_total{method="GET",route="/panic",service="test"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn client_chosen_methods_never_become_metric_labels() {
+    let metrics = RouteMetrics::new("test");
+    let app = ServiceEdge::new("test", CorsPolicy::voice_agent()).wrap_with_metrics(
+        Router::new().route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+        ),
+        metrics.clone(),
+    );
+    for i in 0..10_000 {
+        let request = Request::builder()
+            .method(format!("X{i:05}ABC").as_str())
+            .uri("/health")
+            .body(Body::empty())
+            .unwrap();
+        send(&app, request).await;
+    }
+    send(&app, get_req("/health")).await;
+    let text = metrics.render();
+    assert!(text.len() < 16 * 1024, "{} bytes of metrics", text.len());
+    let methods: std::collections::BTreeSet<&str> = text
+        .split("method=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(
+        methods.into_iter().collect::<Vec<_>>(),
+        ["GET", "other"],
+        "{text}"
+    );
+    let others: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{method=\"other\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(others, 10_000, "{text}");
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_unless_the_handler_chose_its_own() {
+    let app = ServiceEdge::new("test", CorsPolicy::voice_agent()).wrap(
+        Router::new().route("/plain", get(|| async { "x" })).route(
+            "/framed",
+            get(|| async { ([("x-frame-options", "SAMEORIGIN")], "page") }),
+        ),
+    );
+    let response = send(&app, get_req("/plain")).await;
+    assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(&response, "x-frame-options"), Some("DENY"));
+    assert_eq!(header(&response, "referrer-policy"), Some("no-referrer"));
+    let response = send(&app, get_req("/framed")).await;
+    assert_eq!(header(&response, "x-frame-options"), Some("SAMEORIGIN"));
+    let response = send(&app, get_req("/nowhere")).await;
+    assert_eq!(header(&response, "x-content-type-options"), Some("nosniff"));
+}
+
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_configured() {
+    let mut edge = ServiceEdge::new("test", CorsPolicy::voice_agent());
+    edge.metrics_token = Some("scrape-secret".into());
+    let app = edge.wrap(Router::new());
+    let response = send(&app, get_req("/metrics")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body_text(response).await,
+        r#"{"error":"metrics token required"}"#
+    );
+    let wrong = Request::get("/metrics")
+        .header("authorization", "Bearer scrape-secreT")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, wrong).await.status(), StatusCode::UNAUTHORIZED);
+    let right = Request::get("/metrics")
+        .header("authorization", "Bearer scrape-secret")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&app, right).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(body_text(response).await.contains("http_requests_total"));
 }

@@ -128,7 +128,12 @@ async fn serve() {
     )]))
     .expect("config");
     let router = ServiceEdge::new("metadata-resolver", CorsPolicy::metadata_resolver()).wrap(
-        metadata_resolver::routes::router(AppState::new(config, cache, None)),
+        metadata_resolver::routes::router(AppState::new(
+            config,
+            cache,
+            None,
+            http_common::BackgroundTasks::new(),
+        )),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -136,7 +141,15 @@ async fn serve() {
     let addr = listener.local_addr().expect("addr");
     println!("listening http://{addr}");
     let _ = std::io::stdout().flush();
-    axum::serve(listener, router).await.expect("serve");
+    // The production listener (connection limits, header timeout), as `heaven` serves it.
+    http_common::serve(
+        listener,
+        router,
+        http_common::ConnectionLimits::default(),
+        std::future::pending(),
+        Duration::from_secs(1),
+    )
+    .await;
 }
 
 /// Runs the load and formats the figures.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use portability::{CacheEntry, CacheStore};
 use sha2::{Digest, Sha256};
 
-use crate::json::lower_trim;
+use crate::js::lower_trim;
 
 /// Positive entries: 30 days.
 pub const TTL_POSITIVE: Duration = Duration::from_secs(60 * 60 * 24 * 30);

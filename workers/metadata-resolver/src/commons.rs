@@ -7,8 +7,9 @@ use axum::http::header;
 
 use crate::cache::{TTL_POSITIVE, commons_key};
 use crate::error::{AppError, AppResult};
-use crate::json::{Json, decode_uri_component, encode_uri_component};
+use crate::js::{decode_uri_component, encode_uri_component};
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// The direct image URL for a Commons file page, or `None`.
 ///
@@ -34,20 +35,20 @@ pub async fn resolve_commons_image(state: &AppState, page_url: &str) -> AppResul
     let Some(body) = fetch_json(state, &url).await else {
         return Ok(None);
     };
-    let Some(Json::Object(pages)) = body.get("query").and_then(|q| q.get("pages")) else {
+    let Some(OrderedJson::Object(pages)) = body.get("query").and_then(|q| q.get("pages")) else {
         return Ok(None);
     };
     let info = pages
         .first()
         .and_then(|(_, page)| page.get("imageinfo"))
         .and_then(|list| match list {
-            Json::Array(items) => items.first(),
+            OrderedJson::Array(items) => items.first(),
             _ => None,
         });
     let pick = |field: &str| {
         info.and_then(|i| i.get(field))
             .filter(|v| v.is_truthy())
-            .and_then(Json::as_str)
+            .and_then(OrderedJson::as_str)
             .map(str::to_owned)
     };
     let image = pick("thumburl").or_else(|| pick("url"));
@@ -67,7 +68,7 @@ fn file_name(page_url: &str) -> Option<&str> {
 }
 
 /// GETs `url` with the resolver's User-Agent and parses JSON; any failure is `None`.
-pub(crate) async fn fetch_json(state: &AppState, url: &str) -> Option<Json> {
+pub(crate) async fn fetch_json(state: &AppState, url: &str) -> Option<OrderedJson> {
     let response = state
         .http()
         .get(url)
@@ -79,7 +80,7 @@ pub(crate) async fn fetch_json(state: &AppState, url: &str) -> Option<Json> {
         return None;
     }
     let bytes = response.bytes().await.ok()?;
-    Json::parse(&bytes).ok()
+    OrderedJson::parse(&bytes).ok()
 }
 
 #[cfg(test)]

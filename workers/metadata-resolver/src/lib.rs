@@ -16,7 +16,7 @@ pub mod commons;
 pub mod config;
 pub mod coverart;
 pub mod error;
-pub mod json;
+pub mod js;
 pub mod kv_import;
 pub mod limiter;
 pub mod musicbrainz;
@@ -32,17 +32,19 @@ pub use config::ResolverConfig;
 pub use error::AppError;
 pub use state::AppState;
 
+use http_common::BackgroundTasks;
 use portability::{CacheStore, ContentAddressedBlobStore};
 
 /// How long the edge should give a request: a 50-item batch waits up to 50 MusicBrainz turns.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(150);
 
-/// The resolver routes over `cache`, configured by `config`, rehosting images to `blobs`
-/// (no edge middleware).
+/// The resolver routes over `cache`, configured by `config`, rehosting images to `blobs` in
+/// `background` tasks (drained on shutdown); no edge middleware.
 pub fn router(
     config: ResolverConfig,
     cache: Arc<dyn CacheStore>,
     blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
+    background: BackgroundTasks,
 ) -> axum::Router {
-    routes::router(AppState::new(config, cache, blobs))
+    routes::router(AppState::new(config, cache, blobs, background))
 }

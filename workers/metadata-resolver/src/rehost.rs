@@ -11,8 +11,8 @@ use portability::{
 use serde::Serialize;
 
 use crate::cache::{TTL_IMAGE, TTL_POSITIVE, artist_key, rehost_key, release_group_key};
-use crate::json::Json;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// The error when rehosting is off (the original's text).
 pub const KEY_MISSING: &str = "LOAD_S3_AGENT_API_KEY not configured";
@@ -165,44 +165,50 @@ fn describe(err: reqwest::Error) -> String {
 
 /// After an artist answer: rehost its image and patch `links.image` in the cached entry.
 pub fn spawn_artist_image(state: &AppState, mbid: &str, image_url: &str) {
-    let (state, key, url) = (state.clone(), artist_key(mbid), image_url.to_owned());
-    tokio::spawn(async move {
-        patch_cached(&state, &key, &url, |entry, new_url| {
-            if let Some(links) = entry
-                .get_mut("links")
-                .filter(|l| matches!(l, Json::Object(_)))
-            {
-                links.set("image", Json::String(new_url.to_owned()));
-                true
-            } else {
-                false
-            }
-        })
-        .await;
-    });
+    let (task, key, url) = (state.clone(), artist_key(mbid), image_url.to_owned());
+    state
+        .background()
+        .spawn(format!("rehost of {key} image"), async move {
+            let state = task;
+            patch_cached(&state, &key, &url, |entry, new_url| {
+                if let Some(links) = entry
+                    .get_mut("links")
+                    .filter(|l| matches!(l, OrderedJson::Object(_)))
+                {
+                    links.set("image", OrderedJson::String(new_url.to_owned()));
+                    true
+                } else {
+                    false
+                }
+            })
+            .await;
+        });
 }
 
 /// After a release-group answer: rehost its cover and patch `coverArtUrl` in the cached entry.
 pub fn spawn_cover_art(state: &AppState, mbid: &str, cover_url: &str) {
-    let (state, key, url) = (state.clone(), release_group_key(mbid), cover_url.to_owned());
-    tokio::spawn(async move {
-        patch_cached(&state, &key, &url, |entry, new_url| {
-            if matches!(entry, Json::Object(_)) {
-                entry.set("coverArtUrl", Json::String(new_url.to_owned()));
-                true
-            } else {
-                false
-            }
-        })
-        .await;
-    });
+    let (task, key, url) = (state.clone(), release_group_key(mbid), cover_url.to_owned());
+    state
+        .background()
+        .spawn(format!("rehost of {key} cover"), async move {
+            let state = task;
+            patch_cached(&state, &key, &url, |entry, new_url| {
+                if matches!(entry, OrderedJson::Object(_)) {
+                    entry.set("coverArtUrl", OrderedJson::String(new_url.to_owned()));
+                    true
+                } else {
+                    false
+                }
+            })
+            .await;
+        });
 }
 
 async fn patch_cached(
     state: &AppState,
     key: &str,
     image_url: &str,
-    apply: impl Fn(&mut Json, &str) -> bool,
+    apply: impl Fn(&mut OrderedJson, &str) -> bool,
 ) {
     if state.blobs().is_none() {
         tracing::debug!(key, "rehost skipped: {KEY_MISSING}");
@@ -221,7 +227,7 @@ async fn patch_cached(
             return;
         }
     };
-    let Ok(mut entry) = Json::parse(&entry) else {
+    let Ok(mut entry) = OrderedJson::parse(&entry) else {
         return;
     };
     if apply(&mut entry, &new_url) {

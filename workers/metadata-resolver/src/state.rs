@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use http_common::BackgroundTasks;
 use portability::{CacheStore, ContentAddressedBlobStore};
 
 use crate::cache::ResolverCache;
@@ -26,6 +27,7 @@ struct Inner {
     http: reqwest::Client,
     images: reqwest::Client,
     blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
+    background: BackgroundTasks,
     rehosts_in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -37,6 +39,7 @@ impl AppState {
         config: ResolverConfig,
         cache: Arc<dyn CacheStore>,
         blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
+        background: BackgroundTasks,
     ) -> Self {
         let blobs = blobs.filter(|_| config.load.api_key.is_some());
         let limiter = Arc::new(MbLimiter::new(cache.clone(), &config.limiter));
@@ -54,6 +57,7 @@ impl AppState {
                 http,
                 images,
                 blobs,
+                background,
                 rehosts_in_flight: Mutex::new(HashMap::new()),
                 config,
             }),
@@ -87,6 +91,11 @@ impl AppState {
     /// The rehost target, if configured.
     pub fn blobs(&self) -> Option<&Arc<dyn ContentAddressedBlobStore>> {
         self.inner.blobs.as_ref()
+    }
+
+    /// Background rehosts started by lookups, drained on shutdown.
+    pub fn background(&self) -> &BackgroundTasks {
+        &self.inner.background
     }
 
     /// A per-URL-hash lock so concurrent rehosts of one URL download it once.

@@ -5,8 +5,9 @@
 use crate::cache::{TTL_NEGATIVE, TTL_POSITIVE, wikidata_image_key};
 use crate::commons::{fetch_json, resolve_commons_image};
 use crate::error::AppResult;
-use crate::json::{Json, encode_uri_component};
+use crate::js::encode_uri_component;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// The image URL of the Wikidata item a `.../Q123` URL names, or `None`.
 pub async fn resolve_wikidata_image(
@@ -33,14 +34,14 @@ pub async fn resolve_wikidata_image(
         .get("claims")
         .and_then(|c| c.get("P18"))
         .and_then(|claims| match claims {
-            Json::Array(items) => items.first(),
+            OrderedJson::Array(items) => items.first(),
             _ => None,
         })
         .and_then(|claim| claim.get("mainsnak"))
         .and_then(|snak| snak.get("datavalue"))
         .and_then(|value| value.get("value"))
         .filter(|v| v.is_truthy())
-        .and_then(Json::as_str)
+        .and_then(OrderedJson::as_str)
         .map(str::to_owned);
     let Some(file) = file else {
         state

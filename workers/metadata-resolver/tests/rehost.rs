@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Upstreams, json_fixture};
+use http_common::tasks::Drained;
 use metadata_resolver::cache::rehost_key;
 use metadata_resolver::rehost::{RehostResult, rehost_one};
 use wiremock::matchers::{body_string_contains, header, header_regex, method, path};
@@ -274,14 +275,16 @@ async fn release_group_cover_is_rehosted_in_the_background() {
         up.images.uri()
     )));
     let gateway = format!(r#""coverArtUrl":"https://gateway.test/resolve/{LOAD_ID}""#);
-    let mut patched = String::new();
-    for _ in 0..100 {
-        patched = resolver.get(&format!("/release-group/{mbid}")).await.1;
-        if patched.contains(&gateway) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The rehost is tracked background work: draining it waits for the patch.
+    assert_eq!(
+        resolver
+            .state
+            .background()
+            .drain(Duration::from_secs(30))
+            .await,
+        Drained::Complete
+    );
+    let patched = resolver.get(&format!("/release-group/{mbid}")).await.1;
     assert_eq!(
         patched,
         first.replace(
@@ -333,18 +336,51 @@ async fn artist_image_already_rehosted_is_patched_with_the_gateway_url() {
     assert!(first.contains(&format!(r#""image":"{image}""#)));
     // The original wrote `ipfs://<id>` here on a rehost cache hit; clients need an https URL.
     let gateway = format!(r#""image":"https://gateway.test/resolve/{LOAD_ID}""#);
-    let mut patched = String::new();
-    for _ in 0..100 {
-        patched = resolver.get(&format!("/artist/{mbid}")).await.1;
-        if patched.contains(&gateway) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(
+        resolver
+            .state
+            .background()
+            .drain(Duration::from_secs(30))
+            .await,
+        Drained::Complete
+    );
+    let patched = resolver.get(&format!("/artist/{mbid}")).await.1;
     assert_eq!(
         patched,
         first.replace(&format!(r#""image":"{image}""#), &gateway)
     );
     up.musicbrainz.verify().await;
     up.load.verify().await;
+}
+
+#[tokio::test]
+async fn a_rehost_still_running_at_the_drain_deadline_is_named() {
+    let up = Upstreams::start().await;
+    let mbid = "b1392450-e666-3926-a536-22c65f834433";
+    Mock::given(path(format!("/ws/2/release-group/{mbid}")))
+        .respond_with(json_fixture("release_group_ok_computer.json"))
+        .mount(&up.musicbrainz)
+        .await;
+    // The cover host answers after 3 s (real time: the delay is wiremock's, on its own
+    // thread), longer than the drain deadline below.
+    Mock::given(path(format!("/release-group/{mbid}/front-250")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"cover".to_vec(), "image/jpeg")
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&up.images)
+        .await;
+    let resolver = up.rehosting_resolver().await;
+    let (status, _) = resolver.get(&format!("/release-group/{mbid}")).await;
+    assert_eq!(status, 200);
+    let drained = resolver
+        .state
+        .background()
+        .drain(Duration::from_millis(200))
+        .await;
+    assert_eq!(
+        drained,
+        Drained::CutOff(vec![format!("rehost of release-group:{mbid} cover")])
+    );
 }

@@ -9,6 +9,7 @@
 //! - [`StateStore`]: durable versioned records with compare-and-swap.
 //! - [`CacheStore`]: expiring entries, negative entries, a shared rate-limit slot.
 //! - [`Scheduler`]: interval / cron jobs whose last run survives restarts.
+//! - [`RateLimit`]: events per window per key, shared by replicas through a [`CacheStore`].
 //! - [`ContentAddressedBlobStore`]: contract here; its adapters (local disk, Load, Irys,
 //!   Arweave, failover) are in the `blob_store` crate (workers/blob-store).
 //! - [`SessionCoordinator`], [`ImageTransformer`]: contracts only for now; their adapters come
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod error;
 pub mod image;
 pub mod open;
+pub mod rate_limit;
 pub mod scheduler;
 pub mod session;
 pub mod state;
@@ -37,6 +39,7 @@ pub use cache::{CacheEntry, CacheStore};
 pub use error::{PortabilityError, Result};
 pub use image::{EncodedImage, Fit, ImageFormat, ImageTransformer, TransformRequest};
 pub use open::{REDIS_CACHE_PREFIX, open_cache_store, open_state_store};
+pub use rate_limit::{Admission, RateLimit};
 pub use scheduler::{Job, LastRun, Schedule, Scheduler, job, last_run_key};
 pub use session::SessionCoordinator;
 pub use state::{MAX_LIST_LIMIT, StateStore, StateStoreJsonExt, Versioned};

@@ -133,8 +133,18 @@ async fn main() {
         ("SUBGRAPH_URL", "off"),
     ]);
     let config = VoiceAgentConfig::from_env(&env, None).unwrap();
-    let app = ServiceEdge::new("voice-agent", CorsPolicy::voice_agent())
-        .wrap(voice_agent::router(config, store));
+    let app = ServiceEdge::new("voice-agent", CorsPolicy::voice_agent()).wrap(voice_agent::router(
+        config,
+        voice_agent::Resources {
+            state: store,
+            cache: Arc::new(
+                portability::SqliteCacheStore::open_in_memory()
+                    .await
+                    .unwrap(),
+            ),
+            background: http_common::BackgroundTasks::new(),
+        },
+    ));
     let base = serve(app).await;
     let url = format!("{base}/chat/stream");
     let wallet = Wallet::parse("0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf").unwrap();

@@ -69,8 +69,16 @@ pub struct StreamingConfig {
     pub keepalive: Option<Duration>,
     /// `LLM_STREAM_IDLE_TIMEOUT_SECS` (default 120): end a stream whose upstream is silent.
     pub upstream_idle_timeout: Duration,
-    /// Delay of `/chat/stream`'s Honcho write after the response starts (30 s, as the original).
-    pub honcho_write_delay: Duration,
+}
+
+/// Limits on login nonces (new: the original had none). Anyone may ask a nonce for any wallet,
+/// so both are counted per 10 minutes, shared by replicas through the cache store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonceLimits {
+    /// `NONCE_LIMIT_PER_IP_10M` (default 60): nonces one client address may ask for.
+    pub per_ip: u32,
+    /// `NONCE_LIMIT_PER_WALLET_10M` (default 20): nonces issued for one wallet.
+    pub per_wallet: u32,
 }
 
 /// The whole service configuration.
@@ -94,6 +102,8 @@ pub struct VoiceAgentConfig {
     pub public_base_url: Option<String>,
     /// Streaming.
     pub streaming: StreamingConfig,
+    /// Login nonce limits.
+    pub nonce_limits: NonceLimits,
 }
 
 impl VoiceAgentConfig {
@@ -105,14 +115,7 @@ impl VoiceAgentConfig {
             None => env.required("JWT_SECRET", "to sign voice-agent session tokens")?,
         };
         let keepalive_secs: u64 = env.parse_or("SSE_KEEPALIVE_SECS", 15)?;
-        let idle_secs: u64 = env.parse_or("LLM_STREAM_IDLE_TIMEOUT_SECS", 120)?;
-        if idle_secs == 0 {
-            return Err(ConfigError::Invalid {
-                var: "LLM_STREAM_IDLE_TIMEOUT_SECS".into(),
-                value: "0".into(),
-                message: "must be at least 1".into(),
-            });
-        }
+        let idle_secs: u64 = env.positive_or("LLM_STREAM_IDLE_TIMEOUT_SECS", 120)?;
         Ok(Self {
             jwt_secret,
             llm: LlmConfig {
@@ -158,7 +161,10 @@ impl VoiceAgentConfig {
             streaming: StreamingConfig {
                 keepalive: (keepalive_secs > 0).then(|| Duration::from_secs(keepalive_secs)),
                 upstream_idle_timeout: Duration::from_secs(idle_secs),
-                honcho_write_delay: Duration::from_secs(30),
+            },
+            nonce_limits: NonceLimits {
+                per_ip: env.positive_or("NONCE_LIMIT_PER_IP_10M", 60)?,
+                per_wallet: env.positive_or("NONCE_LIMIT_PER_WALLET_10M", 20)?,
             },
         })
     }
@@ -183,7 +189,13 @@ mod tests {
         );
         assert_eq!(config.subgraph_url.as_deref(), Some(DEFAULT_SUBGRAPH_URL));
         assert_eq!(config.streaming.keepalive, Some(Duration::from_secs(15)));
-        assert_eq!(config.streaming.honcho_write_delay, Duration::from_secs(30));
+        assert_eq!(
+            config.nonce_limits,
+            NonceLimits {
+                per_ip: 60,
+                per_wallet: 20
+            }
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum AppError {
     /// 404 `session not found`.
     #[error("session not found")]
     SessionNotFound,
+    /// 429 `{"error":"rate limited"}` with `Retry-After` (new: the original had no limits).
+    #[error("rate limited")]
+    RateLimited(std::time::Duration),
     /// 503 `AI temporarily unavailable`: the LLM refused or is not configured.
     #[error("AI temporarily unavailable")]
     AiUnavailable,
@@ -42,6 +45,7 @@ impl AppError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::SessionNotFound => StatusCode::NOT_FOUND,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::AiUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,6 +65,14 @@ impl IntoResponse for AppError {
             Self::BadRequest(message) | Self::Unauthorized(message) => json_error(status, message),
             Self::Forbidden => json_error(status, "forbidden"),
             Self::SessionNotFound => json_error(status, "session not found"),
+            Self::RateLimited(wait) => {
+                let mut response = json_error(status, "rate limited");
+                let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, seconds.into());
+                response
+            }
             Self::AiUnavailable => json_error(status, "AI temporarily unavailable"),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "request failed");

@@ -15,7 +15,6 @@ pub mod chat;
 pub mod config;
 pub mod d1_import;
 pub mod error;
-pub mod ordered_json;
 pub mod routes;
 pub mod sessions;
 pub mod sse;
@@ -25,13 +24,42 @@ pub mod upstream;
 
 pub use config::VoiceAgentConfig;
 pub use error::AppError;
-pub use state::AppState;
+pub use state::{AppState, Resources};
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use portability::StateStore;
+use portability::{Job, Schedule, StateStore};
 
-/// The voice-agent routes over `store`, configured by `config` (no edge middleware).
-pub fn router(config: VoiceAgentConfig, store: Arc<dyn StateStore>) -> axum::Router {
-    routes::router(AppState::new(config, store))
+/// The voice-agent routes over `resources`, configured by `config` (no edge middleware).
+pub fn router(config: VoiceAgentConfig, resources: Resources) -> axum::Router {
+    routes::router(AppState::new(config, resources))
+}
+
+/// How often expired login nonces are deleted.
+pub const NONCE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The periodic jobs the service needs (name, schedule, job), for the binary's scheduler:
+/// expired login nonces are deleted every [`NONCE_SWEEP_EVERY`], not only when a verify
+/// happens to read them.
+pub fn scheduled_jobs(store: Arc<dyn StateStore>) -> Vec<(&'static str, Schedule, Job)> {
+    let book = sessions::SessionBook::new(store);
+    let sweep = portability::job(move || {
+        let book = book.clone();
+        async move {
+            let removed = book
+                .sweep_expired_nonces(state::now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            if removed > 0 {
+                tracing::info!(removed, "expired voice-agent login nonces deleted");
+            }
+            Ok(())
+        }
+    });
+    vec![(
+        "voice-agent/nonce-sweep",
+        Schedule::Every(NONCE_SWEEP_EVERY),
+        sweep,
+    )]
 }

@@ -119,6 +119,37 @@ impl SessionBook {
             .map(|(record, _)| record))
     }
 
+    /// Deletes every nonce expired at `now_ms` (each only if unchanged since it was read, so a
+    /// nonce re-issued meanwhile survives); returns how many.
+    pub async fn sweep_expired_nonces(&self, now_ms: i64) -> Result<usize, PortabilityError> {
+        let mut removed = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list(NONCES, after.as_deref(), portability::MAX_LIST_LIMIT)
+                .await?;
+            let last_page = page.len() < portability::MAX_LIST_LIMIT;
+            for (key, record) in &page {
+                let expired = serde_json::from_slice::<NonceRecord>(&record.value)
+                    .map(|nonce| now_ms > nonce.expires_at)
+                    // A record this build cannot read is useless to a verify: remove it too.
+                    .unwrap_or(true);
+                if expired {
+                    match self.store.delete(key, Some(record.version)).await {
+                        Ok(true) => removed += 1,
+                        Ok(false) | Err(PortabilityError::Conflict { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            if last_page {
+                return Ok(removed);
+            }
+            after = page.last().map(|(key, _)| key.clone());
+        }
+    }
+
     /// Checks that `nonce_hash` is the wallet's unexpired nonce at `now_ms` and consumes it
     /// when `signature_ok` approves it. Exactly one of concurrent verifications succeeds.
     pub async fn consume_nonce(

@@ -2,8 +2,10 @@
 //! upstream clients, built once at start.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use portability::StateStore;
+use http_common::BackgroundTasks;
+use portability::{CacheStore, RateLimit, StateStore};
 
 use crate::auth::SessionToken;
 use crate::config::VoiceAgentConfig;
@@ -20,8 +22,30 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// What the service runs on, handed in by the binary.
+#[derive(Clone)]
+pub struct Resources {
+    /// Nonces and sessions.
+    pub state: Arc<dyn StateStore>,
+    /// Shared rate-limit counters.
+    pub cache: Arc<dyn CacheStore>,
+    /// Work a request leaves running (memory writes), drained on shutdown.
+    pub background: BackgroundTasks,
+}
+
+/// The login-nonce limits of [`crate::config::NonceLimits`] as shared limiters.
+pub struct NonceLimiters {
+    /// Per client address.
+    pub per_ip: RateLimit,
+    /// Per wallet.
+    pub per_wallet: RateLimit,
+}
+
 struct Inner {
     config: VoiceAgentConfig,
+    cache: Arc<dyn CacheStore>,
+    background: BackgroundTasks,
+    nonce_limiters: NonceLimiters,
     tokens: SessionToken,
     sessions: SessionBook,
     llm: LlmClient,
@@ -31,13 +55,25 @@ struct Inner {
 }
 
 impl AppState {
-    /// State over `store` configured by `config`.
-    pub fn new(config: VoiceAgentConfig, store: Arc<dyn StateStore>) -> Self {
+    /// State over `resources` configured by `config`.
+    pub fn new(config: VoiceAgentConfig, resources: Resources) -> Self {
         let http = http_client();
+        let window = Duration::from_secs(10 * 60);
+        let limits = config.nonce_limits;
         Self {
             inner: Arc::new(Inner {
+                cache: resources.cache,
+                background: resources.background,
+                nonce_limiters: NonceLimiters {
+                    per_ip: RateLimit::new("voice-agent/nonce/ip", limits.per_ip, window),
+                    per_wallet: RateLimit::new(
+                        "voice-agent/nonce/wallet",
+                        limits.per_wallet,
+                        window,
+                    ),
+                },
                 tokens: SessionToken::new(&config.jwt_secret),
-                sessions: SessionBook::new(store),
+                sessions: SessionBook::new(resources.state),
                 llm: LlmClient::new(http.clone(), &config.llm),
                 agora: AgoraClient::new(http.clone(), config.agora.clone()),
                 honcho: HonchoClient::new(http.clone(), config.honcho.clone()),
@@ -50,6 +86,21 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &VoiceAgentConfig {
         &self.inner.config
+    }
+
+    /// The cache store (rate-limit counters).
+    pub fn cache(&self) -> &dyn CacheStore {
+        self.inner.cache.as_ref()
+    }
+
+    /// Background work started by requests.
+    pub fn background(&self) -> &BackgroundTasks {
+        &self.inner.background
+    }
+
+    /// Login-nonce limiters.
+    pub fn nonce_limiters(&self) -> &NonceLimiters {
+        &self.inner.nonce_limiters
     }
 
     /// Session-token issuer and verifier.

@@ -452,7 +452,7 @@ async fn agora_failures_are_plain_500s_and_the_session_is_marked() {
 }
 
 #[tokio::test]
-async fn chat_stream_writes_the_exchange_to_honcho_after_the_delay() {
+async fn chat_stream_writes_the_exchange_to_honcho_when_the_stream_ends() {
     let upstreams = Upstreams::start().await;
     let llm = FakeLlm::start(Reply::tokens(&["Hi", "!"], Duration::from_millis(5))).await;
     let service = upstreams.service(&llm, &[]).await;

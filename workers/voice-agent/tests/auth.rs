@@ -187,16 +187,31 @@ async fn missing_fields_and_invalid_wallets() {
         "wallet, signature, nonce required",
     )
     .await;
-    // An invalid address is Hono's plain 500, as in the original.
-    let response = service
-        .post("/auth/nonce", None, json!({"wallet": "0x1234"}))
+    // An invalid address, a non-string and a huge string are a JSON 400 on both routes (the
+    // original crashed into Hono's plain-text 500).
+    let huge = "a".repeat(900 * 1024);
+    for wallet in [json!("0x1234"), json!(12345), json!({"x": 1}), json!(huge)] {
+        assert_error(
+            service
+                .post("/auth/nonce", None, json!({ "wallet": wallet }))
+                .await,
+            400,
+            "invalid wallet",
+        )
         .await;
-    assert_eq!(response.status(), 500);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/plain; charset=UTF-8"
-    );
-    assert_eq!(text(response).await, "Internal Server Error");
+        assert_error(
+            service
+                .post(
+                    "/auth/verify",
+                    None,
+                    json!({ "wallet": wallet, "signature": "0x00", "nonce": "n" }),
+                )
+                .await,
+            400,
+            "invalid wallet",
+        )
+        .await;
+    }
     // Unprefixed and uppercase forms are accepted.
     let user = User::new(4);
     let upper = format!("0x{}", user.wallet.as_str()[2..].to_ascii_uppercase());
@@ -262,7 +277,7 @@ async fn jwt_refusals() {
 async fn edge_behaves_like_hono() {
     let service = Service::start(config(&[])).await;
     for (method, path) in [
-        ("GET", "/health"),
+        ("POST", "/health"),
         ("GET", "/auth/nonce"),
         ("POST", "/agent/start/"),
         ("POST", "/nope"),
@@ -277,6 +292,15 @@ async fn edge_behaves_like_hono() {
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
         assert_eq!(text(response).await, "404 Not Found");
     }
+    // New: a health route like the other services'.
+    let health = service
+        .http
+        .get(format!("{}/health", service.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(text(health).await, r#"{"ok":true,"service":"voice-agent"}"#);
     let preflight = service
         .http
         .request(
@@ -297,4 +321,69 @@ async fn edge_behaves_like_hono() {
         preflight.headers()["access-control-allow-headers"],
         "content-type,authorization"
     );
+}
+
+#[tokio::test]
+async fn nonces_are_limited_per_client_address_and_per_wallet() {
+    let service = Service::start(config(&[
+        ("NONCE_LIMIT_PER_IP_10M", "5"),
+        ("NONCE_LIMIT_PER_WALLET_10M", "3"),
+    ]))
+    .await;
+    let wallet = User::new(7).wallet.to_string();
+    for _ in 0..3 {
+        service.nonce(&wallet).await;
+    }
+    let refused = service
+        .post("/auth/nonce", None, json!({ "wallet": wallet }))
+        .await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&retry_after), "{retry_after}");
+    assert_error(refused, 429, "rate limited").await;
+    // Other wallets from the same address until the address's budget (5, the refused one
+    // included) is spent.
+    service.nonce(&User::new(8).wallet.to_string()).await;
+    let refused = service
+        .post(
+            "/auth/nonce",
+            None,
+            json!({ "wallet": User::new(9).wallet.to_string() }),
+        )
+        .await;
+    assert_error(refused, 429, "rate limited").await;
+}
+
+#[tokio::test]
+async fn expired_nonces_are_swept_without_a_verify() {
+    let service = Service::start(config(&[])).await;
+    let book = voice_agent::sessions::SessionBook::new(service.store.clone());
+    for (i, expires_at) in [(1u8, 1_000), (2, 2_000), (3, i64::MAX)] {
+        book.put_nonce(&voice_agent::sessions::NonceRecord {
+            wallet: User::new(i).wallet.to_string(),
+            nonce_hash: "00".repeat(32),
+            expires_at,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(book.sweep_expired_nonces(1_500).await.unwrap(), 1);
+    assert_eq!(book.sweep_expired_nonces(5_000).await.unwrap(), 1);
+    let left = service
+        .store
+        .list("voice-agent/nonces/", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].0.ends_with(&User::new(3).wallet.to_string()));
+    // The job the binary schedules does the same.
+    let jobs = voice_agent::scheduled_jobs(service.store.clone());
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].0, "voice-agent/nonce-sweep");
+    (jobs[0].2)().await.unwrap();
 }

@@ -1,12 +1,14 @@
 //! The catalogue of services the stack knows, their ports, CORS policy and (when built) router.
 
 pub mod api;
+#[cfg(debug_assertions)]
+pub mod panic_probe;
 
 use axum::Router;
 use http_common::{CorsPolicy, ServiceEdge};
 
 use crate::cli::ServiceChoice;
-use crate::config::Ports;
+use crate::config::{EdgeSettings, Ports};
 use crate::resources::LocalResources;
 
 /// One service of the original backend, as the local stack serves it.
@@ -71,29 +73,61 @@ impl ServiceId {
         }
     }
 
-    /// The service's full router (handlers wrapped in the shared edge), or `None` while the
-    /// service is not built yet.
-    pub fn router(self, resources: &LocalResources) -> Option<Router> {
-        let routes = match self {
-            // Resources start the identity canister whenever the api service is selected.
-            ServiceId::Api => api::router(resources.identity.clone()?),
-            ServiceId::VoiceAgent => {
-                voice_agent::router(resources.voice_agent.clone(), resources.state.clone())
-            }
-            ServiceId::MetadataResolver => metadata_resolver::router(
-                resources.metadata_resolver.clone(),
-                resources.cache.clone(),
-                Some(resources.blobs.clone()),
-            ),
-            ServiceId::VoiceRooms => {
-                return None;
-            }
-        };
+    /// The `error` text of the service's JSON answer to an unexpected failure (the original's
+    /// uncaught-exception body where it had a JSON one).
+    fn internal_error(self) -> &'static str {
+        match self {
+            ServiceId::Api => "Internal server error",
+            ServiceId::MetadataResolver => "internal error",
+            ServiceId::VoiceAgent | ServiceId::VoiceRooms => "Internal Server Error",
+        }
+    }
+
+    /// The edge around the service's handlers.
+    pub fn edge(self, settings: &EdgeSettings) -> ServiceEdge {
         let mut edge = ServiceEdge::new(self.name(), self.cors());
+        edge.internal_error = self.internal_error();
+        edge.trusted_proxies = settings.limits.trusted_proxies.clone();
+        edge.metrics_token = settings.metrics_token.clone();
         if self == ServiceId::MetadataResolver {
             // A 50-item batch waits for up to 50 MusicBrainz turns of 1.1 s.
             edge.timeout = metadata_resolver::REQUEST_TIMEOUT;
         }
-        Some(edge.wrap(routes))
+        edge
+    }
+
+    /// The periodic jobs the service needs (name, schedule, job).
+    pub fn scheduled_jobs(
+        self,
+        resources: &LocalResources,
+    ) -> Vec<(&'static str, portability::Schedule, portability::Job)> {
+        match self {
+            ServiceId::VoiceAgent => voice_agent::scheduled_jobs(resources.state.clone()),
+            ServiceId::Api | ServiceId::MetadataResolver | ServiceId::VoiceRooms => Vec::new(),
+        }
+    }
+
+    /// The service's handlers (without the edge), or `None` while the service is not built
+    /// yet.
+    pub fn routes(self, resources: &LocalResources) -> Option<Router> {
+        Some(match self {
+            // Resources start the identity canister whenever the api service is selected.
+            ServiceId::Api => api::router(resources.identity.clone()?),
+            ServiceId::VoiceAgent => voice_agent::router(
+                resources.voice_agent.clone(),
+                voice_agent::Resources {
+                    state: resources.state.clone(),
+                    cache: resources.cache.clone(),
+                    background: resources.background.clone(),
+                },
+            ),
+            ServiceId::MetadataResolver => metadata_resolver::router(
+                resources.metadata_resolver.clone(),
+                resources.cache.clone(),
+                Some(resources.blobs.clone()),
+                resources.background.clone(),
+            ),
+            ServiceId::VoiceRooms => return None,
+        })
     }
 }

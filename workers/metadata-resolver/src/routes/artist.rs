@@ -11,10 +11,10 @@ use super::{EntityRoute, array, lookup_entity, object, ok_json, or_null, top_gen
 use crate::cache::{TTL_POSITIVE, artist_key};
 use crate::commons::resolve_commons_image;
 use crate::error::AppResult;
-use crate::json::Json;
 use crate::rehost::spawn_artist_image;
 use crate::state::AppState;
 use crate::wikidata::resolve_wikidata_image;
+use http_common::OrderedJson;
 
 /// The artist route's MusicBrainz query and cache rules.
 const ROUTE: EntityRoute = EntityRoute {
@@ -37,13 +37,13 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
         if image.is_none()
             && let Some(wikidata) = links
                 .get("wikidata")
-                .and_then(Json::as_str)
+                .and_then(OrderedJson::as_str)
                 .map(str::to_owned)
         {
             image = resolve_wikidata_image(state, &wikidata).await?;
         }
         if let Some(image) = &image {
-            links.set("image", Json::String(image.clone()));
+            links.set("image", OrderedJson::String(image.clone()));
         }
         let body = object(vec![
             ("mbid", or_null(&entity, "id")),
@@ -56,7 +56,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
                 "area",
                 entity
                     .get("area")
-                    .map_or(Json::Null, |a| or_null(a, "name")),
+                    .map_or(OrderedJson::Null, |a| or_null(a, "name")),
             ),
             ("lifeSpan", or_null(&entity, "life-span")),
             ("genres", top_genres(&entity)),
@@ -74,19 +74,22 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
 
 /// The artist's `links` object (later relations of a kind overwrite earlier ones) and the
 /// Commons page of its `image` relation, if any.
-fn artist_links(entity: &Json) -> (Json, Option<String>) {
-    let mut links = Json::Object(Vec::new());
+fn artist_links(entity: &OrderedJson) -> (OrderedJson, Option<String>) {
+    let mut links = OrderedJson::Object(Vec::new());
     let mut commons_page = None;
     for relation in array(entity, "relations") {
         let Some(url) = relation
             .get("url")
             .and_then(|u| u.get("resource"))
             .filter(|r| r.is_truthy())
-            .and_then(Json::as_str)
+            .and_then(OrderedJson::as_str)
         else {
             continue;
         };
-        let kind = relation.get("type").and_then(Json::as_str).unwrap_or("");
+        let kind = relation
+            .get("type")
+            .and_then(OrderedJson::as_str)
+            .unwrap_or("");
         let slot = match kind {
             "wikidata" => Some("wikidata"),
             "image" => {
@@ -106,7 +109,7 @@ fn artist_links(entity: &Json) -> (Json, Option<String>) {
             _ => None,
         };
         if let Some(slot) = slot {
-            links.set(slot, Json::String(url.to_owned()));
+            links.set(slot, OrderedJson::String(url.to_owned()));
         }
     }
     (links, commons_page)

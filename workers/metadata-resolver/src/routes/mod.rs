@@ -20,9 +20,9 @@ use axum::routing::{get, post};
 
 use crate::cache::{TTL_NEGATIVE, TTL_POSITIVE};
 use crate::error::{AppError, AppResult, json_bytes};
-use crate::json::Json;
 use crate::musicbrainz::redirect_target;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// How many `{redirect}` hops a lookup follows before giving up (the original had no bound).
 pub(crate) const MAX_REDIRECTS: usize = 5;
@@ -91,7 +91,7 @@ pub(crate) struct EntityRoute {
     /// Cache key of an MBID.
     pub key: fn(&str) -> String,
     /// Whether a cached, non-redirect entry may be served as it is (else it is fetched again).
-    pub serve_cached: fn(&Json) -> bool,
+    pub serve_cached: fn(&OrderedJson) -> bool,
 }
 
 /// Serves `mbid` from the cache or MusicBrainz, following merge redirects (cached or fresh) at
@@ -104,7 +104,7 @@ pub(crate) async fn lookup_entity<F, Fut>(
     build: F,
 ) -> AppResult<Response>
 where
-    F: FnOnce(String, String, Json) -> Fut,
+    F: FnOnce(String, String, OrderedJson) -> Fut,
     Fut: std::future::Future<Output = AppResult<Response>>,
 {
     let mut mbid = mbid.to_owned();
@@ -143,13 +143,16 @@ pub(crate) enum Cached {
 }
 
 /// Classifies a cached entity entry; `serve_if` decides for entries that are not redirects.
-pub(crate) fn classify(bytes: Vec<u8>, serve_if: impl Fn(&Json) -> bool) -> AppResult<Cached> {
-    let value =
-        Json::parse(&bytes).map_err(|e| AppError::Internal(format!("corrupt cache entry: {e}")))?;
+pub(crate) fn classify(
+    bytes: Vec<u8>,
+    serve_if: impl Fn(&OrderedJson) -> bool,
+) -> AppResult<Cached> {
+    let value = OrderedJson::parse(&bytes)
+        .map_err(|e| AppError::Internal(format!("corrupt cache entry: {e}")))?;
     if !value.is_truthy() {
         return Ok(Cached::Refetch);
     }
-    if let Some(target) = value.get("redirect").and_then(Json::as_str) {
+    if let Some(target) = value.get("redirect").and_then(OrderedJson::as_str) {
         return Ok(Cached::Redirect(target.to_owned()));
     }
     Ok(if serve_if(&value) {
@@ -166,7 +169,7 @@ pub(crate) enum Fetched {
     /// A merged MBID: the `{redirect}` entry is cached; look `target` up.
     Redirect(String),
     /// The entity's JSON.
-    Entity(Json),
+    Entity(OrderedJson),
 }
 
 /// `GET /ws/2/{entity}/{mbid}?inc={inc}&fmt=json` with the original's handling of 404
@@ -203,7 +206,7 @@ pub(crate) async fn fetch_entity(
     if !response.is_success() {
         return Err(AppError::Upstream(response.status));
     }
-    Json::parse(&response.body)
+    OrderedJson::parse(&response.body)
         .map(Fetched::Entity)
         .map_err(|e| AppError::Internal(format!("MusicBrainz sent invalid JSON: {e}")))
 }
@@ -214,28 +217,31 @@ pub(crate) fn ok_json(body: Vec<u8>) -> Response {
 }
 
 /// The string at `key`, or `None`.
-pub(crate) fn str_field(value: &Json, key: &str) -> Option<String> {
-    value.get(key).and_then(Json::as_str).map(str::to_owned)
+pub(crate) fn str_field(value: &OrderedJson, key: &str) -> Option<String> {
+    value
+        .get(key)
+        .and_then(OrderedJson::as_str)
+        .map(str::to_owned)
 }
 
 /// `value ?? null` for an arbitrary member (a missing member becomes null).
-pub(crate) fn or_null(value: &Json, key: &str) -> Json {
-    value.get(key).cloned().unwrap_or(Json::Null)
+pub(crate) fn or_null(value: &OrderedJson, key: &str) -> OrderedJson {
+    value.get(key).cloned().unwrap_or(OrderedJson::Null)
 }
 
 /// The array at `key` (empty when missing or not an array).
-pub(crate) fn array<'a>(value: &'a Json, key: &str) -> &'a [Json] {
+pub(crate) fn array<'a>(value: &'a OrderedJson, key: &str) -> &'a [OrderedJson] {
     match value.get(key) {
-        Some(Json::Array(items)) => items,
+        Some(OrderedJson::Array(items)) => items,
         _ => &[],
     }
 }
 
 /// Genre names by `count` descending (stable), at most 10.
-pub(crate) fn top_genres(entity: &Json) -> Json {
-    let mut genres: Vec<&Json> = array(entity, "genres").iter().collect();
-    let count = |g: &Json| match g.get("count") {
-        Some(Json::Number(n)) => n.as_f64().unwrap_or(0.0),
+pub(crate) fn top_genres(entity: &OrderedJson) -> OrderedJson {
+    let mut genres: Vec<&OrderedJson> = array(entity, "genres").iter().collect();
+    let count = |g: &OrderedJson| match g.get("count") {
+        Some(OrderedJson::Number(n)) => n.as_f64().unwrap_or(0.0),
         _ => 0.0,
     };
     genres.sort_by(|a, b| {
@@ -243,7 +249,7 @@ pub(crate) fn top_genres(entity: &Json) -> Json {
             .partial_cmp(&count(a))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    Json::Array(
+    OrderedJson::Array(
         genres
             .into_iter()
             .take(10)
@@ -253,8 +259,8 @@ pub(crate) fn top_genres(entity: &Json) -> Json {
 }
 
 /// An object from members in order.
-pub(crate) fn object(members: Vec<(&str, Json)>) -> Json {
-    Json::Object(
+pub(crate) fn object(members: Vec<(&str, OrderedJson)>) -> OrderedJson {
+    OrderedJson::Object(
         members
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))

@@ -9,8 +9,8 @@ use axum::response::Response;
 use super::{EntityRoute, array, lookup_entity, object, ok_json, or_null, str_field};
 use crate::cache::{TTL_POSITIVE, recording_key};
 use crate::error::AppResult;
-use crate::json::Json;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// The recording route's MusicBrainz query and cache rules.
 const ROUTE: EntityRoute = EntityRoute {
@@ -18,7 +18,7 @@ const ROUTE: EntityRoute = EntityRoute {
     inc: "artists+releases+release-groups",
     key: recording_key,
     serve_cached: |v| {
-        v.get("error").is_some_and(Json::is_truthy) || v.get("releaseGroup").is_some()
+        v.get("error").is_some_and(OrderedJson::is_truthy) || v.get("releaseGroup").is_some()
     },
 };
 
@@ -36,11 +36,11 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
 
 /// `{recording:{mbid,title}, artists:[{mbid,name,sortName}], releaseGroup}` from a
 /// MusicBrainz recording.
-fn map_recording(entity: &Json) -> Json {
+fn map_recording(entity: &OrderedJson) -> OrderedJson {
     let artists = array(entity, "artist-credit")
         .iter()
         .map(|credit| {
-            let artist = credit.get("artist").cloned().unwrap_or(Json::Null);
+            let artist = credit.get("artist").cloned().unwrap_or(OrderedJson::Null);
             object(vec![
                 ("mbid", or_null(&artist, "id")),
                 ("name", or_null(&artist, "name")),
@@ -51,7 +51,7 @@ fn map_recording(entity: &Json) -> Json {
     let release_group = array(entity, "releases")
         .iter()
         .find_map(|release| release.get("release-group").filter(|g| g.is_truthy()))
-        .map_or(Json::Null, |group| {
+        .map_or(OrderedJson::Null, |group| {
             object(vec![
                 ("mbid", or_null(group, "id")),
                 ("title", or_null(group, "title")),
@@ -64,12 +64,12 @@ fn map_recording(entity: &Json) -> Json {
             object(vec![
                 (
                     "mbid",
-                    str_field(entity, "id").map_or(Json::Null, Json::String),
+                    str_field(entity, "id").map_or(OrderedJson::Null, OrderedJson::String),
                 ),
                 ("title", or_null(entity, "title")),
             ]),
         ),
-        ("artists", Json::Array(artists)),
+        ("artists", OrderedJson::Array(artists)),
         ("releaseGroup", release_group),
     ])
 }

@@ -11,9 +11,9 @@ use super::{EntityRoute, array, lookup_entity, object, ok_json, or_null, top_gen
 use crate::cache::{TTL_POSITIVE, release_group_key};
 use crate::coverart::front_250;
 use crate::error::AppResult;
-use crate::json::Json;
 use crate::rehost::spawn_cover_art;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// The release-group route's MusicBrainz query and cache rules.
 const ROUTE: EntityRoute = EntityRoute {
@@ -28,7 +28,10 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
     let mbid = super::mbid_from_path(uri.path(), "/release-group/")?;
     let state = &state;
     lookup_entity(&ROUTE, state, mbid, |mbid, key, entity| async move {
-        let id = entity.get("id").and_then(Json::as_str).unwrap_or_default();
+        let id = entity
+            .get("id")
+            .and_then(OrderedJson::as_str)
+            .unwrap_or_default();
         let cover = front_250(&state.config().cover_art_url, id);
         let body = map_release_group(&entity, &cover).to_vec();
         state.cache().put(&key, body.clone(), TTL_POSITIVE).await?;
@@ -38,34 +41,38 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
     .await
 }
 
-fn map_release_group(entity: &Json, cover: &str) -> Json {
-    let mut links = Json::Object(Vec::new());
+fn map_release_group(entity: &OrderedJson, cover: &str) -> OrderedJson {
+    let mut links = OrderedJson::Object(Vec::new());
     for relation in array(entity, "relations") {
         let Some(url) = relation
             .get("url")
             .and_then(|u| u.get("resource"))
             .filter(|r| r.is_truthy())
-            .and_then(Json::as_str)
+            .and_then(OrderedJson::as_str)
         else {
             continue;
         };
-        let slot = match relation.get("type").and_then(Json::as_str).unwrap_or("") {
+        let slot = match relation
+            .get("type")
+            .and_then(OrderedJson::as_str)
+            .unwrap_or("")
+        {
             "wikidata" => Some("wikidata"),
             "discogs" => Some("discogs"),
             "streaming music" | "free streaming" if url.contains("spotify.com") => Some("spotify"),
             _ => None,
         };
         if let Some(slot) = slot {
-            links.set(slot, Json::String(url.to_owned()));
+            links.set(slot, OrderedJson::String(url.to_owned()));
         }
     }
-    let mut official: Vec<&Json> = array(entity, "releases")
+    let mut official: Vec<&OrderedJson> = array(entity, "releases")
         .iter()
-        .filter(|r| r.get("status").and_then(Json::as_str) == Some("Official"))
+        .filter(|r| r.get("status").and_then(OrderedJson::as_str) == Some("Official"))
         .collect();
     official.sort_by_key(|r| {
         r.get("date")
-            .and_then(Json::as_str)
+            .and_then(OrderedJson::as_str)
             .unwrap_or("")
             .to_owned()
     });
@@ -73,18 +80,18 @@ fn map_release_group(entity: &Json, cover: &str) -> Json {
         .first()
         .and_then(|r| r.get("track-count"))
         .cloned()
-        .unwrap_or(Json::Null);
+        .unwrap_or(OrderedJson::Null);
     let artists = array(entity, "artist-credit")
         .iter()
         .map(|credit| {
-            let artist = credit.get("artist").cloned().unwrap_or(Json::Null);
+            let artist = credit.get("artist").cloned().unwrap_or(OrderedJson::Null);
             object(vec![
                 ("mbid", or_null(&artist, "id")),
                 ("name", or_null(&artist, "name")),
                 (
                     "joinphrase",
                     match credit.get("joinphrase") {
-                        None | Some(Json::Null) => Json::String(String::new()),
+                        None | Some(OrderedJson::Null) => OrderedJson::String(String::new()),
                         Some(other) => other.clone(),
                     },
                 ),
@@ -92,7 +99,7 @@ fn map_release_group(entity: &Json, cover: &str) -> Json {
         })
         .collect();
     let secondary = match entity.get("secondary-types") {
-        None | Some(Json::Null) => Json::Array(Vec::new()),
+        None | Some(OrderedJson::Null) => OrderedJson::Array(Vec::new()),
         Some(other) => other.clone(),
     };
     object(vec![
@@ -102,9 +109,9 @@ fn map_release_group(entity: &Json, cover: &str) -> Json {
         ("secondaryTypes", secondary),
         ("releaseDate", or_null(entity, "first-release-date")),
         ("disambiguation", or_null(entity, "disambiguation")),
-        ("artists", Json::Array(artists)),
+        ("artists", OrderedJson::Array(artists)),
         ("genres", top_genres(entity)),
-        ("coverArtUrl", Json::String(cover.to_owned())),
+        ("coverArtUrl", OrderedJson::String(cover.to_owned())),
         ("trackCount", track_count),
         ("links", links),
     ])

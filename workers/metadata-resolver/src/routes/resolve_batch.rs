@@ -13,8 +13,9 @@ use serde::Serialize;
 use super::{array, ok_json, str_field};
 use crate::cache::{TTL_NEGATIVE, TTL_POSITIVE, resolve_key};
 use crate::error::{AppError, AppResult};
-use crate::json::{Json, encode_uri_component};
+use crate::js::encode_uri_component;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// Most items per batch.
 const MAX_BATCH: usize = 50;
@@ -89,8 +90,8 @@ pub(super) async fn handler(State(state): State<AppState>, body: Bytes) -> AppRe
     let mut results = Vec::with_capacity(items.len());
     for entry in cached {
         let hit = entry?
-            .and_then(|bytes| Json::parse(&bytes).ok())
-            .filter(|v| !matches!(v, Json::Null));
+            .and_then(|bytes| OrderedJson::parse(&bytes).ok())
+            .filter(|v| !matches!(v, OrderedJson::Null));
         results.push(hit);
     }
     for (index, item) in items.iter().enumerate() {
@@ -113,20 +114,20 @@ pub(super) async fn handler(State(state): State<AppState>, body: Bytes) -> AppRe
         state.cache().put(&keys[index], value.to_vec(), ttl).await?;
         results[index] = Some(value);
     }
-    let body = Json::Object(vec![(
+    let body = OrderedJson::Object(vec![(
         "results".to_owned(),
-        Json::Array(
+        OrderedJson::Array(
             results
                 .into_iter()
-                .map(|r| r.unwrap_or(Json::Null))
+                .map(|r| r.unwrap_or(OrderedJson::Null))
                 .collect(),
         ),
     )]);
     Ok(ok_json(body.to_vec()))
 }
 
-fn to_json(result: &ResolveResult) -> Json {
-    Json::parse(&serde_json::to_vec(result).unwrap_or_default()).unwrap_or(Json::Null)
+fn to_json(result: &ResolveResult) -> OrderedJson {
+    OrderedJson::parse(&serde_json::to_vec(result).unwrap_or_default()).unwrap_or(OrderedJson::Null)
 }
 
 /// Backslash before each Lucene special character.
@@ -168,19 +169,19 @@ async fn resolve_one(state: &AppState, item: &Item) -> Option<ResolveResult> {
     if !response.is_success() {
         return Some(ResolveResult::empty());
     }
-    let data = Json::parse(&response.body).ok()?;
+    let data = OrderedJson::parse(&response.body).ok()?;
     let Some(top) = array(&data, "recordings").first() else {
         return Some(ResolveResult::empty());
     };
     let score = match top.get("score") {
-        Some(Json::Number(n)) => n.clone(),
+        Some(OrderedJson::Number(n)) => n.clone(),
         _ => return Some(ResolveResult::empty()),
     };
     if score.as_f64().unwrap_or(0.0) < MIN_SCORE {
         return Some(ResolveResult::empty());
     }
     let credits = array(top, "artist-credit");
-    let artist = |c: &Json, f: &str| c.get("artist").and_then(|a| str_field(a, f));
+    let artist = |c: &OrderedJson, f: &str| c.get("artist").and_then(|a| str_field(a, f));
     let names: Vec<String> = credits.iter().filter_map(|c| artist(c, "name")).collect();
     let first_release = array(top, "releases").first();
     Some(ResolveResult {

@@ -9,8 +9,9 @@ use axum::response::Response;
 use super::{array, object, ok_json, or_null};
 use crate::cache::{TTL_SEARCH, search_artist_key};
 use crate::error::{AppError, AppResult};
-use crate::json::{Json, encode_uri_component, js_length};
+use crate::js::{encode_uri_component, js_length};
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// Checks `q` and answers the search.
 pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResult<Response> {
@@ -28,7 +29,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
     }
     let key = search_artist_key(&q);
     if let Some(bytes) = state.cache().get(&key).await? {
-        let value = Json::parse(&bytes)
+        let value = OrderedJson::parse(&bytes)
             .map_err(|e| AppError::Internal(format!("corrupt cache entry: {e}")))?;
         if value.is_truthy() {
             return Ok(ok_json(bytes));
@@ -44,7 +45,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
     if !response.is_success() {
         return Err(AppError::Upstream(response.status));
     }
-    let data = Json::parse(&response.body)
+    let data = OrderedJson::parse(&response.body)
         .map_err(|e| AppError::Internal(format!("MusicBrainz sent invalid JSON: {e}")))?;
     let artists = array(&data, "artists")
         .iter()
@@ -60,7 +61,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
             ])
         })
         .collect();
-    let body = object(vec![("artists", Json::Array(artists))]).to_vec();
+    let body = object(vec![("artists", OrderedJson::Array(artists))]).to_vec();
     state.cache().put(&key, body.clone(), TTL_SEARCH).await?;
     Ok(ok_json(body))
 }

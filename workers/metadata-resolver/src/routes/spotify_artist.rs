@@ -9,8 +9,9 @@ use axum::response::Response;
 use super::{array, object, ok_json, or_null};
 use crate::cache::{TTL_NEGATIVE, TTL_POSITIVE, spotify_artist_key};
 use crate::error::{AppError, AppResult, json_bytes};
-use crate::json::{Json, encode_uri_component};
+use crate::js::encode_uri_component;
 use crate::state::AppState;
+use http_common::OrderedJson;
 
 /// Checks the id (`[A-Za-z0-9]`, exactly 22) and answers the artist.
 pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResult<Response> {
@@ -24,7 +25,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
     }
     let key = spotify_artist_key(id);
     if let Some(bytes) = state.cache().get(&key).await? {
-        let value = Json::parse(&bytes)
+        let value = OrderedJson::parse(&bytes)
             .map_err(|e| AppError::Internal(format!("corrupt cache entry: {e}")))?;
         if value.is_truthy() {
             return Ok(ok_json(bytes));
@@ -40,8 +41,8 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
         .await?;
     let negative = |error: &str| {
         object(vec![
-            ("error", Json::String(error.to_owned())),
-            ("spotifyId", Json::String(id.to_owned())),
+            ("error", OrderedJson::String(error.to_owned())),
+            ("spotifyId", OrderedJson::String(id.to_owned())),
         ])
         .to_vec()
     };
@@ -53,7 +54,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
     if !response.is_success() {
         return Err(AppError::Upstream(response.status));
     }
-    let data = Json::parse(&response.body)
+    let data = OrderedJson::parse(&response.body)
         .map_err(|e| AppError::Internal(format!("MusicBrainz sent invalid JSON: {e}")))?;
     let artist = array(&data, "relations")
         .iter()
@@ -67,7 +68,7 @@ pub(super) async fn handler(State(state): State<AppState>, uri: Uri) -> AppResul
         ("mbid", or_null(artist, "id")),
         ("name", or_null(artist, "name")),
         ("sortName", or_null(artist, "sort-name")),
-        ("spotifyId", Json::String(id.to_owned())),
+        ("spotifyId", OrderedJson::String(id.to_owned())),
     ])
     .to_vec();
     state.cache().put(&key, body.clone(), TTL_POSITIVE).await?;

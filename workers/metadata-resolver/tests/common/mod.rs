@@ -5,9 +5,9 @@
 #![allow(dead_code)] // Each test binary uses a subset.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use http_common::{CorsPolicy, EnvSource, ServiceEdge};
+use http_common::{BackgroundTasks, ConnectionLimits, CorsPolicy, EnvSource, ServiceEdge};
 use metadata_resolver::{AppState, ResolverConfig};
 use portability::{
     CacheStore, ContentAddressedBlobStore, RedisCacheStore, SqliteCacheStore, SqliteStateStore,
@@ -137,14 +137,18 @@ impl Resolver {
         cache: Arc<dyn CacheStore>,
         blobs: Option<Arc<dyn ContentAddressedBlobStore>>,
     ) -> Self {
-        let state = AppState::new(config, cache.clone(), blobs);
+        let state = AppState::new(config, cache.clone(), blobs, BackgroundTasks::new());
         let router = ServiceEdge::new("metadata-resolver", CorsPolicy::metadata_resolver())
             .wrap(metadata_resolver::routes::router(state.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
+        let server = tokio::spawn(http_common::serve(
+            listener,
+            router,
+            ConnectionLimits::default(),
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
         Self {
             base,
             state,

@@ -123,9 +123,12 @@ pub async fn start_agent(
     if state.honcho().can_write() {
         let honcho = state.honcho().clone();
         let (wallet, session_id) = (wallet.to_string(), session_id.clone());
-        tokio::spawn(async move {
-            honcho.init_voice_session(&wallet, &session_id).await;
-        });
+        state.background().spawn(
+            format!("honcho voice session {session_id} init"),
+            async move {
+                honcho.init_voice_session(&wallet, &session_id).await;
+            },
+        );
     }
 
     Ok(Json(AgentStartedBody {

@@ -1,14 +1,14 @@
 //! `POST /auth/verify {wallet, signature, nonce}`: checks the EIP-191 signature of the wallet's
 //! outstanding nonce and answers a one-hour session JWT. Unlike the original, the nonce is
-//! consumed (a captured signature cannot be replayed) and a malformed signature is the same
-//! 401 as a wrong one instead of a crash.
+//! consumed (a captured signature cannot be replayed), a malformed signature is the same 401 as
+//! a wrong one and a wallet that is not an address a 400, instead of a crash.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::extract::{JsonBody, js_string, truthy_field};
-use crate::auth::{Wallet, recover_personal_sign, sha256_hex};
+use super::extract::{JsonBody, js_string, truthy_field, wallet_field};
+use crate::auth::{recover_personal_sign, sha256_hex};
 use crate::error::AppError;
 use crate::sessions::NonceCheck;
 use crate::state::{AppState, now_ms};
@@ -31,7 +31,7 @@ pub async fn verify_signature(
     let [Some(wallet), Some(signature), Some(nonce)] = fields else {
         return Err(AppError::BadRequest("wallet, signature, nonce required"));
     };
-    let wallet = Wallet::parse(&js_string(wallet)).map_err(AppError::internal)?;
+    let wallet = wallet_field(wallet)?;
     let (signature, nonce) = (js_string(signature), js_string(nonce));
     let now = now_ms();
     let check = state

@@ -63,11 +63,14 @@ pub async fn send_message(
     if state.honcho().can_write() {
         let honcho = state.honcho().clone();
         let (wallet, user, assistant) = (wallet.to_string(), request.message, reply.clone());
-        tokio::spawn(async move {
-            honcho
-                .store_chat_exchange(&wallet, &user, &assistant, now_ms())
-                .await;
-        });
+        state.background().spawn(
+            format!("honcho chat exchange of {wallet} (/chat/send)"),
+            async move {
+                honcho
+                    .store_chat_exchange(&wallet, &user, &assistant, now_ms())
+                    .await;
+            },
+        );
     }
     Ok(Json(Reply {
         ok: true,

@@ -3,10 +3,9 @@
 //!
 //! The response is a pull stream over the provider's stream (see [`crate::sse::relay`]):
 //! backpressure, cancellation on disconnect, keep-alive comments while idle, and a final
-//! `data: {"error":..}` event when the provider fails mid-way. As in the original, the
-//! exchange is written to Honcho 30 s after the response starts, with the text sent by then.
-
-use std::sync::{Arc, Mutex};
+//! `data: {"error":..}` event when the provider fails mid-way. The exchange is written to
+//! Honcho when the stream ends (the original wrote it 30 s after the response started, losing
+//! the tail of any longer answer), as tracked background work.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -48,24 +47,29 @@ pub async fn stream_message(
         return Err(AppError::AiUnavailable);
     }
 
-    let sent = Arc::new(Mutex::new(String::new()));
-    if state.honcho().can_write() {
-        let honcho = state.honcho().clone();
-        let delay = state.config().streaming.honcho_write_delay;
-        let (wallet, user, sent) = (wallet.to_string(), request.message, sent.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let assistant = sent.lock().map(|s| s.clone()).unwrap_or_default();
+    let honcho = state.honcho().clone();
+    let background = state.background().clone();
+    let (wallet, user) = (wallet.to_string(), request.message);
+    let store_exchange = move |assistant: String| {
+        if !honcho.can_write() {
+            return;
+        }
+        let name = format!("honcho chat exchange of {wallet} (/chat/stream)");
+        background.spawn(name, async move {
             honcho
                 .store_chat_exchange(&wallet, &user, &assistant, now_ms())
                 .await;
         });
-    }
+    };
     let timing = RelayTiming {
         keepalive: state.config().streaming.keepalive,
         idle_timeout: state.config().streaming.upstream_idle_timeout,
     };
-    let body = Body::from_stream(chat_event_body(upstream.bytes_stream(), timing, sent));
+    let body = Body::from_stream(chat_event_body(
+        upstream.bytes_stream(),
+        timing,
+        store_exchange,
+    ));
     Ok(sse_response(StatusCode::OK, body))
 }
 

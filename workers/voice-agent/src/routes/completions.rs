@@ -132,12 +132,14 @@ fn transcript_writer(
     user_content: String,
 ) -> impl FnOnce(String) + Send + 'static {
     let honcho = state.honcho().clone();
+    let background = state.background().clone();
     let (wallet, session_id) = (session.wallet.clone(), session.id.clone());
     move |assistant: String| {
         if !honcho.can_write() || user_content.is_empty() || assistant.is_empty() {
             return;
         }
-        tokio::spawn(async move {
+        let name = format!("honcho transcript of voice session {session_id}");
+        background.spawn(name, async move {
             let Some(peer) = honcho.pseudonym(&wallet) else {
                 return;
             };

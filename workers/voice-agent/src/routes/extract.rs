@@ -60,6 +60,13 @@ pub fn js_string(value: &Value) -> String {
     }
 }
 
+/// A body field that must be a wallet address: `String(value)` normalised like ethers
+/// `getAddress`; anything else (a number, an object, a megabyte of text) is a 400
+/// `{"error":"invalid wallet"}` where the original crashed into a plain-text 500.
+pub fn wallet_field(value: &Value) -> Result<Wallet, AppError> {
+    Wallet::parse(&js_string(value)).map_err(|_| AppError::BadRequest("invalid wallet"))
+}
+
 /// The truthy field `key` of an optional body.
 pub fn truthy_field<'a>(body: Option<&'a Value>, key: &str) -> Option<&'a Value> {
     body?.get(key).filter(|v| js_truthy(v))

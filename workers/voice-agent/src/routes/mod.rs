@@ -10,9 +10,10 @@
 //! | `POST /chat/stream` | [`chat_stream`] |
 //! | `POST /v1/chat/completions` | [`completions`] |
 //! | `POST /webhook/agora` | [`webhook`] |
+//! | `GET /health` | [`health`] (new: the original had none; the ops dashboard probes it) |
 //!
 //! Anything else is Hono's `404 Not Found` in plain text (wrong methods and trailing slashes
-//! included); there is no `/health`, as in the original.
+//! included).
 
 pub mod agent_start;
 pub mod agent_stop;
@@ -22,12 +23,13 @@ pub mod chat_send;
 pub mod chat_stream;
 pub mod completions;
 pub mod extract;
+pub mod health;
 pub mod webhook;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::error::plain_text;
 use crate::state::AppState;
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/chat/stream", post(chat_stream::stream_message))
         .route("/v1/chat/completions", post(completions::complete))
         .route("/webhook/agora", post(webhook::agora_webhook))
+        .route("/health", get(health::health))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)

@@ -6,6 +6,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use http_common::constant_time_eq;
+
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -19,7 +21,8 @@ pub async fn agora_webhook(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if auth != format!("Bearer {secret}") {
+        let expected = format!("Bearer {secret}");
+        if !constant_time_eq(auth.as_bytes(), expected.as_bytes()) {
             return Err(AppError::Unauthorized("unauthorized"));
         }
     }

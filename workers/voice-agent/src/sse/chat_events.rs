@@ -107,10 +107,11 @@ pub const STREAM_ERROR_EVENT: &str = "data: {\"error\":\"AI temporarily unavaila
 pub const KEEPALIVE_COMMENT: &str = ": keep-alive\n\n";
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn chunk(content: &str) -> String {
+    /// An upstream OpenAI chunk event carrying `content`.
+    pub(crate) fn content_chunk(content: &str) -> String {
         format!(
             "data: {}\n\n",
             serde_json::json!({"choices":[{"index":0,"delta":{"content":content}}]})
@@ -120,8 +121,8 @@ mod tests {
     #[test]
     fn deltas_then_done() {
         let mut t = ChatEventTranslator::new();
-        let mut events = t.push(chunk("Hi").as_bytes());
-        events.extend(t.push(chunk(" there").as_bytes()));
+        let mut events = t.push(content_chunk("Hi").as_bytes());
+        events.extend(t.push(content_chunk(" there").as_bytes()));
         events.extend(t.push(b"data: [DONE]\n\n"));
         assert_eq!(
             events.concat(),
@@ -132,7 +133,7 @@ mod tests {
     #[test]
     fn held_partial_is_sent_before_done_and_done_without_newline_counts() {
         let mut t = ChatEventTranslator::new();
-        let mut events = t.push(chunk("a <").as_bytes());
+        let mut events = t.push(content_chunk("a <").as_bytes());
         events.extend(t.push(b"data: [DONE]"));
         events.extend(t.finish());
         assert_eq!(
@@ -148,7 +149,7 @@ mod tests {
     #[test]
     fn no_done_without_done_line() {
         let mut t = ChatEventTranslator::new();
-        let events = t.push(chunk("x").as_bytes());
+        let events = t.push(content_chunk("x").as_bytes());
         assert_eq!(events.len(), 1);
         assert!(t.finish().is_empty());
     }

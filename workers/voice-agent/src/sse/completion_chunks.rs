@@ -11,8 +11,8 @@
 //!   tag is dropped.
 
 use super::LineBuffer;
-use crate::ordered_json::OrderedJson;
 use crate::think_filter::ThinkFilter;
+use http_common::OrderedJson;
 
 /// Filters one upstream completion stream.
 #[derive(Debug, Default)]

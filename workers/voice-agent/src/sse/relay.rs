@@ -7,7 +7,6 @@
 //! longer than the idle timeout, or failing mid-stream, ends the stream (with a final error
 //! event on `/chat/stream`) instead of hanging.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -55,21 +54,41 @@ where
     }
 }
 
+/// The translator of one `/chat/stream` and what must happen with its text when the stream
+/// ends, however it ends: finished, failed, gone silent, or dropped because the client left.
+struct ChatRelay<F: FnOnce(String)> {
+    translator: ChatEventTranslator,
+    on_end: Option<F>,
+}
+
+impl<F: FnOnce(String)> Drop for ChatRelay<F> {
+    fn drop(&mut self) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end(self.translator.message().to_owned());
+        }
+    }
+}
+
 /// The `/chat/stream` body: events from `upstream`, keep-alive comments while idle, and
-/// [`STREAM_ERROR_EVENT`] when the upstream fails or goes silent. `message` mirrors the text
-/// sent so far (the delayed Honcho write reads it).
-pub fn chat_event_body<S, E>(
+/// [`STREAM_ERROR_EVENT`] when the upstream fails or goes silent. `on_end` receives the text
+/// sent (all deltas) once, when the stream ends for any reason, including the client leaving.
+pub fn chat_event_body<S, E, F>(
     upstream: S,
     timing: RelayTiming,
-    message: Arc<Mutex<String>>,
+    on_end: F,
 ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static
 where
     S: Stream<Item = Result<Bytes, E>> + Send + 'static,
     E: std::fmt::Display + Send + 'static,
+    F: FnOnce(String) + Send + 'static,
 {
     async_stream::stream! {
         let mut upstream = Box::pin(upstream);
-        let mut translator = ChatEventTranslator::new();
+        let mut relay = ChatRelay {
+            translator: ChatEventTranslator::new(),
+            on_end: Some(on_end),
+        };
+        let translator = &mut relay.translator;
         let mut last_sent = Instant::now();
         let mut last_upstream = Instant::now();
         loop {
@@ -91,7 +110,6 @@ where
                 }
                 Wake::Keepalive => (KEEPALIVE_COMMENT.to_owned(), false),
             };
-            sync_message(&message, translator.message());
             if !out.is_empty() {
                 last_sent = Instant::now();
                 yield Ok(Bytes::from(out));
@@ -100,16 +118,6 @@ where
                 break;
             }
         }
-    }
-}
-
-fn sync_message(shared: &Mutex<String>, current: &str) {
-    let mut shared = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let known = shared.len();
-    if known < current.len() {
-        shared.push_str(&current[known..]);
     }
 }
 
@@ -168,5 +176,98 @@ where
                 Wake::Keepalive => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::stream;
+
+    use super::*;
+    use crate::sse::chat_events::tests::content_chunk;
+
+    /// An upstream sending one token every `every`, then `[DONE]`.
+    fn slow_upstream(
+        tokens: &'static [&'static str],
+        every: Duration,
+    ) -> impl Stream<Item = Result<Bytes, String>> + Send + 'static {
+        let mut pieces: Vec<Bytes> = tokens
+            .iter()
+            .map(|t| Bytes::from(content_chunk(t)))
+            .collect();
+        pieces.push(Bytes::from_static(b"data: [DONE]\n\n"));
+        stream::iter(pieces).then(move |piece| async move {
+            tokio::time::sleep(every).await;
+            Ok(piece)
+        })
+    }
+
+    fn timing() -> RelayTiming {
+        RelayTiming {
+            keepalive: Some(Duration::from_secs(15)),
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+
+    fn recorder() -> (
+        Arc<Mutex<Vec<String>>>,
+        impl FnOnce(String) + Send + 'static,
+    ) {
+        let ended = Arc::new(Mutex::new(Vec::new()));
+        let sink = ended.clone();
+        (ended, move |text: String| sink.lock().unwrap().push(text))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_longer_than_thirty_seconds_hands_over_its_whole_text_when_it_ends() {
+        const TOKENS: &[&str] = &["one ", "two ", "three ", "four ", "five"];
+        let (ended, on_end) = recorder();
+        // 12 s between tokens: the last arrives a minute in (the original wrote after 30 s).
+        let body = chat_event_body(
+            slow_upstream(TOKENS, Duration::from_secs(12)),
+            timing(),
+            on_end,
+        );
+        let started = Instant::now();
+        let events: Vec<Bytes> = body.map(|e| e.unwrap()).collect().await;
+        assert!(started.elapsed() >= Duration::from_secs(60));
+        let text = String::from_utf8(events.concat()).unwrap();
+        assert!(
+            text.ends_with("data: {\"done\":true,\"message\":\"one two three four five\"}\n\n")
+        );
+        assert_eq!(*ended.lock().unwrap(), ["one two three four five"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_leaving_mid_stream_hands_over_what_was_sent_once() {
+        const TOKENS: &[&str] = &["kept ", "lost"];
+        let (ended, on_end) = recorder();
+        let mut body = Box::pin(chat_event_body(
+            slow_upstream(TOKENS, Duration::from_secs(20)),
+            timing(),
+            on_end,
+        ));
+        // Keep-alive at 15 s, then the first delta at 20 s; then the client goes away.
+        assert_eq!(body.next().await.unwrap().unwrap(), KEEPALIVE_COMMENT);
+        let first = body.next().await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&first).contains("kept "));
+        assert!(ended.lock().unwrap().is_empty(), "nothing before the end");
+        drop(body);
+        assert_eq!(*ended.lock().unwrap(), ["kept "]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_upstream_ends_the_stream_and_hands_over_the_text() {
+        let (ended, on_end) = recorder();
+        let upstream = stream::iter([Ok::<_, String>(Bytes::from(content_chunk("partial")))])
+            .chain(stream::pending());
+        let events: Vec<Bytes> = chat_event_body(upstream, timing(), on_end)
+            .map(|e| e.unwrap())
+            .collect()
+            .await;
+        assert_eq!(events.last().unwrap(), STREAM_ERROR_EVENT);
+        assert_eq!(*ended.lock().unwrap(), ["partial"]);
     }
 }

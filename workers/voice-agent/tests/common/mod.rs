@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_common::{CorsPolicy, EnvSource, ServiceEdge};
+use http_common::{BackgroundTasks, ConnectionLimits, CorsPolicy, EnvSource, ServiceEdge};
 use k256::ecdsa::SigningKey;
-use portability::{SqliteStateStore, StateStore};
+use portability::{CacheStore, SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
 use voice_agent::VoiceAgentConfig;
 use voice_agent::auth::Wallet;
@@ -27,6 +27,8 @@ pub struct Service {
     pub base: String,
     /// Its state.
     pub store: Arc<dyn StateStore>,
+    /// Its background work (memory writes).
+    pub background: BackgroundTasks,
     /// HTTP client for the tests.
     pub http: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
@@ -43,9 +45,7 @@ impl Drop for Service {
 pub fn config(vars: &[(&str, &str)]) -> VoiceAgentConfig {
     let mut pairs: Vec<(&str, &str)> = vec![("JWT_SECRET", JWT_SECRET), ("SUBGRAPH_URL", "off")];
     pairs.extend_from_slice(vars);
-    let mut config = VoiceAgentConfig::from_env(&EnvSource::from_pairs(pairs), None).unwrap();
-    config.streaming.honcho_write_delay = Duration::from_millis(200);
-    config
+    VoiceAgentConfig::from_env(&EnvSource::from_pairs(pairs), None).unwrap()
 }
 
 impl Service {
@@ -66,18 +66,31 @@ impl Service {
         store: Arc<dyn StateStore>,
         dir: Option<tempfile::TempDir>,
     ) -> Service {
+        let cache: Arc<dyn CacheStore> =
+            Arc::new(SqliteCacheStore::open_in_memory().await.unwrap());
+        let background = BackgroundTasks::new();
+        let resources = voice_agent::Resources {
+            state: store.clone(),
+            cache,
+            background: background.clone(),
+        };
         let app = ServiceEdge::new("voice-agent", CorsPolicy::voice_agent())
-            .wrap(voice_agent::router(config, store.clone()));
+            .wrap(voice_agent::router(config, resources));
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let server = tokio::spawn(http_common::serve(
+            listener,
+            app,
+            ConnectionLimits::default(),
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
         Service {
             base,
             store,
+            background,
             http: reqwest::Client::new(),
             _dir: dir,
             server,

@@ -2,18 +2,17 @@
 //! [`ApiRequest`], its [`ApiResponse`] sent back as JSON.
 //!
 //! The local server is itself the trusted edge (docs/adr/0003-client-ip-for-rate-limits.md):
-//! client-sent `X-Heaven-*` headers are dropped, and the client IP (`CF-Connecting-IP`, else
-//! the first `X-Forwarded-For` item, else the TCP peer) is added with this process's edge key.
-
-use std::net::SocketAddr;
+//! client-sent `X-Heaven-*` headers are dropped, and the client IP the shared edge determined
+//! ([`ClientIp`]: forwarding headers believed only from `TRUSTED_PROXIES`, else the TCP peer;
+//! docs/adr/0005-trusted-proxies.md) is added with this process's edge key.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use http_common::json_error;
+use http_common::{ClientIp, json_error};
 use identity_canister::api::{ApiRequest, ApiResponse, MAX_BODY_BYTES};
 use identity_canister::router::{CLIENT_IP_HEADER, EDGE_KEY_HEADER};
 
@@ -37,10 +36,6 @@ pub async fn forward(State(identity): State<LocalIdentity>, request: Request) ->
 /// The canister's view of the request: method, path and query, headers without client-sent
 /// edge headers plus the edge's own, body.
 pub fn api_request(parts: &Parts, body: Vec<u8>, edge_key: &str) -> ApiRequest {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0);
     let mut headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -52,32 +47,15 @@ pub fn api_request(parts: &Parts, body: Vec<u8>, edge_key: &str) -> ApiRequest {
             )
         })
         .collect();
-    if let Some(ip) = client_ip(&parts.headers, peer) {
+    if let Some(ClientIp(Some(ip))) = parts.extensions.get::<ClientIp>() {
         headers.push((EDGE_KEY_HEADER.to_owned(), edge_key.to_owned()));
-        headers.push((CLIENT_IP_HEADER.to_owned(), ip));
+        headers.push((CLIENT_IP_HEADER.to_owned(), ip.to_string()));
     }
     let url = parts
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
     ApiRequest::new(parts.method.as_str(), url, headers, body)
-}
-
-/// The client IP as the original read it (`CF-Connecting-IP`, else `X-Forwarded-For`, first
-/// item), else the TCP peer.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
-    let first_item = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|ip| !ip.is_empty())
-            .map(str::to_owned)
-    };
-    first_item("cf-connecting-ip")
-        .or_else(|| first_item("x-forwarded-for"))
-        .or_else(|| peer.map(|p| p.ip().to_string()))
 }
 
 fn json_response(response: ApiResponse) -> Response {
