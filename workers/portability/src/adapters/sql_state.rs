@@ -83,7 +83,12 @@ macro_rules! impl_sql_state_store {
                     // SQLite serializes writers; under PostgreSQL's READ COMMITTED a concurrent UPDATE
                     // waits for the row lock and re-checks `version = $3` against the committed row. Either
                     // way only one compare-and-swap per version succeeds.
-                    let new_version: Option<i64> = match expected_version {
+                    //
+                    // The `RETURNING` rows are read with `fetch_all`, never `fetch_optional`: a
+                    // statement left before it finishes stays open in SQLite, and its read
+                    // snapshot keeps every WAL checkpoint from completing (the log grew without
+                    // bound, tests/sqlite_wal.rs).
+                    let new_version: Vec<i64> = match expected_version {
                         None => sqlx::query_scalar(
                             "INSERT INTO portability_state (key, value, version) VALUES ($1, $2, 1)
                          ON CONFLICT (key) DO UPDATE
@@ -92,7 +97,7 @@ macro_rules! impl_sql_state_store {
                         )
                         .bind(key)
                         .bind(value)
-                        .fetch_optional(&self.pool)
+                        .fetch_all(&self.pool)
                         .await
                         .map_err(|err| self.db_error(err))?,
                         Some(expected) => sqlx::query_scalar(
@@ -103,12 +108,12 @@ macro_rules! impl_sql_state_store {
                         .bind(key)
                         .bind(value)
                         .bind(version_to_db(expected)?)
-                        .fetch_optional(&self.pool)
+                        .fetch_all(&self.pool)
                         .await
                         .map_err(|err| self.db_error(err))?,
                     };
-                    match new_version {
-                        Some(version) => version_from_db(version),
+                    match new_version.first() {
+                        Some(&version) => version_from_db(version),
                         None => Err(PortabilityError::Conflict {
                             key: key.to_owned(),
                             expected: expected_version,

@@ -40,6 +40,8 @@ const PURGE_EVERY_WRITES: u64 = 256;
 pub struct SqliteCacheStore {
     pool: SqlitePool,
     server: String,
+    /// Keeps the file's periodic WAL checkpoint running while the store lives.
+    _checkpoints: Option<Arc<sqlite_pool::Checkpoints>>,
     writes: Arc<AtomicU64>,
 }
 
@@ -62,6 +64,7 @@ impl SqliteCacheStore {
         let store = Self {
             pool: handle.pool,
             server: handle.server,
+            _checkpoints: handle.checkpoints,
             writes: Arc::new(AtomicU64::new(0)),
         };
         for statement in CREATE_TABLES {
@@ -163,7 +166,9 @@ impl CacheStore for SqliteCacheStore {
         validate_key(key)?;
         let spacing_ms = positive_millis("spacing", spacing)?;
         let now = now_millis();
-        let next_free: i64 = sqlx::query_scalar(
+        // `fetch_all` runs the statement to its end (see sql_state.rs on unfinished statements
+        // and the WAL).
+        let next_free: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO portability_rate_slots (key, next_free_ms) VALUES (?1, ?2 + ?3)
              ON CONFLICT (key) DO UPDATE
              SET next_free_ms = MAX(portability_rate_slots.next_free_ms, ?2) + ?3
@@ -172,9 +177,16 @@ impl CacheStore for SqliteCacheStore {
         .bind(key)
         .bind(now)
         .bind(spacing_ms)
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await
         .map_err(|err| self.db_error(err))?;
+        let next_free = next_free
+            .first()
+            .copied()
+            .ok_or_else(|| PortabilityError::Backend {
+                backend: "sqlite",
+                message: "reserving a rate-limit slot returned no row".into(),
+            })?;
         let turn = next_free - spacing_ms;
         Ok(Duration::from_millis(
             u64::try_from(turn - now).unwrap_or(0),

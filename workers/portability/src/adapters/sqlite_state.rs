@@ -5,6 +5,7 @@
 //! so atomicity comes from SQLite's write lock; WAL lets readers proceed meanwhile.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sqlx::{Sqlite, SqlitePool};
 
@@ -22,6 +23,8 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS portability_state (
 pub struct SqliteStateStore {
     pool: SqlitePool,
     server: String,
+    /// Keeps the file's periodic WAL checkpoint running while the store lives.
+    _checkpoints: Option<Arc<sqlite_pool::Checkpoints>>,
 }
 
 impl SqliteStateStore {
@@ -43,6 +46,7 @@ impl SqliteStateStore {
         let store = Self {
             pool: handle.pool,
             server: handle.server,
+            _checkpoints: handle.checkpoints,
         };
         sqlx::query(CREATE_TABLE)
             .execute(&store.pool)
