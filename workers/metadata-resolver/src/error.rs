@@ -22,6 +22,13 @@ pub enum AppError {
     /// 502 `{"error":"upstream_error","status":N}`: MusicBrainz answered N.
     #[error("upstream_error {0}")]
     Upstream(u16),
+    /// 502 `{"error":"upstream_unreachable"}`: MusicBrainz could not be reached or gave no
+    /// answer (the original crashed into the platform's 500 page).
+    #[error("upstream unreachable: {0}")]
+    UpstreamUnreachable(String),
+    /// 503 `{"error":"service unavailable"}`: the cache store cannot be reached.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
     /// 503 with `Retry-After`: the MusicBrainz queue is full or the wait would be too long.
     #[error("MusicBrainz queue is full; retry in {0:?}")]
     Busy(Duration),
@@ -46,7 +53,8 @@ impl AppError {
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Upstream(_) | Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::LoadNotConfigured | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -59,6 +67,8 @@ impl AppError {
             Self::MethodNotAllowed => json!({ "error": "method not allowed" }),
             Self::BadRequest(message) => json!({ "error": message }),
             Self::Upstream(status) => json!({ "error": "upstream_error", "status": status }),
+            Self::UpstreamUnreachable(_) => json!({ "error": "upstream_unreachable" }),
+            Self::StoreUnavailable(_) => json!({ "error": "service unavailable" }),
             Self::Busy(_) => json!({ "error": "musicbrainz_busy" }),
             Self::LoadNotConfigured => json!({ "error": "LOAD_S3_AGENT_API_KEY not configured" }),
             Self::Internal(_) => json!({ "error": "internal error" }),
@@ -68,14 +78,23 @@ impl AppError {
 
 impl From<portability::PortabilityError> for AppError {
     fn from(err: portability::PortabilityError) -> Self {
-        Self::Internal(err.to_string())
+        match err {
+            portability::PortabilityError::Unavailable { .. } => {
+                Self::StoreUnavailable(err.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            tracing::error!(error = %detail, "request failed");
+        match &self {
+            Self::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            Self::UpstreamUnreachable(detail) | Self::StoreUnavailable(detail) => {
+                tracing::warn!(error = %detail, "dependency unavailable")
+            }
+            _ => {}
         }
         let mut response = json_response(self.status(), serde_json::to_vec(&self.body()));
         if let Self::Busy(wait) = &self {

@@ -49,7 +49,8 @@ impl From<MbError> for AppError {
     fn from(err: MbError) -> Self {
         match err {
             MbError::Busy(wait) => AppError::Busy(wait),
-            other => AppError::Internal(other.to_string()),
+            MbError::Transport(detail) => AppError::UpstreamUnreachable(detail),
+            MbError::Limiter(detail) => AppError::StoreUnavailable(detail),
         }
     }
 }

@@ -361,3 +361,24 @@ async fn batch_and_rehost_validation_errors() {
         )
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_musicbrainz_is_a_json_502_not_a_500() {
+    let up = Upstreams::start().await;
+    // Nothing listens on port 1.
+    let resolver = Resolver::sqlite(up.config(&[
+        ("MUSICBRAINZ_URL", "http://127.0.0.1:1"),
+        ("MB_RETRIES", "0"),
+    ]))
+    .await;
+    assert_eq!(
+        resolver.get("/search/artist?q=radiohead").await,
+        (502, r#"{"error":"upstream_unreachable"}"#.to_owned())
+    );
+    assert_eq!(
+        resolver
+            .get("/artist/a74b1b7f-71a5-4011-9441-d0b5e4122711")
+            .await,
+        (502, r#"{"error":"upstream_unreachable"}"#.to_owned())
+    );
+}
