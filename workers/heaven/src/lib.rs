@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod error;
 pub mod migrate;
 pub mod resources;

@@ -22,6 +22,7 @@ use crate::services::ServiceId;
 pub async fn run(cli: Cli) -> Result<(), HeavenError> {
     let config = StackConfig::from_env(&EnvSource::Process)?;
     init_tracing(config.json_logs);
+    crate::data_dir::prepare(&config.data_dir)?;
     match cli.command() {
         Command::Serve { service } => serve(&config, &ServiceId::selected(service)).await,
         Command::Migrate {

@@ -163,3 +163,52 @@ fn ctrl_c_right_after_the_table_still_drains_cleanly() {
         assert!(status.success(), "{status:?}");
     }
 }
+
+/// Every directory under `dir` (itself included) and every file in it, with its mode.
+#[cfg(unix)]
+fn modes(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, u32)>) {
+    use std::os::unix::fs::PermissionsExt;
+    out.push((
+        dir.to_path_buf(),
+        std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
+    ));
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            modes(&path, out);
+        } else {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            out.push((path, mode));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_dir_and_everything_in_it_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    // An existing, world-readable data dir is tightened.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stack = Heaven::start(&[], &data, &[], false);
+    // Traffic that writes: a nonce in the state store, a rate-limit slot in the cache.
+    let agent = stack.url("voice-agent");
+    let nonce = reqwest::Client::new()
+        .post(format!("{agent}/auth/nonce"))
+        .json(&serde_json::json!({"wallet": "0x0000000000000000000000000000000000000001"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nonce.status(), 200);
+    let (status, _) = stack.stop();
+    assert!(status.success());
+    let mut found = Vec::new();
+    modes(&data, &mut found);
+    assert!(found.len() > 4, "{found:?}");
+    for (path, mode) in found {
+        let expected = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, expected, "{} is {mode:o}", path.display());
+    }
+}
