@@ -3,6 +3,8 @@
 //! checked by arbundles, bundled into a signed transaction, unbundled by arlocal, then read,
 //! status-checked and found by tag through [`ArweaveGateway`]; Irys-stored blobs report
 //! `available` once Arweave serves them.
+//!
+//! Real clock: arlocal is another process; the tests poll it with a deadline.
 
 mod common;
 

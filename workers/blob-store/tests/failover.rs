@@ -1,6 +1,9 @@
 //! The failover policy: Load outages (503, timeouts, refused connections) send puts to Irys and
 //! say so; Load 4xx are errors without failover; the breaker opens after N outages, skips Load
 //! during its cool-down, then probes Load and closes. Also Load's anchor limits and errors.
+//!
+//! Real clock: the fakes answer over real sockets from wiremock's own threads (their delays are
+//! real time), and the breaker's cool-downs are a few hundred milliseconds of it.
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The local-disk store: blobs and links survive a restart, a process killed between the temp
 //! write and the rename leaves no blob visible (and its temp file is swept on the next open),
 //! and `open_blob_store` builds it from the environment defaults.
+//!
+//! Real clock: the crash test waits (with a deadline) for a child process to write.
 
 mod common;
 

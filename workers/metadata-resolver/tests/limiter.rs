@@ -7,6 +7,9 @@
 //! apart and a sender that wakes late pushes the next one back, so the only slack left is
 //! the fake's own scheduling when it stamps an arrival: the comparison allows 30 ms for it
 //! (a broken limiter sends these requests within a few milliseconds of each other).
+//!
+//! Real clock: turns are wall-clock milliseconds stored in the shared cache store (Redis or
+//! SQLite), so replicas agree on them; a paused tokio clock does not move them.
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! `/artist`, `/recording` and `/release-group` over real HTTP against fake MusicBrainz,
 //! Commons and Wikidata: success bodies, cache hits, negative entries, merge redirects,
 //! invalid MBIDs and MusicBrainz 503.
+//!
+//! Real clock where a test times the MusicBrainz spacing: the limiter's turns are wall-clock
+//! milliseconds in the cache store.
 
 mod common;
 

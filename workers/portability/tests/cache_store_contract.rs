@@ -3,6 +3,10 @@
 //!
 //! Timing checks use generous bounds: a wait may be shorter than nominal by however long the
 //! calls themselves took, never longer.
+//!
+//! Real clock: expiry and rate-limit turns are wall-clock milliseconds kept by the backend
+//! (Redis's own clock, SQLite rows compared with the system time), which a paused tokio clock
+//! does not move.
 
 mod common;
 

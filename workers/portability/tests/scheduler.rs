@@ -1,6 +1,9 @@
 //! The `Scheduler` contract on `TokioScheduler`, with last runs persisted in a SQLite state
 //! store. Intervals are tens of milliseconds to a second; assertions only bound timings in the
 //! direction a slow machine cannot break (a job never fires early), or with wide margins.
+//!
+//! Real clock: due times and the persisted last-run slots are wall-clock milliseconds (so
+//! replicas and restarts agree on them), which a paused tokio clock does not move.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

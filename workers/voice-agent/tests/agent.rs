@@ -124,14 +124,12 @@ impl Upstreams {
     }
 }
 
-async fn wait_for<F: AsyncFn() -> bool>(what: &str, check: F) {
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+/// Waits for the service's background work (Honcho writes) to end.
+async fn drained(service: &Service) {
+    assert_eq!(
+        service.background.drain(Duration::from_secs(30)).await,
+        http_common::tasks::Drained::Complete
+    );
 }
 
 #[tokio::test]
@@ -207,15 +205,15 @@ async fn start_loop_and_stop_a_voice_session() {
         variables["user"] == other.wallet.to_lowercase()
             || variables["userId"] == other.wallet.to_lowercase()
     );
-    // Honcho voice session was set up.
+    // Honcho voice session was set up (tracked background work: drained, not polled for).
+    drained(&service).await;
     let sessions = upstreams.requests_to(&upstreams.honcho, "/sessions").await;
-    wait_for("the Honcho voice session", async || {
+    assert!(
         !upstreams
             .requests_to(&upstreams.honcho, "/peers")
             .await
             .is_empty()
-    })
-    .await;
+    );
     assert!(sessions.is_empty() || sessions[0]["id"] == format!("voice_{session_id}"));
 
     // The self-loop: context injected, stream filtered, extra fields passed through.
@@ -252,14 +250,7 @@ async fn start_loop_and_stop_a_voice_session() {
     );
     // The transcript went to Honcho: the user under their peer, the answer under the agent.
     let messages_path = format!("/sessions/voice_{session_id}/messages/");
-    wait_for("the transcript", async || {
-        upstreams
-            .requests_to(&upstreams.honcho, &messages_path)
-            .await
-            .len()
-            == 2
-    })
-    .await;
+    drained(&service).await;
     let transcript = upstreams
         .requests_to(&upstreams.honcho, &messages_path)
         .await;
@@ -466,22 +457,11 @@ async fn chat_stream_writes_the_exchange_to_honcho_when_the_stream_ends() {
     .await;
     assert!(body.ends_with("data: {\"done\":true,\"message\":\"Hi!\"}\n\n"));
     let prefix: String = user.wallet.as_str().chars().take(10).collect();
-    wait_for("the chat exchange", async || {
-        upstreams
-            .honcho
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path().contains(&format!("/sessions/chat_{prefix}_")))
-            .count()
-            == 2
-    })
-    .await;
+    drained(&service).await;
     let requests = upstreams.honcho.received_requests().await.unwrap();
     let writes: Vec<Value> = requests
         .iter()
-        .filter(|r| r.url.path().contains("/sessions/chat_"))
+        .filter(|r| r.url.path().contains(&format!("/sessions/chat_{prefix}_")))
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
     assert_eq!(writes[0]["messages"][0]["content"], "yo");
@@ -562,7 +542,7 @@ async fn v1_upstream_failure_mid_stream_aborts_the_response() {
         .expect("no hang");
     assert!(body.is_err(), "{body:?}");
     // No transcript is written for a failed turn.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    drained(&service).await;
     assert!(
         upstreams
             .requests_to(&upstreams.honcho, "/messages/")

@@ -2,6 +2,11 @@
 //! recorded upstream stream (tags split across chunks and across network reads), headers,
 //! a mid-stream failure, a slow stream with keep-alives, a silent upstream, client disconnect
 //! cancelling the upstream request, and the errors sent before any stream starts.
+//!
+//! Real clock: the fake LLM writes to a real socket at scripted times and the relay's
+//! keep-alive and idle timers are measured against it end to end (a paused clock would jump
+//! past the timers while the runtime waits on the socket). The relay's timing on a paused
+//! clock, with no network, is tested in `src/sse/relay.rs`.
 
 mod common;
 
