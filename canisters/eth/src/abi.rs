@@ -9,8 +9,14 @@ pub use crate::sol_types::NameRegistryV2::{isReservedCall, premiumPriceForLabelC
 pub use crate::sol_types::PremiumNameStoreV2::{
     Quote, buyWithPermitCall, quoteCall, shortPurchasesByNullifierCall,
 };
+pub use crate::sol_types::RegistryV1::primaryNameCall;
+pub use crate::sol_types::SessionEscrowV1::{
+    Booking, Slot, attestCall, getBookingCall, getSlotCall,
+};
+pub use crate::sol_types::VerificationMirror::verifiedAtCall;
 pub use crate::sol_types::{
-    DatingProfileV3, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2,
+    DatingProfileV3, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2, RegistryV1,
+    SessionEscrowV1, VerificationMirror,
 };
 pub use alloy_sol_types::SolCall;
 

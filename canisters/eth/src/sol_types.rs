@@ -97,4 +97,55 @@ alloy_sol_types::sol! {
         /// Whether `label` under `parentNode` can be registered.
         function available(bytes32 parentNode, string label) external view returns (bool);
     }
+
+    /// Calls of the RegistryV1 contract (Tempo) read by the credits canister's base grant.
+    interface RegistryV1 {
+        /// The primary name of an address: its label (empty when none) and parent node.
+        function primaryName(address user) external view returns (string label, bytes32 parentNode);
+    }
+
+    /// Calls of the VerificationMirror contract read by the credits canister's Celo bonus.
+    interface VerificationMirror {
+        /// When an address was verified (0 = never).
+        function verifiedAt(address user) external view returns (uint64);
+    }
+
+    /// Calls of the SessionEscrowV1 contract (booked 1:1 sessions) used by the attestation.
+    interface SessionEscrowV1 {
+        /// A bookable slot.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Slot {
+            address host;
+            uint48 startTime;
+            uint32 durationMins;
+            uint256 price;
+            uint32 graceMins;
+            uint32 minOverlapMins;
+            uint32 cancelCutoffMins;
+            uint8 status;
+        }
+
+        /// A booking of a slot.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Booking {
+            uint256 slotId;
+            address guest;
+            uint256 amount;
+            uint8 status;
+            uint8 oracleOutcome;
+            bytes32 metricsHash;
+            uint64 attestedAt;
+            uint64 finalizableAt;
+            address challenger;
+            uint256 bondAmount;
+            uint64 disputedAt;
+        }
+
+        /// The slot `slotId` (host zero when there is none).
+        function getSlot(uint256 slotId) external view returns (Slot);
+        /// The booking `bookingId` (status 0 when there is none).
+        function getBooking(uint256 bookingId) external view returns (Booking);
+        /// The oracle's verdict on a booked session.
+        function attest(uint256 bookingId, uint8 outcome, bytes32 metricsHash) external;
+    }
 }

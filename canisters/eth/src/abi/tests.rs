@@ -78,3 +78,33 @@ fn hex0x_is_lowercase() {
     assert_eq!(hex0x(&[]), "0x");
     assert_eq!(hex0x(&[0xAB, 0x01]), "0xab01");
 }
+
+#[test]
+fn voice_control_plane_selectors_are_the_originals() {
+    assert_eq!(hex0x(&getSlotCall::SELECTOR), "0x7eba7ba6");
+    assert_eq!(hex0x(&getBookingCall::SELECTOR), "0x6a5c841a");
+    assert_eq!(hex0x(&attestCall::SELECTOR), "0x33fe248b");
+    assert_eq!(hex0x(&primaryNameCall::SELECTOR), "0xeba951aa");
+    assert_eq!(hex0x(&verifiedAtCall::SELECTOR), "0xdd612c2e");
+}
+
+#[test]
+fn a_booking_answer_decodes_as_the_escrow_returns_it() {
+    let booking = Booking {
+        slotId: U256::from(9u8),
+        guest: Address::repeat_byte(0x11),
+        amount: U256::from(1_000_000_000_000_000u64),
+        status: 1,
+        oracleOutcome: 0,
+        metricsHash: B256::ZERO,
+        attestedAt: 0,
+        finalizableAt: 0,
+        challenger: Address::ZERO,
+        bondAmount: U256::ZERO,
+        disputedAt: 0,
+    };
+    let encoded = <Booking as alloy_sol_types::SolValue>::abi_encode(&booking);
+    assert_eq!(encoded.len(), 11 * 32, "a static struct is encoded inline");
+    let decoded = getBookingCall::abi_decode_returns(&encoded).unwrap();
+    assert_eq!(decoded, booking);
+}
