@@ -2,8 +2,15 @@
 //! voice-control-plane, on ic-cdk-timers instead of cron. Entry points here stay thin; the
 //! business logic arrives with its own issue.
 
+pub mod attestation;
+pub mod duet;
+pub mod ledger;
 pub mod lifecycle;
+pub mod metering;
+pub mod presence;
 pub mod state;
+pub mod units;
+pub mod wallet;
 
 use candid::{CandidType, Deserialize};
 
