@@ -2,6 +2,7 @@
 //! voice-control-plane, on ic-cdk-timers instead of cron. Entry points here stay thin; the
 //! business logic arrives with its own issue.
 
+pub mod api;
 pub mod attestation;
 pub mod duet;
 pub mod ledger;
