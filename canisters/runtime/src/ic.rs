@@ -93,6 +93,18 @@ impl Runtime for IcRuntime {
         ic_cdk::api::canister_self()
     }
 
+    fn is_controller(&self, principal: &Principal) -> bool {
+        ic_cdk::api::is_controller(principal)
+    }
+
+    fn set_certified_data(&self, data: &[u8; 32]) {
+        ic_cdk::api::certified_data_set(data);
+    }
+
+    fn data_certificate(&self) -> Option<Vec<u8>> {
+        ic_cdk::api::data_certificate()
+    }
+
     async fn ecdsa_public_key(
         &self,
         key: &EcdsaKey,

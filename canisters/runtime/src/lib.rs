@@ -1,10 +1,12 @@
 //! The small runtime that canister logic runs over.
 //!
 //! Logic in the canister crates never calls `ic_cdk::api` directly: it receives a [`Runtime`]
-//! and asks it for the time, the caller, threshold-ECDSA keys and signatures, HTTP outcalls and
-//! timers. [`ic::IcRuntime`] answers from the Internet Computer (wasm); with the `native`
-//! feature, [`native::NativeRuntime`] answers from the host (system clock, a local dev key,
-//! reqwest, tokio) so the same logic serves the local stack and unit tests.
+//! and asks it for the time, the caller and whether it controls the canister, threshold-ECDSA
+//! keys and signatures, HTTP outcalls, timers and the certified data; [`print`] writes a log
+//! line. [`ic::IcRuntime`] answers from the Internet Computer (wasm); with the `native` feature,
+//! [`native::NativeRuntime`] answers from the host (system clock, a local dev key, reqwest,
+//! tokio) so the same logic serves the local stack and unit tests, and [`native`] also hosts
+//! native canisters (a canister thread over a file-backed stable memory).
 
 use std::time::Duration;
 
@@ -88,6 +90,18 @@ pub struct OutcallResponse {
     pub body: Vec<u8>,
 }
 
+/// Writes one diagnostic line: the replica log (`debug_print`) in wasm, `tracing` (target
+/// `canister`) natively with the `native` feature, nowhere otherwise (unit tests of crates that
+/// do not enable it).
+pub fn print(line: &str) {
+    #[cfg(target_arch = "wasm32")]
+    ic_cdk::api::debug_print(line);
+    #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
+    tracing::warn!(target: "canister", "{line}");
+    #[cfg(all(not(target_arch = "wasm32"), not(feature = "native")))]
+    let _ = line;
+}
+
 /// Identifies a timer so it can be cleared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimerHandle(pub u64);
@@ -129,6 +143,23 @@ pub trait Runtime {
 
     /// The canister's own principal (a fixed development principal natively).
     fn canister_id(&self) -> Principal;
+
+    /// Whether `principal` controls the canister (natively: the controllers the runtime was
+    /// opened with).
+    fn is_controller(&self, principal: &Principal) -> bool;
+
+    /// Sets the canister's certified data (the root hash of its certified responses); only in
+    /// updates, timers and lifecycle hooks on the IC.
+    fn set_certified_data(&self, data: &[u8; 32]);
+
+    /// The certificate over the certified data, present in non-replicated queries on the IC;
+    /// `None` in updates and natively (there is no subnet to sign it).
+    fn data_certificate(&self) -> Option<Vec<u8>>;
+
+    /// Writes one diagnostic line ([`print`]).
+    fn print(&self, line: &str) {
+        print(line);
+    }
 
     /// SEC1-compressed (33 bytes) secp256k1 public key for `key` and `derivation_path`.
     /// Deterministic: the same inputs always give the same key.

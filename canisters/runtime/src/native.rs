@@ -4,8 +4,25 @@
 //!
 //! The development key signs nothing of value: it exists so that a local stack behaves like
 //! the canister without a replica. It is created on first use with mode 0600.
+//!
+//! Native canisters run on a [`CanisterThread`] over a [`HostMemory`] ([`memory`]): the
+//! pieces every canister crate's local service shares.
 
-use std::collections::HashMap;
+// A panicking message is rolled back by catching the unwind (memory::run_segment); with
+// `panic = "abort"` the process would die instead, taking the local stack with it.
+#[cfg(panic = "abort")]
+compile_error!(
+    "canister_runtime's `native` feature needs panic = \"unwind\": build the local stack with a \
+     profile that unwinds (the canister wasm profile aborts, the native service must not)"
+);
+
+pub mod canister_thread;
+pub mod memory;
+
+pub use canister_thread::{CanisterThread, NativeCanister, Periodic, StartError, ThreadError};
+pub use memory::{HostMemory, Segmented, after_undo, create_private_dir, run_segment};
+
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +51,12 @@ pub const DEFAULT_DEV_CANISTER_ID: &str = "rrkah-fqaaa-aaaaa-aaaaq-cai";
 /// Maximum time an outcall may take, as on the IC.
 const OUTCALL_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The controller a native canister has unless told otherwise: the local stack's operator
+/// (a fixed self-authenticating principal; nothing signs with it).
+pub fn dev_controller() -> Principal {
+    Principal::self_authenticating(b"heaven local stack controller")
+}
+
 /// A native stand-in for a canister query used as an outcall transform.
 pub type NativeTransform = Arc<dyn Fn(OutcallResponse, &[u8]) -> OutcallResponse + Send + Sync>;
 
@@ -45,6 +68,8 @@ struct Inner {
     transforms: Mutex<HashMap<String, NativeTransform>>,
     timers: Mutex<HashMap<TimerHandle, AbortHandle>>,
     next_timer: AtomicU64,
+    controllers: BTreeSet<Principal>,
+    certified_data: Mutex<[u8; 32]>,
 }
 
 /// The host runtime. Cheap to clone; clones share key, client, transforms and timers.
@@ -95,8 +120,18 @@ impl NativeRuntime {
     }
 
     /// Like [`NativeRuntime::open`] with an explicit canister id (one per native canister, so
-    /// that derived keys differ between canisters as they do on the IC).
+    /// that derived keys differ between canisters as they do on the IC), controlled by
+    /// [`dev_controller`].
     pub fn open_as(data_dir: &Path, canister_id: Principal) -> Result<Self, NativeRuntimeError> {
+        Self::open_with_controllers(data_dir, canister_id, [dev_controller()])
+    }
+
+    /// Like [`NativeRuntime::open_as`] with the canister's controllers.
+    pub fn open_with_controllers(
+        data_dir: &Path,
+        canister_id: Principal,
+        controllers: impl IntoIterator<Item = Principal>,
+    ) -> Result<Self, NativeRuntimeError> {
         let key_path = data_dir.join(DEV_KEY_FILE);
         let master_key = load_or_create_key(&key_path)?;
         let http = reqwest::Client::builder()
@@ -113,6 +148,8 @@ impl NativeRuntime {
                 transforms: Mutex::new(HashMap::new()),
                 timers: Mutex::new(HashMap::new()),
                 next_timer: AtomicU64::new(1),
+                controllers: controllers.into_iter().collect(),
+                certified_data: Mutex::new([0; 32]),
             }),
             caller: Principal::anonymous(),
         })
@@ -138,6 +175,15 @@ impl NativeRuntime {
             .lock()
             .expect("transforms lock")
             .insert(name.into(), transform);
+    }
+
+    /// The certified data last set (all zeros before the first [`Runtime::set_certified_data`]).
+    pub fn certified_data(&self) -> [u8; 32] {
+        *self
+            .inner
+            .certified_data
+            .lock()
+            .expect("certified data lock")
     }
 
     /// Number of timers currently armed (finished one-shot timers are not counted).
@@ -243,6 +289,22 @@ impl Runtime for NativeRuntime {
 
     fn canister_id(&self) -> Principal {
         self.inner.canister_id
+    }
+
+    fn is_controller(&self, principal: &Principal) -> bool {
+        self.inner.controllers.contains(principal)
+    }
+
+    fn set_certified_data(&self, data: &[u8; 32]) {
+        *self
+            .inner
+            .certified_data
+            .lock()
+            .expect("certified data lock") = *data;
+    }
+
+    fn data_certificate(&self) -> Option<Vec<u8>> {
+        None
     }
 
     async fn ecdsa_public_key(

@@ -263,3 +263,25 @@ fn time_is_wall_clock_nanoseconds() {
     let alice = Principal::from_slice(&[1, 2, 3]);
     assert_eq!(rt.with_caller(alice).caller(), alice);
 }
+
+#[test]
+fn controllers_and_certified_data_are_the_runtimes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = NativeRuntime::open(dir.path()).unwrap();
+    assert!(rt.is_controller(&dev_controller()));
+    assert!(!rt.is_controller(&Principal::anonymous()));
+    let operator = Principal::from_text("ryjl3-tyaaa-aaaaa-aaaba-cai").unwrap();
+    let other =
+        NativeRuntime::open_with_controllers(dir.path(), rt.canister_id(), [operator]).unwrap();
+    assert!(other.is_controller(&operator));
+    assert!(!other.is_controller(&dev_controller()));
+
+    assert_eq!(rt.certified_data(), [0; 32]);
+    rt.with_caller(operator).set_certified_data(&[7; 32]);
+    assert_eq!(
+        rt.certified_data(),
+        [7; 32],
+        "clones share the certified data"
+    );
+    assert_eq!(rt.data_certificate(), None);
+}
