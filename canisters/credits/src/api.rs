@@ -2,6 +2,7 @@
 //! voice-rooms worker's client, natively or over ic-agent), so no caller redeclares them.
 
 use candid::CandidType;
+use minicbor::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::attestation::Outcome;
@@ -100,11 +101,13 @@ pub enum MeterError {
 }
 
 /// A join or leave of a booked session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, CandidType, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, CandidType, Serialize, Deserialize)]
 pub enum PresenceChange {
     /// Joined.
+    #[n(0)]
     Joined,
     /// Left.
+    #[n(1)]
     Left,
 }
 
@@ -249,20 +252,29 @@ pub enum AttestOutcome {
 }
 
 /// Summary of one attestation sweep (the original's log line, kept queryable).
-#[derive(Clone, Debug, Default, PartialEq, Eq, CandidType, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Serialize, Deserialize,
+)]
 pub struct SweepSummary {
     /// When it ran.
+    #[n(0)]
     pub at: UnixSeconds,
     /// Bookings looked at.
+    #[n(1)]
     pub scanned: u32,
     /// Transactions sent.
+    #[n(2)]
     pub submitted: u32,
     /// Nothing to do.
+    #[n(3)]
     pub noop: u32,
     /// Errors.
+    #[n(4)]
     pub failed: u32,
     /// Noop reasons and their counts.
+    #[n(5)]
     pub noop_reasons: Vec<(String, u32)>,
     /// Up to 20 failures: booking id and error.
+    #[n(6)]
     pub failures: Vec<(String, String)>,
 }

@@ -4,19 +4,25 @@
 //! uses them.
 
 use candid::CandidType;
+use minicbor::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::presence::Stay;
 use crate::units::UnixSeconds;
 
 /// The outcomes the oracle attests (the escrow's `Outcome` codes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, CandidType, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode, CandidType, Serialize, Deserialize,
+)]
 pub enum Outcome {
     /// Both met for at least the minimum overlap (`completed`, code 1).
+    #[n(1)]
     Completed,
     /// The host did not show (`no-show-host`, code 2).
+    #[n(2)]
     NoShowHost,
     /// The guest did not show (`no-show-guest`, code 3).
+    #[n(3)]
     NoShowGuest,
 }
 

@@ -19,10 +19,10 @@ pub const CELO_BONUS: Seconds = Seconds(1800);
     Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Serialize, Deserialize,
 )]
 pub struct Account {
-    /// Base seconds granted (0 or, normally, [`BASE_GRANT`]).
+    /// Base seconds granted (0 or, normally, 1800).
     #[n(0)]
     pub base_granted: Seconds,
-    /// Bonus seconds granted (0 or, normally, [`CELO_BONUS`]).
+    /// Bonus seconds granted (0 or, normally, 1800).
     #[n(1)]
     pub bonus_granted: Seconds,
     /// Seconds used so far.

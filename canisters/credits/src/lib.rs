@@ -1,68 +1,34 @@
-//! The `credits` canister: session credits, settlement idempotency and the attestation sweep of
-//! voice-control-plane, on ic-cdk-timers instead of cron. Entry points here stay thin; the
-//! business logic arrives with its own issue.
+//! The `credits` canister: voice-control-plane's money-like state on ICP. The session-credit
+//! ledger (base grant for a `.heaven` name, Celo bonus, metering by watermark), the duet rooms'
+//! entitlements, settlement markers and replay tokens, booked-session presence and the
+//! attestation sweep on a timer, signed with threshold ECDSA.
+//!
+//! Shaped like the ckETH minter: the `#[ic_cdk::*]` entry points live in [`canister`] alone and
+//! stay thin; the logic is plain Rust over [`canister_runtime::Runtime`] and the stable
+//! [`state`], which changes only through events ([`state::audit::process_event`]). The domain
+//! rules are pure modules ([`ledger`], [`metering`], [`duet`], [`presence`], [`attestation`]);
+//! the operations apply them to the state ([`grants`], [`usage`], [`payments`], [`sessions`],
+//! [`admin`]). Natively the same code serves the local stack ([`native`]).
 
+pub mod access;
+pub mod admin;
 pub mod api;
 pub mod attestation;
+pub mod canister;
+pub mod chain;
 pub mod duet;
+pub mod endpoints;
+pub mod grants;
 pub mod ledger;
 pub mod lifecycle;
 pub mod metering;
+#[cfg(feature = "native")]
+pub mod native;
+pub mod oracle;
+pub mod payments;
 pub mod presence;
+pub mod sessions;
 pub mod state;
 pub mod units;
+pub mod usage;
 pub mod wallet;
-
-use candid::{CandidType, Deserialize};
-
-/// Init (and upgrade) arguments of the credits canister.
-#[derive(Clone, Debug, CandidType, Deserialize, PartialEq, Eq)]
-pub struct CreditsInitArgs {
-    /// Threshold-ECDSA key name: `dfx_test_key` locally, `test_key_1` / `key_1` on mainnet.
-    pub ecdsa_key_name: String,
-}
-
-/// Answer of the `health` query.
-#[derive(Clone, Debug, CandidType, Deserialize, PartialEq, Eq)]
-pub struct Health {
-    /// Always true when the canister answers.
-    pub ok: bool,
-    /// Crate version of the running wasm.
-    pub version: String,
-    /// The configured threshold-ECDSA key name.
-    pub ecdsa_key_name: String,
-    /// How many times the canister has been installed or upgraded.
-    pub installs: u64,
-}
-
-/// Version of this canister build.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-#[ic_cdk::init]
-fn init(args: CreditsInitArgs) {
-    lifecycle::init(args);
-}
-
-#[ic_cdk::post_upgrade]
-fn post_upgrade(args: Option<CreditsInitArgs>) {
-    lifecycle::post_upgrade(args);
-}
-
-/// Liveness and configuration summary.
-#[ic_cdk::query]
-fn health() -> Health {
-    state::with_config(|c| Health {
-        ok: true,
-        version: VERSION.to_string(),
-        ecdsa_key_name: c.ecdsa_key_name.clone(),
-        installs: c.installs,
-    })
-}
-
-/// Crate version of the running wasm.
-#[ic_cdk::query]
-fn version() -> String {
-    VERSION.to_string()
-}
-
-ic_cdk::export_candid!();

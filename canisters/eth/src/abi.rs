@@ -18,6 +18,7 @@ pub use crate::sol_types::{
     DatingProfileV3, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2, RegistryV1,
     SessionEscrowV1, VerificationMirror,
 };
+pub use alloy_primitives::aliases::U48;
 pub use alloy_sol_types::SolCall;
 
 #[cfg(test)]

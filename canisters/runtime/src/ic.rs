@@ -199,3 +199,27 @@ impl Runtime for IcRuntime {
         }
     }
 }
+
+/// Runs `job` every `interval`, skipping a tick while the previous run is still going
+/// (`ic_cdk_timers::set_timer_interval_serial`): for jobs that await outcalls, such as a
+/// sweep, which must never run twice at once.
+pub fn set_serial_timer_interval<F, Fut>(interval: Duration, mut job: F) -> TimerHandle
+where
+    F: FnMut() -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    remember(ic_cdk_timers::set_timer_interval_serial(
+        interval,
+        async move || job().await,
+    ))
+}
+
+/// The ingress message's caller and method, for `canister_inspect_message`.
+pub fn ingress_message() -> (Principal, String) {
+    (ic_cdk::api::msg_caller(), ic_cdk::api::msg_method_name())
+}
+
+/// Accepts the ingress message being inspected (`canister_inspect_message`).
+pub fn accept_ingress_message() {
+    ic_cdk::api::accept_message();
+}
