@@ -18,7 +18,7 @@ use crate::chain::LiveChain;
 use crate::duet::{RoomId, Sha256Hex};
 use crate::endpoints::{AuditReport, CallError, Health, Stats, VERSION};
 use crate::ledger::Adjustment;
-use crate::lifecycle::{self, InitArg, PRUNE_INTERVAL, SWEEP_INTERVAL, UpgradeArg};
+use crate::lifecycle::{self, InitArg, PRUNE_INTERVAL, SWEEP_STEP_INTERVAL, UpgradeArg};
 use crate::state::{self, ChainConfig, CreditEvent, CreditEventKind};
 use crate::units::{Seconds, UnixSeconds};
 use crate::wallet::Wallet;
@@ -30,8 +30,8 @@ fn now_ns() -> u64 {
 
 /// Arms the timers an install or upgrade loses: the attestation sweep and the pruning.
 fn arm_timers() {
-    canister_runtime::ic::set_serial_timer_interval(SWEEP_INTERVAL, || async {
-        sessions::sweep(&IcRuntime).await;
+    canister_runtime::ic::set_serial_timer_interval(SWEEP_STEP_INTERVAL, || async {
+        sessions::sweep_step(&IcRuntime).await;
     });
     IcRuntime.set_timer_interval(PRUNE_INTERVAL, Arc::new(|| payments::prune(now_ns())));
 }

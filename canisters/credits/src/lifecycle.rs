@@ -9,8 +9,11 @@ use candid::{CandidType, Deserialize};
 
 use crate::state::{self, audit::process_event, event::EventType};
 
-/// How often the attestation sweep runs (the original's cron `*/2 * * * *`).
+/// How often an attestation sweep starts (the original's cron `*/2 * * * *`).
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2 * 60);
+/// How often the sweep timer fires: each firing starts a due sweep or goes on with the one in
+/// progress by up to `sessions::SWEEP_BATCH` bookings (200 bookings within 2 minutes).
+pub const SWEEP_STEP_INTERVAL: Duration = Duration::from_secs(15);
 /// How often settlement markers, replay tokens and old connections are pruned.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 

@@ -26,7 +26,7 @@ use crate::chain::LiveChain;
 use crate::duet::{RoomId, Sha256Hex};
 use crate::endpoints::{AuditReport, CallError, Stats};
 use crate::ledger::{Adjustment, AdjustmentError};
-use crate::lifecycle::{self, InitArg, PRUNE_INTERVAL, SWEEP_INTERVAL};
+use crate::lifecycle::{self, InitArg, PRUNE_INTERVAL, SWEEP_INTERVAL, SWEEP_STEP_INTERVAL};
 use crate::state::{self, ChainConfig, CreditEvent, CreditEventKind, audit::process_event};
 use crate::units::{Seconds, UnixSeconds};
 use crate::wallet::Wallet;
@@ -209,14 +209,14 @@ impl NativeCanister for CreditsCanister {
         let prune_rt = self.rt.clone();
         vec![
             Periodic {
-                name: "attestation sweep",
-                interval: SWEEP_INTERVAL,
+                name: "attestation sweep step",
+                interval: SWEEP_STEP_INTERVAL,
                 job: Box::new(move || {
                     let rt = sweep_rt.clone();
-                    // The sweep awaits outcalls: it runs as its own task, each stretch between
-                    // awaits a segment; the sweep guard keeps two from overlapping.
+                    // A step awaits outcalls: it runs as its own task, each stretch between
+                    // awaits a segment; the step guard keeps two from overlapping.
                     tokio::task::spawn_local(Segmented::new(async move {
-                        sessions::sweep(&rt).await;
+                        sessions::sweep_step(&rt).await;
                     }));
                 }),
             },

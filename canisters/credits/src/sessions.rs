@@ -12,7 +12,7 @@ use crate::api::{AttestOutcome, PresenceReport, SweepSummary};
 use crate::attestation::{self, Metrics, Outcome, SlotTerms};
 use crate::chain::{BOOKING_BOOKED, ChainReads, LiveChain, MockEscrow};
 use crate::oracle;
-use crate::state::{self, ChainConfig, audit::process_event, event::EventType, keys};
+use crate::state::{self, ChainConfig, SweepResult, audit::process_event, event::EventType};
 use crate::units::UnixSeconds;
 use crate::wallet::Wallet;
 
@@ -20,8 +20,8 @@ use crate::wallet::Wallet;
 pub const SWEEP_LIMIT: usize = 200;
 /// How far back a join makes a booking part of a sweep.
 pub const SWEEP_LOOKBACK_SECONDS: u64 = 7 * 24 * 60 * 60;
-/// Failures kept in a sweep summary.
-pub const KEPT_FAILURES: usize = 20;
+/// Bookings one sweep step looks at (each step is one timer firing).
+pub const SWEEP_BATCH: usize = 25;
 /// The mock escrow's transaction hash.
 pub const MOCK_TX_HASH: &str = "0x0000000000000000000000000000000000000000000000000000000000000001";
 
@@ -266,95 +266,146 @@ async fn send<R: Runtime>(
 }
 
 thread_local! {
-    /// Whether a sweep is running (heap: an upgrade in the middle of one simply ends it).
-    static SWEEPING: Cell<bool> = const { Cell::new(false) };
+    /// Whether a sweep step is running (heap: an upgrade simply ends it; the persisted run
+    /// goes on at the next step).
+    static STEPPING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks a sweep as running until dropped.
-struct SweepGuard;
+/// Marks a sweep step as running until dropped.
+struct StepGuard;
 
-impl SweepGuard {
-    fn take() -> Option<SweepGuard> {
-        (!SWEEPING.replace(true)).then_some(SweepGuard)
+impl StepGuard {
+    fn take() -> Option<StepGuard> {
+        (!STEPPING.replace(true)).then_some(StepGuard)
     }
 }
 
-impl Drop for SweepGuard {
+impl Drop for StepGuard {
     fn drop(&mut self) {
-        SWEEPING.set(false);
+        STEPPING.set(false);
     }
 }
 
 /// The bookings a sweep at `now` looks at: joined within the last 7 days, highest id first.
-pub fn due_bookings(now: UnixSeconds) -> Vec<String> {
+pub fn due_bookings(s: &state::State, now: UnixSeconds) -> Vec<String> {
     let cutoff = now.0.saturating_sub(SWEEP_LOOKBACK_SECONDS);
-    state::with(|s| {
-        s.bookings()
-            .iter()
-            .rev()
-            .filter(|e| e.value() >= cutoff)
-            .take(SWEEP_LIMIT)
-            .map(|e| {
-                let key = e.key();
-                let trimmed = key.trim_start_matches('0');
-                if trimmed.is_empty() {
-                    "0".to_owned()
-                } else {
-                    trimmed.to_owned()
-                }
-            })
-            .collect()
-    })
+    s.bookings()
+        .iter()
+        .rev()
+        .filter(|e| e.value() >= cutoff)
+        .take(SWEEP_LIMIT)
+        .map(|e| {
+            let trimmed = e.key().trim_start_matches('0');
+            if trimmed.is_empty() {
+                "0".to_owned()
+            } else {
+                trimmed.to_owned()
+            }
+        })
+        .collect()
 }
 
-/// One sweep: every due booking in turn, then its summary recorded. `None` when another sweep
-/// is still running or the attestation is off.
-pub async fn sweep<R: Runtime>(rt: &R) -> Option<SweepSummary> {
+/// What a sweep step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing: the attestation is off, another step is running, or no sweep is due yet.
+    Idle,
+    /// Looked at some bookings; the sweep goes on at the next step.
+    Progressed,
+    /// The sweep ended with this summary.
+    Completed(SweepSummary),
+}
+
+/// One step of the attestation sweep (what each timer firing runs): starts a sweep when none
+/// is in progress and the last one started at least [`crate::lifecycle::SWEEP_INTERVAL`] ago,
+/// then looks at up to [`SWEEP_BATCH`] of its bookings. Every booking's result is persisted as
+/// it is reached, so an upgrade between steps loses nothing and repeats nothing.
+pub async fn sweep_step<R: Runtime>(rt: &R) -> Step {
     if !state::with_config(|c| c.chain.attestation_enabled) {
-        return None;
+        return Step::Idle;
     }
-    let _running = SweepGuard::take()?;
-    let now = UnixSeconds::from_nanos(rt.time_ns());
-    let mut summary = SweepSummary {
-        at: now,
-        ..SweepSummary::default()
+    let Some(_running) = StepGuard::take() else {
+        return Step::Idle;
     };
-    let mut reasons: Vec<(String, u32)> = Vec::new();
-    for booking in due_bookings(now) {
-        summary.scanned += 1;
-        match attest(rt, &booking, None, Mode::Sweep, now).await {
-            Attempt::Submitted { .. } => summary.submitted += 1,
-            Attempt::Noop(reason, _) => {
-                summary.noop += 1;
-                match reasons.iter_mut().find(|(r, _)| r == reason) {
-                    Some((_, n)) => *n += 1,
-                    None => reasons.push((reason.to_owned(), 1)),
-                }
-            }
-            Attempt::Error(_, error) => {
-                summary.failed += 1;
-                canister_runtime::print(&format!("attestation sweep: booking {booking}: {error}"));
-                if summary.failures.len() < KEPT_FAILURES {
-                    summary.failures.push((booking.clone(), error));
-                }
-            }
+    let now_ns = rt.time_ns();
+    let now = UnixSeconds::from_nanos(now_ns);
+    let started = state::mutate(|s| {
+        if s.sweep_run().is_some() {
+            return true;
         }
+        let last = s.sweeps().last_key_value().map(|(_, summary)| summary.0.at);
+        let due = last.is_none_or(|at| now.0 >= at.0 + crate::lifecycle::SWEEP_INTERVAL.as_secs());
+        if due {
+            let bookings = due_bookings(s, now);
+            process_event(s, now_ns, EventType::SweepStarted { bookings });
+        }
+        due
+    });
+    if !started {
+        return Step::Idle;
     }
-    summary.noop_reasons = reasons;
-    canister_runtime::print(&format!(
-        "attestation sweep: scanned {}, submitted {}, noop {}, failed {}",
-        summary.scanned, summary.submitted, summary.noop, summary.failed
-    ));
+    for _ in 0..SWEEP_BATCH {
+        let Some((booking, sweep_now)) = state::with(|s| {
+            s.sweep_run().and_then(|run| {
+                run.bookings
+                    .get(run.next as usize)
+                    .map(|b| (b.clone(), run.started_at))
+            })
+        }) else {
+            break;
+        };
+        let result = match attest(rt, &booking, None, Mode::Sweep, sweep_now).await {
+            Attempt::Submitted { .. } => SweepResult::Submitted,
+            Attempt::Noop(reason, _) => SweepResult::Noop(reason.to_owned()),
+            Attempt::Error(_, error) => {
+                canister_runtime::print(&format!("attestation sweep: booking {booking}: {error}"));
+                SweepResult::Failed(error)
+            }
+        };
+        state::mutate(|s| {
+            process_event(
+                s,
+                rt.time_ns(),
+                EventType::SweepBookingDone {
+                    booking_id: booking,
+                    result,
+                },
+            )
+        });
+    }
     state::mutate(|s| {
+        let Some(run) = s.sweep_run().cloned() else {
+            return Step::Idle;
+        };
+        if (run.next as usize) < run.bookings.len() {
+            return Step::Progressed;
+        }
+        let summary = run.summary;
+        canister_runtime::print(&format!(
+            "attestation sweep: scanned {}, submitted {}, noop {}, failed {}",
+            summary.scanned, summary.submitted, summary.noop, summary.failed
+        ));
         process_event(
             s,
             rt.time_ns(),
             EventType::SweepCompleted {
                 summary: summary.clone(),
             },
-        )
-    });
-    Some(summary)
+        );
+        Step::Completed(summary)
+    })
+}
+
+/// A whole sweep now (operators, tests): steps until it completes. `None` when the
+/// attestation is off, another step is running or no sweep is due.
+pub async fn sweep<R: Runtime>(rt: &R) -> Option<SweepSummary> {
+    loop {
+        match sweep_step(rt).await {
+            Step::Idle => return None,
+            Step::Progressed => continue,
+            Step::Completed(summary) => return Some(summary),
+        }
+    }
 }
 
 /// The latest sweep summaries, newest first.
@@ -367,9 +418,4 @@ pub fn sweeps(limit: usize) -> Vec<SweepSummary> {
             .map(|e| e.value().0.clone())
             .collect()
     })
-}
-
-/// The key of a booking in the `bookings` map (for tests and imports).
-pub fn booking_key(booking_id: &str) -> String {
-    keys::booking_key(booking_id)
 }

@@ -57,6 +57,7 @@ const SWEEPS: MemoryId = MemoryId::new(12);
 const SIGNER_KEYS: MemoryId = MemoryId::new(13);
 const ORACLE_NONCES: MemoryId = MemoryId::new(14);
 const COUNTERS: MemoryId = MemoryId::new(15);
+const SWEEP_RUN: MemoryId = MemoryId::new(16);
 
 /// Counter of `credit_events` ids (the last one given out; imported rows raise it).
 pub const CREDIT_EVENT_ID: &str = "credit_event_id";
@@ -115,6 +116,7 @@ pub struct State<M: Memory + Clone = BaseMemory> {
     signer_keys: StableBTreeMap<String, Vec<u8>, Region<M>>,
     oracle_nonces: StableBTreeMap<u64, u64, Region<M>>,
     counters: StableBTreeMap<String, u64, Region<M>>,
+    sweep_run: StableCell<Cbor<Option<SweepRun>>, Region<M>>,
     events: StableLog<Cbor<Event>, Region<M>, Region<M>>,
     #[cfg(all(not(target_arch = "wasm32"), any(feature = "native", test)))]
     base: M,
@@ -142,6 +144,7 @@ impl<M: Memory + Clone> State<M> {
             signer_keys: StableBTreeMap::init(m(SIGNER_KEYS)),
             oracle_nonces: StableBTreeMap::init(m(ORACLE_NONCES)),
             counters: StableBTreeMap::init(m(COUNTERS)),
+            sweep_run: StableCell::init(m(SWEEP_RUN), Cbor(None)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
             #[cfg(all(not(target_arch = "wasm32"), any(feature = "native", test)))]
             base: kept,
@@ -231,6 +234,11 @@ impl<M: Memory + Clone> State<M> {
     /// The oracle's next nonce, per chain id.
     pub fn oracle_nonces(&self) -> &StableBTreeMap<u64, u64, Region<M>> {
         &self.oracle_nonces
+    }
+
+    /// The attestation sweep in progress, if any.
+    pub fn sweep_run(&self) -> Option<&SweepRun> {
+        self.sweep_run.get().0.as_ref()
     }
 
     /// The counter `name` (0 before its first use).

@@ -10,7 +10,7 @@ use ic_stable_structures::{Memory, StableBTreeMap, Storable, VectorMemory};
 
 pub use super::event::{Event, EventType};
 use super::keys;
-use super::records::{CreditEvent, CreditEventKind};
+use super::records::{CreditEvent, CreditEventKind, SweepResult, SweepRun};
 use super::{CREDIT_EVENT_ID, Cbor, KEPT_SWEEPS, Region, SWEEP_SEQ, State};
 use crate::api::PresenceChange;
 use crate::duet::settlement::{self, Marker};
@@ -214,7 +214,27 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
         EventType::OracleNonceForgotten { chain_id } => {
             state.oracle_nonces.remove(chain_id);
         }
+        EventType::SweepStarted { bookings } => {
+            let run = SweepRun {
+                started_at: at,
+                bookings: bookings.clone(),
+                next: 0,
+                summary: crate::api::SweepSummary {
+                    at,
+                    ..Default::default()
+                },
+            };
+            state.sweep_run.set(Cbor(Some(run)));
+        }
+        EventType::SweepBookingDone { booking_id, result } => {
+            if let Some(mut run) = state.sweep_run.get().0.clone() {
+                run.next += 1;
+                record_sweep_result(&mut run.summary, booking_id, result);
+                state.sweep_run.set(Cbor(Some(run)));
+            }
+        }
         EventType::SweepCompleted { summary } => {
+            state.sweep_run.set(Cbor(None));
             let seq = next_counter(state, SWEEP_SEQ);
             state.sweeps.insert(seq, Cbor(summary.clone()));
             if seq > KEPT_SWEEPS {
@@ -241,6 +261,36 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
                 keys::credit_event_key(&row.wallet, row.id),
                 Cbor(row.clone()),
             );
+        }
+    }
+}
+
+/// Failures kept in a sweep summary.
+pub const KEPT_FAILURES: usize = 20;
+
+/// Adds one booking's result to a sweep summary.
+fn record_sweep_result(
+    summary: &mut crate::api::SweepSummary,
+    booking_id: &str,
+    result: &SweepResult,
+) {
+    summary.scanned += 1;
+    match result {
+        SweepResult::Submitted => summary.submitted += 1,
+        SweepResult::Noop(reason) => {
+            summary.noop += 1;
+            match summary.noop_reasons.iter_mut().find(|(r, _)| r == reason) {
+                Some((_, n)) => *n += 1,
+                None => summary.noop_reasons.push((reason.clone(), 1)),
+            }
+        }
+        SweepResult::Failed(error) => {
+            summary.failed += 1;
+            if summary.failures.len() < KEPT_FAILURES {
+                summary
+                    .failures
+                    .push((booking_id.to_owned(), error.clone()));
+            }
         }
     }
 }
@@ -460,6 +510,7 @@ pub fn differences<A: Memory + Clone, B: Memory + Clone>(
             same_map(&a.oracle_nonces, &b.oracle_nonces),
         ),
         ("counters", same_map(&a.counters, &b.counters)),
+        ("sweep_run", a.sweep_run() == b.sweep_run()),
     ];
     out.extend(
         checks

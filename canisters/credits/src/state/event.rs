@@ -7,7 +7,7 @@
 
 use minicbor::{Decode, Encode};
 
-use super::records::{ChainConfig, CreditEvent};
+use super::records::{ChainConfig, CreditEvent, SweepResult};
 use crate::api::{PresenceChange, SweepSummary};
 use crate::attestation::Outcome;
 use crate::duet::replay::ReplayGrant;
@@ -255,7 +255,7 @@ pub enum EventType {
         #[n(5)]
         chain_id: u64,
     },
-    /// An attestation sweep ended.
+    /// An attestation sweep ended; its summary is kept for the `sweeps` query.
     #[n(20)]
     SweepCompleted {
         /// What it did.
@@ -290,5 +290,22 @@ pub enum EventType {
         /// Chain id.
         #[n(0)]
         chain_id: u64,
+    },
+    /// An attestation sweep started over these bookings (highest id first).
+    #[n(24)]
+    SweepStarted {
+        /// The bookings.
+        #[n(0)]
+        bookings: Vec<String>,
+    },
+    /// The sweep in progress looked at its next booking.
+    #[n(25)]
+    SweepBookingDone {
+        /// The booking.
+        #[n(0)]
+        booking_id: String,
+        /// What it came to.
+        #[n(1)]
+        result: SweepResult,
     },
 }

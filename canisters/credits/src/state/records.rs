@@ -144,3 +144,37 @@ pub struct CreditEvent {
     #[n(6)]
     pub created_at: UnixSeconds,
 }
+
+/// A sweep in progress: the bookings it looks at (fixed at its start), how far it got and
+/// what it found so far. Kept in stable memory, so an upgrade between two steps loses nothing:
+/// the next timer firing goes on from `next`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct SweepRun {
+    /// When it started (its `now` for every verdict, as the original fixed `now` once).
+    #[n(0)]
+    pub started_at: UnixSeconds,
+    /// The bookings, highest id first.
+    #[n(1)]
+    pub bookings: Vec<String>,
+    /// Index of the next booking to look at.
+    #[n(2)]
+    pub next: u64,
+    /// The summary so far.
+    #[n(3)]
+    pub summary: crate::api::SweepSummary,
+}
+
+/// What one booking of a sweep came to.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum SweepResult {
+    /// The `attest` transaction was sent.
+    #[n(0)]
+    Submitted,
+    /// Nothing to do, for this reason (`booking_not_found`, `already_settled`, `not_due_yet`,
+    /// `window_missed`).
+    #[n(1)]
+    Noop(#[n(0)] String),
+    /// An error.
+    #[n(2)]
+    Failed(#[n(0)] String),
+}
