@@ -142,6 +142,9 @@ pub fn stats() -> Stats {
             .sweeps()
             .last_key_value()
             .map_or(0, |(_, summary)| summary.0.at.0),
+        sweep_progress: s
+            .sweep_run()
+            .map(|run| (run.next, run.bookings.len() as u64)),
     })
 }
 

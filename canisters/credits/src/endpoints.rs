@@ -37,6 +37,8 @@ pub struct Stats {
     pub sweeps: u64,
     /// Time of the last sweep (Unix seconds), 0 before the first.
     pub last_sweep_at: u64,
+    /// The sweep in progress: bookings looked at so far and in all.
+    pub sweep_progress: Option<(u64, u64)>,
 }
 
 /// Why a call was refused (every update answers `Result<_, CallError>`).

@@ -14,6 +14,9 @@ pub mod access;
 pub mod admin;
 pub mod api;
 pub mod attestation;
+// The entry points export `canister_*` symbols: only in the wasm, so native builds that link
+// several canister crates (the local stack) do not clash.
+#[cfg(target_arch = "wasm32")]
 pub mod canister;
 pub mod chain;
 pub mod duet;

@@ -26,6 +26,9 @@ pub enum EthError {
         /// JSON-RPC error message.
         message: String,
     },
+    /// Bytes that are not a signed EIP-1559 transaction with an empty access list.
+    #[error("invalid signed EIP-1559 transaction")]
+    InvalidTransaction,
     /// A JSON-RPC result that does not have the expected shape (quantity or data).
     #[error("invalid JSON-RPC result: {0}")]
     InvalidResult(&'static str),

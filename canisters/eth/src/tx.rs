@@ -2,7 +2,7 @@
 //! `eth_sendRawTransaction` takes.
 
 use alloy_primitives::{Address, B256, U256, keccak256};
-use alloy_rlp::{Encodable, Header};
+use alloy_rlp::{Decodable, Encodable, Header};
 
 use crate::{EthError, signature};
 
@@ -77,6 +77,47 @@ impl Eip1559Tx {
     /// The transaction hash: keccak256 of [`Self::encode_signed`].
     pub fn hash_signed(&self, sig65: &[u8; 65]) -> Result<B256, EthError> {
         Ok(keccak256(self.encode_signed(sig65)?))
+    }
+
+    /// Reads back a signed raw transaction ([`Self::encode_signed`]'s output, e.g. what a fake
+    /// node received): the transaction and its 65-byte `r || s || v` signature (`v` 27/28).
+    /// Only transactions with an empty access list are accepted.
+    pub fn decode_signed(raw: &[u8]) -> Result<(Eip1559Tx, [u8; 65]), EthError> {
+        let invalid = |_| EthError::InvalidTransaction;
+        let Some((&TX_TYPE, mut rest)) = raw.split_first() else {
+            return Err(EthError::InvalidTransaction);
+        };
+        let header = Header::decode(&mut rest).map_err(invalid)?;
+        if !header.list || header.payload_length != rest.len() {
+            return Err(EthError::InvalidTransaction);
+        }
+        let tx = Eip1559Tx {
+            chain_id: u64::decode(&mut rest).map_err(invalid)?,
+            nonce: u64::decode(&mut rest).map_err(invalid)?,
+            max_priority_fee_per_gas: u128::decode(&mut rest).map_err(invalid)?,
+            max_fee_per_gas: u128::decode(&mut rest).map_err(invalid)?,
+            gas_limit: u64::decode(&mut rest).map_err(invalid)?,
+            to: Address::decode(&mut rest).map_err(invalid)?,
+            value: U256::decode(&mut rest).map_err(invalid)?,
+            data: alloy_primitives::Bytes::decode(&mut rest)
+                .map_err(invalid)?
+                .to_vec(),
+        };
+        if rest.first() != Some(&EMPTY_LIST) {
+            return Err(EthError::InvalidTransaction);
+        }
+        rest = &rest[1..];
+        let y_parity = u8::decode(&mut rest).map_err(invalid)?;
+        let r = U256::decode(&mut rest).map_err(invalid)?;
+        let s = U256::decode(&mut rest).map_err(invalid)?;
+        if !rest.is_empty() || y_parity > 1 {
+            return Err(EthError::InvalidTransaction);
+        }
+        let mut sig = [0u8; 65];
+        sig[..32].copy_from_slice(&r.to_be_bytes::<32>());
+        sig[32..64].copy_from_slice(&s.to_be_bytes::<32>());
+        sig[64] = 27 + y_parity;
+        Ok((tx, sig))
     }
 
     /// RLP payload length of the nine unsigned fields.

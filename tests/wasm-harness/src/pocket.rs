@@ -174,17 +174,28 @@ impl Scenario for PocketIcScenario {
     }
 
     fn install(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<Principal> {
-        let id = guarded("create_canister", || self.pic.create_canister())?;
+        // The same controller as the harness's, so scenarios call controller methods as one
+        // principal on both backends (never the anonymous one, which canisters refuse).
+        let controller = crate::Harness::controller();
+        let id = guarded("create_canister", || {
+            self.pic
+                .create_canister_with_settings(Some(controller), None)
+        })?;
         guarded("install_canister", || {
-            self.pic.install_canister(id, wasm.to_vec(), arg, None)
+            self.pic
+                .install_canister(id, wasm.to_vec(), arg, Some(controller))
         })?;
         Ok(id)
     }
 
     fn upgrade(&mut self, canister: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<()> {
         guarded("upgrade_canister", || {
-            self.pic
-                .upgrade_canister(canister, wasm.to_vec(), arg, None)
+            self.pic.upgrade_canister(
+                canister,
+                wasm.to_vec(),
+                arg,
+                Some(crate::Harness::controller()),
+            )
         })?
         .map_err(rejected)
     }

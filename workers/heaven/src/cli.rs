@@ -35,6 +35,52 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Read and correct session credits in the local credits canister: through the running
+    /// stack when one serves this data dir, else on its state file directly.
+    Credits {
+        /// What to do.
+        #[command(subcommand)]
+        action: CreditsAction,
+    },
+}
+
+/// `heaven credits ...` actions. Each prints the wallet's balance (or its events) as JSON.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CreditsAction {
+    /// The balance: `{"base_granted_seconds","bonus_granted_seconds","consumed_seconds","remaining_seconds"}`.
+    Show {
+        /// The wallet (0x address).
+        wallet: String,
+    },
+    /// Adds `seconds` to the base grant (an `admin_adjust` event).
+    Grant {
+        /// The wallet.
+        wallet: String,
+        /// Seconds to add.
+        seconds: u64,
+    },
+    /// Sets totals (an `admin_adjust` event); consumed may not exceed the grants.
+    Adjust {
+        /// The wallet.
+        wallet: String,
+        /// New base grant.
+        #[arg(long)]
+        base: Option<u64>,
+        /// New bonus grant.
+        #[arg(long)]
+        bonus: Option<u64>,
+        /// New consumed total.
+        #[arg(long)]
+        consumed: Option<u64>,
+    },
+    /// The wallet's `credit_events`, oldest first, one JSON object per line.
+    Events {
+        /// The wallet.
+        wallet: String,
+        /// Only this `event_type` (`grant_base`, `grant_celo_bonus`, `debit_usage`, `admin_adjust`).
+        #[arg(long = "type")]
+        event_type: Option<String>,
+    },
 }
 
 /// `heaven migrate ...` actions.
@@ -51,6 +97,13 @@ pub enum MigrateAction {
     /// Expired entries are skipped; re-running it overwrites the same keys.
     KvImport {
         /// The export file.
+        file: std::path::PathBuf,
+    },
+    /// Load voice-control-plane's credit tables (`credit_accounts`, `credit_events`,
+    /// `verifications`) from a `wrangler d1 export` SQL dump into the local credits canister,
+    /// all or nothing. Run it with the stack stopped; re-running replaces the same rows.
+    CreditsImport {
+        /// The dump file (`wrangler d1 export voice-control-plane --remote --output dump.sql`).
         file: std::path::PathBuf,
     },
     /// Load shadow profiles, Self identities and reserved labels (one JSON document, format in

@@ -28,7 +28,7 @@ pub fn prepare(path: &Path) -> Result<(), HeavenError> {
         if mode != 0o700 {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
                 .map_err(failed)?;
-            tracing::info!(
+            tracing::debug!(
                 data_dir = %path.display(),
                 was = format!("{mode:o}"),
                 "data directory made private (0700)"

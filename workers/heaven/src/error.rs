@@ -43,6 +43,21 @@ pub enum HeavenError {
         /// What is wrong with it.
         message: String,
     },
+    /// The credits canister could not start natively (state file, settings, dev key) or
+    /// answer.
+    #[error("credits canister: {0}")]
+    CreditsCanister(#[from] credits_canister::native::NativeCreditsError),
+    /// A `heaven credits` command was refused.
+    #[error("credits: {0}")]
+    Credits(String),
+    /// `heaven migrate credits-import` refused its input; nothing was imported.
+    #[error("credits-import {file}: {message}")]
+    CreditsImport {
+        /// The dump file.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// `heaven migrate kv-import` could not load the KV export.
     #[error("kv-import: {0}")]
     KvImport(#[from] metadata_resolver::kv_import::KvImportError),

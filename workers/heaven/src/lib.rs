@@ -3,8 +3,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod credits;
 pub mod data_dir;
 pub mod error;
+pub mod local_admin;
 pub mod migrate;
 pub mod resources;
 pub mod services;

@@ -1,5 +1,6 @@
 //! `heaven migrate`: loading the original services' Cloudflare exports into our stores.
 
+pub mod credits_import;
 pub mod identity_import;
 
 use std::path::Path;
@@ -68,6 +69,32 @@ pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), He
         report.shadow_profiles,
         report.identities,
         report.reserved,
+        file.display()
+    );
+    Ok(())
+}
+
+/// `heaven migrate credits-import <file>`: voice-control-plane's credit tables into the local
+/// credits canister (the stack must be stopped: the state file has one process at a time).
+pub async fn credits_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+    let refused = |message: String| HeavenError::CreditsImport {
+        file: file.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(file).map_err(|source| HeavenError::DataDir {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let dump = credits_import::read(&text).await.map_err(refused)?;
+    let credits = crate::credits::start(&config.data_dir)?;
+    let report = credits
+        .import(dump.accounts, dump.events)
+        .await?
+        .map_err(|e| refused(e.to_string()))?;
+    println!(
+        "imported {} credit accounts and {} credit events from {}",
+        report.accounts,
+        report.credit_events,
         file.display()
     );
     Ok(())

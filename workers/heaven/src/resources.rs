@@ -34,6 +34,8 @@ pub struct LocalResources {
     /// The identity canister running natively; only when the api service is served (its state
     /// file must have one process at a time).
     pub identity: Option<LocalIdentity>,
+    /// The credits canister running natively; only when voice-rooms is served.
+    pub credits: Option<credits_canister::native::NativeCredits>,
 }
 
 /// The identity canister on its own thread, and the key this process's edge presents with the
@@ -59,7 +61,7 @@ impl LocalIdentity {
 }
 
 /// 32 random bytes as hex.
-fn random_hex_32() -> String {
+pub fn random_hex_32() -> String {
     let mut bytes = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     hex::encode(bytes)
@@ -135,12 +137,20 @@ fn dev_jwt_secret(data_dir: &Path) -> Result<String, HeavenError> {
     Ok(secret)
 }
 
-/// Opens the data directory, state store, cache store and blob store, and starts the identity
-/// canister when `with_identity` (the api service is served: its state file must have one
-/// process at a time).
+/// Which native canisters a process runs (each state file has one process at a time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NativeCanisters {
+    /// The identity canister (the api service).
+    pub identity: bool,
+    /// The credits canister (voice-rooms).
+    pub credits: bool,
+}
+
+/// Opens the data directory, state store, cache store and blob store, and starts the native
+/// canisters `canisters` asks for.
 pub async fn open_resources(
     config: &StackConfig,
-    with_identity: bool,
+    canisters: NativeCanisters,
 ) -> Result<LocalResources, HeavenError> {
     let blob_dir = config.blob_dir();
     std::fs::create_dir_all(&blob_dir).map_err(|source| HeavenError::DataDir {
@@ -152,8 +162,13 @@ pub async fn open_resources(
     let blobs = open_blob_store(&blob_dir, state.clone()).await?;
     let voice_agent = voice_agent_config(config)?;
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
-    let identity = if with_identity {
+    let identity = if canisters.identity {
         Some(LocalIdentity::start(&config.data_dir, &EnvSource::Process)?)
+    } else {
+        None
+    };
+    let credits = if canisters.credits {
+        Some(crate::credits::start(&config.data_dir)?)
     } else {
         None
     };
@@ -166,6 +181,7 @@ pub async fn open_resources(
         voice_agent,
         metadata_resolver,
         identity,
+        credits,
     })
 }
 

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use crate::cli::{Cli, Command, MigrateAction};
 use crate::config::StackConfig;
 use crate::error::HeavenError;
-use crate::migrate::{d1_import, identity_import, kv_import};
-use crate::resources::open_resources;
+use crate::migrate::{credits_import, d1_import, identity_import, kv_import};
+use crate::resources::{NativeCanisters, open_resources};
 use crate::services::ServiceId;
 
 /// Runs the command given on the command line.
@@ -34,6 +34,10 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
         Command::Migrate {
             action: MigrateAction::IdentityImport { file },
         } => identity_import(&config, &file).await,
+        Command::Migrate {
+            action: MigrateAction::CreditsImport { file },
+        } => credits_import(&config, &file).await,
+        Command::Credits { action } => crate::credits::run(&config, action).await,
     }
 }
 
@@ -41,7 +45,11 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
 pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), HeavenError> {
     // Handlers first: a Ctrl-C right after the table is printed must still drain cleanly.
     let shutdown = shutdown_signal();
-    let resources = open_resources(config, selected.contains(&ServiceId::Api)).await?;
+    let canisters = NativeCanisters {
+        identity: selected.contains(&ServiceId::Api),
+        credits: selected.contains(&ServiceId::VoiceRooms),
+    };
+    let resources = open_resources(config, canisters).await?;
 
     let scheduler = TokioScheduler::new(resources.state.clone());
     let mut rows = Vec::new();
@@ -92,6 +100,20 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
             config.edge.drain,
         )));
     }
+    // The operator endpoint `heaven credits` reaches while the stack runs.
+    let _local_admin = match &resources.credits {
+        Some(credits) => {
+            let mut stop = stop_rx.clone();
+            let routes = crate::credits::admin_routes(credits.clone());
+            Some(
+                crate::local_admin::start(&config.data_dir, routes, async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await?,
+            )
+        }
+        None => None,
+    };
     print_table(&rows, config);
     tracing::info!(data_dir = %config.data_dir.display(), "local stack started");
 

@@ -20,6 +20,7 @@
 pub mod adapters;
 pub mod blob;
 pub mod cache;
+pub mod d1_dump;
 pub mod error;
 pub mod image;
 pub mod open;

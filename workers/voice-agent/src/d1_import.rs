@@ -4,12 +4,10 @@
 //! overwrites the same records (idempotent). A data-only dump (`--no-schema`) gets the
 //! original `schema.sql` tables first.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use portability::StateStore;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, SqliteConnection};
+use portability::d1_dump;
 
 use crate::sessions::{NonceRecord, SessionBook, SessionRecord, SessionStatus};
 
@@ -69,7 +67,9 @@ pub async fn import_d1_dump(
     store: Arc<dyn StateStore>,
     dump: &str,
 ) -> Result<ImportReport, ImportError> {
-    let mut db = replay(dump).await?;
+    let mut db = d1_dump::replay(dump, SCHEMA)
+        .await
+        .map_err(|e| ImportError::Dump(e.0))?;
     let nonces: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT wallet, nonce_hash, expires_at, created_at FROM nonces ORDER BY wallet",
     )
@@ -130,40 +130,4 @@ pub async fn import_d1_dump(
         report.sessions += 1;
     }
     Ok(report)
-}
-
-/// Runs the dump in a fresh in-memory database (with the schema first when it has none).
-async fn replay(dump: &str) -> Result<SqliteConnection, ImportError> {
-    let mut db = open_memory().await?;
-    match sqlx::raw_sql(dump).execute(&mut db).await {
-        Ok(_) => {
-            sqlx::raw_sql(SCHEMA)
-                .execute(&mut db)
-                .await
-                .map_err(|e| ImportError::Dump(e.to_string()))?;
-            Ok(db)
-        }
-        Err(err) if err.to_string().contains("no such table") => {
-            let mut db = open_memory().await?;
-            sqlx::raw_sql(SCHEMA)
-                .execute(&mut db)
-                .await
-                .map_err(|e| ImportError::Dump(e.to_string()))?;
-            sqlx::raw_sql(dump)
-                .execute(&mut db)
-                .await
-                .map_err(|e| ImportError::Dump(e.to_string()))?;
-            Ok(db)
-        }
-        Err(err) => Err(ImportError::Dump(err.to_string())),
-    }
-}
-
-async fn open_memory() -> Result<SqliteConnection, ImportError> {
-    let options = SqliteConnectOptions::from_str("sqlite::memory:")
-        .map_err(|e| ImportError::Dump(e.to_string()))?;
-    options
-        .connect()
-        .await
-        .map_err(|e| ImportError::Dump(e.to_string()))
 }

@@ -63,3 +63,26 @@ fn encode_signed_rejects_bad_signatures() {
     assert!(tx().encode_signed(&zero_r).is_err());
     assert!(tx().hash_signed(&high).is_err());
 }
+
+#[test]
+fn a_signed_transaction_reads_back() {
+    let mut t = tx();
+    t.nonce = 7;
+    t.value = U256::from(5u8);
+    t.data = vec![0x33, 0xfe, 0x24, 0x8b, 1, 2, 3];
+    for v in [27, 28] {
+        let raw = t.encode_signed(&sig(v)).unwrap();
+        let (back, signature) = Eip1559Tx::decode_signed(&raw).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(signature, sig(v));
+    }
+    let raw = t.encode_signed(&sig(27)).unwrap();
+    assert_eq!(
+        Eip1559Tx::decode_signed(&raw[..raw.len() - 1]),
+        Err(EthError::InvalidTransaction)
+    );
+    assert_eq!(
+        Eip1559Tx::decode_signed(&[0x01]),
+        Err(EthError::InvalidTransaction)
+    );
+}

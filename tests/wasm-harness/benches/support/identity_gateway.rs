@@ -50,13 +50,10 @@ pub fn install_identity(s: &mut dyn Scenario) -> Principal {
         .unwrap_or_else(|e| panic!("installing identity on {}: {e}", s.backend()))
 }
 
-/// The principal that installed the canister (its controller) on this backend: the harness's
-/// fixed controller, or the anonymous principal `PocketIc::create_canister` uses as sender.
-pub fn controller(s: &dyn Scenario) -> Principal {
-    match s.backend() {
-        "harness" => Harness::controller(),
-        _ => Principal::anonymous(),
-    }
+/// The principal that installed the canister (its controller): the harness's fixed controller,
+/// which the PocketIC backend also creates canisters with.
+pub fn controller(_s: &dyn Scenario) -> Principal {
+    Harness::controller()
 }
 
 /// The scenario's clock in whole seconds (what signed requests carry).
