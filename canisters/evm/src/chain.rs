@@ -40,9 +40,9 @@ pub struct Chain<'a, R: Runtime> {
     url: String,
 }
 
-/// A failed chain request (transport, node error or unexpected answer): which call and why.
-/// Callers turn it into their own errors (a route's 502, "not found" for reads that swallow
-/// errors as the originals did).
+/// A failed chain request: which call, why, and whether the node answered at all. Callers turn
+/// it into their own errors (a route's 503 when no answer came, 502 for a bad one; "not found"
+/// for reads that swallow errors as the originals did).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{call}: {reason}")]
 pub struct ChainError {
@@ -50,12 +50,31 @@ pub struct ChainError {
     pub call: String,
     /// What went wrong.
     pub reason: String,
+    /// Whether the request got no answer.
+    pub kind: ChainErrorKind,
+}
+
+/// Whether a failed chain request was answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainErrorKind {
+    /// The outcall itself failed (no answer reached the canister): worth retrying.
+    Unreachable,
+    /// The node answered with an HTTP error, a JSON-RPC error or something unexpected.
+    BadAnswer,
 }
 
 fn chain_error(what: &str, e: impl std::fmt::Display) -> ChainError {
     ChainError {
         call: what.to_owned(),
         reason: e.to_string(),
+        kind: ChainErrorKind::BadAnswer,
+    }
+}
+
+fn unreachable(what: &str, e: impl std::fmt::Display) -> ChainError {
+    ChainError {
+        kind: ChainErrorKind::Unreachable,
+        ..chain_error(what, e)
     }
 }
 
@@ -91,7 +110,7 @@ impl<'a, R: Runtime> Chain<'a, R> {
                 }),
             })
             .await
-            .map_err(|e| chain_error(method, e))?;
+            .map_err(|e| unreachable(method, e))?;
         if !(200..300).contains(&response.status) {
             return Err(chain_error(method, format!("HTTP {}", response.status)));
         }

@@ -16,7 +16,7 @@ async fn check(dir: &std::path::Path) -> Result<(), String> {
     let identity =
         NativeIdentity::start(dir, NativeSettings::default()).map_err(|e| format!("start: {e}"))?;
     let events_before = identity
-        .run(|| state::with(|s| s.events.len()))
+        .run(|| state::with(|s| s.event_count()))
         .await
         .map_err(|e| format!("reading the log: {e}"))?;
     let outcome = identity
@@ -29,7 +29,7 @@ async fn check(dir: &std::path::Path) -> Result<(), String> {
         return Err(format!("the panicking job was not reported: {outcome:?}"));
     }
     let (reserved, events) = identity
-        .run(|| state::with(|s| (s.reserved.get(&"bob".into()), s.events.len())))
+        .run(|| state::with(|s| (s.reserved().get(&"bob".to_owned()), s.event_count())))
         .await
         .map_err(|e| format!("reading after the panic: {e}"))?;
     if reserved.is_some() || events != events_before {
@@ -45,7 +45,7 @@ async fn check(dir: &std::path::Path) -> Result<(), String> {
     let again = NativeIdentity::start(dir, NativeSettings::default())
         .map_err(|e| format!("restart: {e}"))?;
     let reserved = again
-        .run(|| state::with(|s| s.reserved.get(&"bob".into())))
+        .run(|| state::with(|s| s.reserved().get(&"bob".to_owned())))
         .await
         .map_err(|e| format!("reading after the restart: {e}"))?;
     if reserved.is_some() {

@@ -4,7 +4,13 @@
 //! error body.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub mod body;
+
+pub use crate::time::Now;
+pub use body::Field;
 
 /// The randomness handed to handlers that need it (seeded from `raw_rand` / the OS per request).
 pub type Rng = rand_chacha::ChaCha20Rng;
@@ -17,37 +23,6 @@ pub fn rng_from_seed(seed: [u8; 32]) -> Rng {
 
 /// Largest request body the identity routes accept (they all take small JSON documents).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The time of the current message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Now {
-    /// Nanoseconds since the Unix epoch.
-    pub ns: u64,
-}
-
-impl Now {
-    /// From nanoseconds.
-    pub fn from_ns(ns: u64) -> Self {
-        Self { ns }
-    }
-
-    /// From whole seconds (tests).
-    pub fn from_secs(secs: u64) -> Self {
-        Self {
-            ns: secs * 1_000_000_000,
-        }
-    }
-
-    /// Whole seconds.
-    pub fn secs(&self) -> u64 {
-        self.ns / 1_000_000_000
-    }
-
-    /// Whole milliseconds.
-    pub fn millis(&self) -> u64 {
-        self.ns / 1_000_000
-    }
-}
 
 /// An HTTP request as the routes see it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -124,55 +99,23 @@ impl ApiRequest {
             .collect()
     }
 
-    /// The body as a JSON object. A body that is not JSON, or not an object, is the error
-    /// `bad_json` builds (the original answered 500 here; we answer 400).
-    pub fn json_object(
+    /// The body deserialised, once, into the route's body type `T` (a struct of [`Field`]s
+    /// and typed fields). A body that is not JSON, or not a JSON object, is the error `bad_json`
+    /// builds (the original answered 500 here; we answer 400); one over
+    /// [`MAX_BODY_BYTES`] is 413.
+    pub fn json<T: DeserializeOwned>(
         &self,
         bad_json: impl FnOnce() -> ApiError,
-    ) -> Result<Map<String, Value>, ApiError> {
+    ) -> Result<T, ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::error(413, "Request body too large"));
         }
+        // Through a `Value` so that only an object can fill a struct (serde would also take a
+        // JSON array as one).
         match serde_json::from_slice::<Value>(&self.body) {
-            Ok(Value::Object(map)) => Ok(map),
+            Ok(object @ Value::Object(_)) => T::deserialize(object).map_err(|_| bad_json()),
             _ => Err(bad_json()),
         }
-    }
-}
-
-/// JavaScript-style reads of loosely typed JSON request fields, as the original handlers did.
-pub mod field {
-    use serde_json::{Map, Value};
-
-    /// The field as a string, when it is one.
-    pub fn str<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-        body.get(name).and_then(Value::as_str)
-    }
-
-    /// A non-empty string field (JavaScript truthiness for strings).
-    pub fn non_empty_str<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-        str(body, name).filter(|s| !s.is_empty())
-    }
-
-    /// JavaScript truthiness of a field (`undefined`, `null`, `false`, `0`, `""` are falsy).
-    pub fn truthy(body: &Map<String, Value>, name: &str) -> bool {
-        match body.get(name) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-            Some(Value::String(s)) => !s.is_empty(),
-            Some(_) => true,
-        }
-    }
-
-    /// A JSON integer (`Number.isInteger`): 5 and 5.0 are integers, "5" is not.
-    pub fn integer(body: &Map<String, Value>, name: &str) -> Option<i64> {
-        let n = body.get(name)?.as_number()?;
-        if let Some(i) = n.as_i64() {
-            return Some(i);
-        }
-        let f = n.as_f64()?;
-        (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
     }
 }
 
@@ -277,76 +220,4 @@ impl ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_path_query_and_decodes_segments() {
-        let req = ApiRequest::new(
-            "get",
-            "https://x.icp0.io/api/names/Al%20ice?label=a+b&tld=heaven",
-            vec![("Authorization".into(), "Bearer s".into())],
-            vec![],
-        );
-        assert_eq!(req.method, "GET");
-        assert_eq!(req.path, "/api/names/Al%20ice");
-        assert_eq!(req.query_param("label"), Some("a b"));
-        assert_eq!(req.header("authorization"), Some("Bearer s"));
-        assert_eq!(
-            req.segments_after("/api/names"),
-            Some(vec!["Al ice".to_string()])
-        );
-        assert_eq!(req.segments_after("/api/claim"), None);
-        assert_eq!(
-            ApiRequest::new("GET", "/api/namesx", vec![], vec![]).segments_after("/api/names"),
-            None
-        );
-    }
-
-    #[test]
-    fn error_bodies_keep_the_original_shapes() {
-        let e = ApiError::failure(409, "Nonce already used (replay detected)");
-        assert_eq!(
-            String::from_utf8(e.clone().into_response().body).unwrap(),
-            r#"{"success":false,"error":"Nonce already used (replay detected)"}"#
-        );
-        assert_eq!(e.message(), "Nonce already used (replay detected)");
-        assert_eq!(
-            ApiError::error(404, "Not found").into_response().body,
-            br#"{"error":"Not found"}"#.to_vec()
-        );
-    }
-
-    #[test]
-    fn javascript_style_field_reads() {
-        let body: Map<String, Value> = serde_json::from_str(
-            r#"{"a":"","b":"x","c":0,"d":5.0,"e":"5","f":1.5,"g":null,"h":[]}"#,
-        )
-        .unwrap();
-        assert!(!field::truthy(&body, "a"));
-        assert!(field::truthy(&body, "b"));
-        assert!(!field::truthy(&body, "c"));
-        assert!(!field::truthy(&body, "g"));
-        assert!(!field::truthy(&body, "missing"));
-        assert!(field::truthy(&body, "h"));
-        assert_eq!(field::integer(&body, "d"), Some(5));
-        assert_eq!(field::integer(&body, "e"), None);
-        assert_eq!(field::integer(&body, "f"), None);
-        assert_eq!(field::non_empty_str(&body, "a"), None);
-    }
-
-    #[test]
-    fn oversized_and_non_object_bodies_are_rejected() {
-        let bad = || ApiError::error(400, "Invalid JSON body");
-        let req = ApiRequest {
-            body: b"[1]".to_vec(),
-            ..Default::default()
-        };
-        assert_eq!(req.json_object(bad).unwrap_err().status, 400);
-        let req = ApiRequest {
-            body: vec![b' '; MAX_BODY_BYTES + 1],
-            ..Default::default()
-        };
-        assert_eq!(req.json_object(bad).unwrap_err().status, 413);
-    }
-}
+mod tests;

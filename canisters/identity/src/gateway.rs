@@ -7,9 +7,10 @@
 //! within its grace period, and `GET /api/names/policy/signer` once the key is known.
 //! Everything else — writes, and reads whose answer moves with the clock (claim links, name
 //! availability, reverse lookups, DNS) — is upgraded to `http_request_update`, whose answer
-//! goes through consensus. After each update, the names the update touched (read from the
-//! audit log) are re-certified in the same message; the expiry sweep removes names whose grace
-//! ended.
+//! goes through consensus. Every update (HTTP, candid, timer) ends with [`Recertify::finish`]:
+//! the answers the events it appended may have changed ([`touched`], one mapping for every
+//! event type) are re-certified in the same message and the certified data is set; the expiry
+//! sweep removes names whose grace ended.
 //!
 //! CORS is answered here (the local stack's axum edge does it natively) with the original's
 //! allow-list; the CORS headers are not certified because they depend on the request.
@@ -27,8 +28,8 @@ use ic_http_certification::{
 };
 
 use crate::api::{ApiRequest, ApiResponse, Now};
-use crate::events::EventKind;
 use crate::names::{policy, registry};
+use crate::state::event::EventType;
 use crate::{router, state};
 
 /// Origins the original api-core allows (contracts/api-core.md §0.1).
@@ -91,7 +92,7 @@ pub fn certify(path: &str, api: &ApiResponse) {
     let certification = match HttpCertification::response_only(&cel, &response, None) {
         Ok(c) => c,
         Err(e) => {
-            crate::log(&format!("certifying {path} failed: {e}"));
+            canister_runtime::print(&format!("certifying {path} failed: {e}"));
             return;
         }
     };
@@ -151,7 +152,7 @@ pub fn rebuild(now: Now) {
         &ApiResponse::ok(&serde_json::json!({ "ok": true })),
     );
     let labels: Vec<String> = state::with(|s| {
-        s.names
+        s.names()
             .iter()
             .filter(|e| e.value().0.grace_ends_at >= now.secs())
             .map(|e| e.key().clone())
@@ -160,24 +161,119 @@ pub fn rebuild(now: Now) {
     for label in labels {
         recertify_name(&label, now);
     }
-    if let Some(signer) = policy::signer_info_cached() {
-        certify(SIGNER_PATH, &signer);
+    refresh_signer();
+}
+
+/// A certified answer an event can change.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Touched {
+    /// `GET /api/names/<label>`.
+    Name(String),
+    /// `GET /api/names/<label>` of every name whose grace ended (the sweep ran).
+    NamesPastGrace,
+    /// `GET /api/names/policy/signer` (its key, key name, chain or store).
+    Signer,
+}
+
+/// The certified answers `event` can change. Every event type is named here, so a new one
+/// has to say what it touches.
+pub fn touched(event: &EventType) -> Option<Touched> {
+    match event {
+        EventType::NameRegistered { label, .. }
+        | EventType::NameRenewed { label, .. }
+        | EventType::NameProfileUpdated { label, .. }
+        | EventType::NameMirrored { label, .. }
+        | EventType::LegacyNameRegistered { label, .. }
+        | EventType::LegacyNameRenewed { label, .. }
+        | EventType::LegacyNameUpdated { label } => Some(Touched::Name(label.clone())),
+        EventType::SweepRan { .. } | EventType::LegacySwept { .. } => Some(Touched::NamesPastGrace),
+        // The signer answer shows the key's address and name, the chain id and the store.
+        EventType::SignerKeyFetched { .. }
+        | EventType::LegacySignerKeyFetched { .. }
+        | EventType::NamesPolicyConfigured { .. }
+        | EventType::LegacyConfigChanged
+        | EventType::Installed { .. } => Some(Touched::Signer),
+        // `GET /api/names/<label>` does not consult `heaven_reserved` (the original's did not
+        // either), so reserving a label changes no certified answer.
+        EventType::ReservedChanged { .. }
+        | EventType::WalletRelayConfigured { .. }
+        | EventType::AccessConfigured { .. }
+        | EventType::SecretSet { .. }
+        | EventType::LegacySecretChanged { .. }
+        | EventType::ShadowProfileImported { .. }
+        | EventType::LegacyShadowProfileUpserted { .. }
+        | EventType::ClaimStarted { .. }
+        | EventType::LegacyClaimStarted { .. }
+        | EventType::ClaimCompleted { .. }
+        | EventType::ClaimCodeRejected { .. }
+        | EventType::IdentityImported { .. }
+        | EventType::LegacyIdentityUpserted { .. }
+        | EventType::PowChallengeIssued { .. }
+        | EventType::LegacyPowChallengeIssued { .. }
+        | EventType::PowChallengeConsumed { .. }
+        | EventType::PermitIssued { .. }
+        | EventType::LegacyPermitIssued { .. }
+        | EventType::TransactionSent { .. }
+        | EventType::RelayerNonceSynced { .. }
+        | EventType::RelayerNonceReserved { .. }
+        | EventType::RelayerNonceReleased { .. }
+        | EventType::RelayerNonceForgotten { .. }
+        | EventType::ProfileRelayCounted { .. } => None,
     }
 }
 
-/// Labels whose stored record changed in events `since..` of the audit log.
-fn labels_changed_since(since: u64) -> Vec<String> {
-    state::with(|s| {
-        (since..s.events.len())
-            .filter_map(|i| s.events.get(i))
-            .filter_map(|e| match e.0.kind {
-                EventKind::NameRegistered { label, .. }
-                | EventKind::NameRenewed { label, .. }
-                | EventKind::NameUpdated { label } => Some(label),
-                _ => None,
-            })
+/// Brings the certified answers in step with the events a message appends: taken before the
+/// message changes anything, finished after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recertify {
+    events_before: u64,
+}
+
+impl Recertify {
+    /// Notes where the audit log ends now.
+    pub fn start() -> Self {
+        Self {
+            events_before: state::with(|s| s.event_count()),
+        }
+    }
+
+    /// Re-certifies what the events appended since [`Recertify::start`] touched, then sets
+    /// the certified data to the new root hash.
+    pub fn finish<R: Runtime>(self, rt: &R, now: Now) {
+        recertify_since(self.events_before, now);
+        rt.set_certified_data(&root_hash());
+    }
+}
+
+/// Runs the synchronous change `f` at the runtime's time and re-certifies what it touched.
+pub fn certified<R: Runtime, T>(rt: &R, f: impl FnOnce(Now) -> T) -> T {
+    let now = Now::from_ns(rt.time_ns());
+    let recertify = Recertify::start();
+    let result = f(now);
+    recertify.finish(rt, now);
+    result
+}
+
+/// Re-certifies what events `since..` of the audit log touched.
+pub fn recertify_since(since: u64, now: Now) {
+    let mut touched: Vec<Touched> = state::with(|s| {
+        s.events_from(since)
+            .filter_map(|e| touched(&e.payload))
             .collect()
-    })
+    });
+    touched.sort();
+    touched.dedup();
+    for t in touched {
+        match t {
+            Touched::Name(label) => recertify_name(&label, now),
+            Touched::NamesPastGrace => {
+                for label in registry::past_grace(now) {
+                    uncertify(&name_path(&label));
+                }
+            }
+            Touched::Signer => refresh_signer(),
+        }
+    }
 }
 
 /// Whether the certified answer of `path` still holds at `now` (a name past its grace must
@@ -185,7 +281,7 @@ fn labels_changed_since(since: u64) -> Vec<String> {
 fn still_valid(path: &str, now: Now) -> bool {
     match path.strip_prefix("/api/names/") {
         Some(label) if path != SIGNER_PATH => state::with(|s| {
-            s.names
+            s.names()
                 .get(&label.to_string())
                 .is_some_and(|n| now.secs() <= n.0.grace_ends_at)
         }),
@@ -248,7 +344,7 @@ pub fn serve_query(
     let witness = match TREE.with_borrow(|t| t.witness(&entry, path)) {
         Ok(w) => w,
         Err(e) => {
-            crate::log(&format!("witness for {path} failed: {e}"));
+            canister_runtime::print(&format!("witness for {path} failed: {e}"));
             return upgrade();
         }
     };
@@ -264,8 +360,8 @@ pub fn serve_query(
     response
 }
 
-/// The `http_request_update` update: runs the route, re-certifies what it changed. The caller
-/// sets the certified data to [`root_hash`] afterwards.
+/// The `http_request_update` update: runs the route, re-certifies what it changed and sets the
+/// certified data.
 pub async fn serve_update<R: Runtime>(
     rt: &R,
     req: &HttpUpdateRequest<'_>,
@@ -294,9 +390,9 @@ pub async fn serve_update<R: Runtime>(
         req.headers().to_vec(),
         req.body().to_vec(),
     );
-    let events_before = state::with(|s| s.events.len());
+    let recertify = Recertify::start();
     let api = router::update(rt, &api_request, now).await;
-    after_update(events_before, now);
+    recertify.finish(rt, now);
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     headers.extend(cors_headers(origin.as_deref()));
     HttpResponse::builder()
@@ -306,170 +402,23 @@ pub async fn serve_update<R: Runtime>(
         .build_update()
 }
 
-/// Keeps the certified answers in step after an update: names it touched, and the signer
-/// answer once the key is known.
-pub fn after_update(events_before: u64, now: Now) {
-    for label in labels_changed_since(events_before) {
-        recertify_name(&label, now);
-    }
-    refresh_signer();
-}
-
-/// Certifies the policy signer answer (it also carries the configured chain and store, so
-/// controllers' config changes call this too).
+/// Certifies the policy signer answer once the key is known (it also carries the key name,
+/// the configured chain and the store); without a key for the configured key name the query
+/// answers nothing and the update fetches it.
 pub fn refresh_signer() {
-    if let Some(signer) = policy::signer_info_cached() {
-        certify(SIGNER_PATH, &signer);
+    match policy::signer_info_cached() {
+        Some(signer) => certify(SIGNER_PATH, &signer),
+        None => uncertify(SIGNER_PATH),
     }
 }
 
-/// The periodic expiry sweep: stale challenges and rate-limit windows, names past grace.
-pub fn sweep(now: Now) {
-    policy::sweep(now);
-    for label in registry::past_grace(now) {
-        uncertify(&name_path(&label));
-    }
-    state::with_mut(|s| {
-        s.next_seq("sweeps");
-        s.counters.insert("last_sweep_ns".to_string(), now.ns);
-    });
+/// The periodic expiry sweep (the timer's job): stale challenges and rate-limit windows go,
+/// names past grace lose their certified answer.
+pub fn sweep<R: Runtime>(rt: &R, now: Now) {
+    let recertify = Recertify::start();
+    crate::names::sweep(now);
+    recertify.finish(rt, now);
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ic_http_certification::HttpRequest;
-
-    fn register(label: &str, expires_at: u64, grace_ends_at: u64) {
-        state::with_mut(|s| {
-            s.names.insert(
-                label.to_string(),
-                state::Cbor(state::HeavenName {
-                    label: label.into(),
-                    label_display: Some(label.into()),
-                    owner: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
-                    status: "active".into(),
-                    registered_at: 1,
-                    expires_at,
-                    grace_ends_at,
-                    profile_cid: None,
-                    created_at: 1,
-                    updated_at: 1,
-                }),
-            );
-        });
-    }
-
-    #[test]
-    fn certified_names_are_served_from_the_query_until_grace_ends() {
-        register("alice", 100, 200);
-        rebuild(Now::from_secs(50));
-        assert_eq!(certified_paths(), vec!["/api/names/alice", "/health"]);
-        let root = root_hash();
-
-        let req = HttpRequest::get("/api/names/alice")
-            .with_headers(vec![("Origin".into(), "https://heaven.xyz".into())])
-            .build();
-        let resp = serve_query(&req, Now::from_secs(150), Some(vec![1, 2, 3]));
-        assert_eq!(resp.upgrade(), None);
-        assert_eq!(resp.status_code(), StatusCode::OK);
-        let body: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
-        assert_eq!(body["label"], "alice");
-        assert!(
-            header(resp.headers(), "ic-certificate")
-                .unwrap()
-                .contains("version=2")
-        );
-        assert_eq!(
-            header(resp.headers(), "access-control-allow-origin"),
-            Some("https://heaven.xyz")
-        );
-
-        // Past grace: upgrade (the update answers 404) even before the sweep.
-        let resp = serve_query(&req, Now::from_secs(201), Some(vec![1]));
-        assert_eq!(resp.upgrade(), Some(true));
-        sweep(Now::from_secs(201));
-        assert_eq!(certified_paths(), vec!["/health"]);
-        assert_ne!(root_hash(), root);
-    }
-
-    #[test]
-    fn uncertified_reads_writes_and_missing_certificates_upgrade() {
-        rebuild(Now::from_secs(1));
-        let upgrade = |req: HttpRequest, cert: Option<Vec<u8>>| {
-            serve_query(&req, Now::from_secs(1), cert).upgrade()
-        };
-        assert_eq!(
-            upgrade(HttpRequest::get("/api/names/nobody").build(), Some(vec![1])),
-            Some(true)
-        );
-        assert_eq!(
-            upgrade(HttpRequest::get("/api/claim/abc").build(), Some(vec![1])),
-            Some(true)
-        );
-        assert_eq!(
-            upgrade(
-                HttpRequest::post("/api/names/register").build(),
-                Some(vec![1])
-            ),
-            Some(true)
-        );
-        assert_eq!(
-            upgrade(HttpRequest::get("/health").build(), None),
-            Some(true)
-        );
-        assert_eq!(
-            upgrade(HttpRequest::get("/health?x=1").build(), Some(vec![1])),
-            None
-        );
-    }
-
-    #[test]
-    fn touched_names_are_recertified_from_the_audit_log() {
-        rebuild(Now::from_secs(1));
-        let before = state::with(|s| s.events.len());
-        register("bobby", 100, 200);
-        state::with_mut(|s| {
-            s.record(
-                1,
-                EventKind::NameRegistered {
-                    label: "bobby".into(),
-                    owner: "0x".into(),
-                    expires_at: 100,
-                },
-            )
-        });
-        after_update(before, Now::from_secs(2));
-        assert!(certified_paths().contains(&"/api/names/bobby".to_string()));
-    }
-
-    #[tokio::test]
-    async fn options_preflight_and_cors_on_updates() {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = canister_runtime::native::NativeRuntime::open(dir.path()).unwrap();
-        let req: HttpUpdateRequest = HttpRequest::builder()
-            .with_method(ic_http_certification::Method::OPTIONS)
-            .with_url("/api/names/permit")
-            .with_headers(vec![("Origin".into(), "http://evil.example".into())])
-            .build()
-            .into();
-        let resp = serve_update(&rt, &req, Now::from_secs(1)).await;
-        assert_eq!(resp.status_code(), StatusCode::NO_CONTENT);
-        assert_eq!(header(resp.headers(), "access-control-allow-origin"), None);
-        assert_eq!(
-            header(resp.headers(), "access-control-allow-methods"),
-            Some(ALLOW_METHODS)
-        );
-        let req: HttpUpdateRequest = HttpRequest::get("/nowhere")
-            .with_headers(vec![("origin".into(), "http://localhost:5173".into())])
-            .build()
-            .into();
-        let resp = serve_update(&rt, &req, Now::from_secs(1)).await;
-        assert_eq!(resp.status_code(), StatusCode::NOT_FOUND);
-        assert_eq!(resp.body(), br#"{"error":"Not found"}"#);
-        assert_eq!(
-            header(resp.headers(), "access-control-allow-origin"),
-            Some("http://localhost:5173")
-        );
-    }
-}
+mod tests;

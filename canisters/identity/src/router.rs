@@ -9,9 +9,12 @@
 use canister_runtime::Runtime;
 use serde::Serialize;
 
+use candid::Principal;
+
 use crate::api::{ApiError, ApiRequest, ApiResponse, ApiResult, Now, Rng, rng_from_seed};
 use crate::names::{policy, registry};
-use crate::{claim, state, wallet};
+use crate::state::SecretKind;
+use crate::{claim, secret, state, wallet};
 
 /// Header the trusted edge sends its key in (docs/adr/0003-client-ip-for-rate-limits.md).
 pub const EDGE_KEY_HEADER: &str = "x-heaven-edge-key";
@@ -101,11 +104,11 @@ pub fn query(req: &ApiRequest, now: Now) -> Option<ApiResponse> {
 }
 
 /// The client IP a trusted edge vouched for: only when the request carries the edge key the
-/// controllers set (compared in constant time).
+/// controllers set (its SHA-256 compared in constant time).
 pub fn trusted_client_ip(req: &ApiRequest) -> Option<String> {
-    let key = state::with(|s| s.secrets().edge_key.clone())?;
+    let key = state::with(|s| s.secrets().sha256(SecretKind::EdgeKey).map(str::to_string))?;
     let presented = req.header(EDGE_KEY_HEADER)?;
-    if !constant_time_eq(key.as_bytes(), presented.as_bytes()) {
+    if !secret::matches(&key, presented) {
         return None;
     }
     req.header(CLIENT_IP_HEADER)
@@ -113,14 +116,17 @@ pub fn trusted_client_ip(req: &ApiRequest) -> Option<String> {
         .filter(|ip| !ip.is_empty())
 }
 
-/// Byte equality whose time does not depend on where the inputs differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The client IP an `edge_request` states, kept only when `caller` is a trusted edge.
+pub fn trusted_edge_ip(caller: &Principal, client_ip: Option<String>) -> Option<String> {
+    let caller = caller.to_text();
+    state::with_config(|c| c.trusted_edges.contains(&caller))
+        .then_some(client_ip)
+        .flatten()
 }
 
 async fn fresh_rng<R: Runtime>(rt: &R) -> Result<Rng, ApiError> {
     let seed = rt.random_bytes().await.map_err(|e| {
-        crate::log(&format!("randomness unavailable: {e}"));
+        canister_runtime::print(&format!("randomness unavailable: {e}"));
         ApiError::error(503, "Randomness unavailable, try again")
     })?;
     Ok(rng_from_seed(seed))
@@ -154,7 +160,9 @@ pub async fn update_with_client_ip<R: Runtime>(
         Route::ClaimAction("verify-bio") if post => claim::verify_bio(req, now),
         Route::ClaimAction("verify-dm") if post => claim::verify_dm(req, now),
         Route::ClaimAction("complete") if post => claim::complete(req, now),
-        Route::NameAction("register") if post => registry::register(req, now),
+        Route::NameAction("register") if post => {
+            registry::register_with_client_ip(req, now, client_ip.as_deref())
+        }
         Route::NameAction("renew") if post => registry::renew(req, now),
         Route::NameAction("update") if post => registry::update(req, now),
         Route::NameAction("challenge") if post => match fresh_rng(rt).await {
@@ -176,94 +184,4 @@ pub async fn update_with_client_ip<R: Runtime>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn get(path: &str) -> ApiRequest {
-        ApiRequest::new("GET", path, vec![], vec![])
-    }
-
-    fn status_and_body(r: ApiResponse) -> (u16, String) {
-        (r.status, String::from_utf8(r.body).unwrap())
-    }
-
-    #[test]
-    fn unknown_paths_methods_and_trailing_slashes_are_404() {
-        let now = Now::from_secs(1);
-        for path in [
-            "/",
-            "/health/",
-            "/api/names/",
-            "/api/claim",
-            "/api/nope",
-            "/api/names/a/b/c",
-        ] {
-            assert_eq!(
-                status_and_body(query(&get(path), now).unwrap()),
-                (404, r#"{"error":"Not found"}"#.to_string()),
-                "{path}"
-            );
-        }
-        let put = ApiRequest::new("PUT", "/api/names/register", vec![], vec![]);
-        assert_eq!(query(&put, now).unwrap().status, 404);
-        let get_start = get("/api/claim/start");
-        // GET of an action name is a token lookup, as in the original.
-        assert_eq!(query(&get_start, now).unwrap().status, 404);
-        assert_eq!(
-            status_and_body(query(&get("/health"), now).unwrap()),
-            (200, r#"{"ok":true}"#.to_string())
-        );
-    }
-
-    #[test]
-    fn writes_and_outside_calls_are_sent_to_update() {
-        let now = Now::from_secs(1);
-        let post = |p: &str| ApiRequest::new("POST", p, vec![], vec![]);
-        for p in [
-            "/api/claim/start",
-            "/api/claim/complete",
-            "/api/names/register",
-            "/api/names/permit",
-            "/api/wallet/set-profile",
-        ] {
-            assert!(query(&post(p), now).is_none(), "{p}");
-        }
-        assert!(query(&get("/api/wallet/nonce?user=0x1"), now).is_none());
-        assert!(query(&get("/api/names/policy/signer"), now).is_none());
-        assert!(query(&get("/api/names/alice"), now).is_some());
-        assert!(query(&post("/api/names/alice"), now).is_some());
-    }
-
-    #[test]
-    fn only_the_edge_key_makes_the_client_ip_header_trusted() {
-        let with = |headers: &[(&str, &str)]| {
-            ApiRequest::new(
-                "POST",
-                "/api/names/permit",
-                headers
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                vec![],
-            )
-        };
-        let spoofed = with(&[(CLIENT_IP_HEADER, "1.2.3.4")]);
-        assert_eq!(trusted_client_ip(&spoofed), None);
-        state::with_mut(|s| {
-            let mut secrets = s.secrets().clone();
-            secrets.edge_key = Some("edge-secret".into());
-            s.secrets.set(state::Cbor(secrets));
-        });
-        assert_eq!(trusted_client_ip(&spoofed), None);
-        let wrong = with(&[
-            (EDGE_KEY_HEADER, "edge-secreT"),
-            (CLIENT_IP_HEADER, "1.2.3.4"),
-        ]);
-        assert_eq!(trusted_client_ip(&wrong), None);
-        let good = with(&[
-            ("X-Heaven-Edge-Key", "edge-secret"),
-            ("X-Heaven-Client-Ip", " 1.2.3.4, 10.0.0.1"),
-        ]);
-        assert_eq!(trusted_client_ip(&good).as_deref(), Some("1.2.3.4"));
-    }
-}
+mod tests;

@@ -5,12 +5,14 @@
 //! The policy signer's address replaces `TEMPO_POLICY_SIGNER_ADDRESS` on-chain (docs/identity-signer.md);
 //! the relayer pays for relayed transactions.
 
-use canister_runtime::{EcdsaKey, Runtime};
+use canister_runtime::Runtime;
 use heaven_eth::{Address, B256};
+use heaven_evm::{PublicKeyCache, SignerError, ThresholdKey};
 
-use crate::api::ApiError;
-use crate::events::EventKind;
+use crate::api::{ApiError, Now};
 use crate::state;
+use crate::state::audit::process_event;
+use crate::state::event::EventType;
 
 /// The keys the canister signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,13 +24,16 @@ pub enum Role {
 }
 
 impl Role {
-    /// The derivation path of the role's key (one component).
-    pub fn derivation_path(self) -> Vec<Vec<u8>> {
-        let name: &[u8] = match self {
+    fn path(self) -> &'static [u8] {
+        match self {
             Role::PolicySigner => b"heaven/names-policy-signer/v1",
             Role::Relayer => b"heaven/wallet-relayer/v1",
-        };
-        vec![name.to_vec()]
+        }
+    }
+
+    /// The derivation path of the role's key (one component).
+    pub fn derivation_path(self) -> Vec<Vec<u8>> {
+        vec![self.path().to_vec()]
     }
 
     /// A short name for logs and the signer route.
@@ -38,106 +43,100 @@ impl Role {
             Role::Relayer => "wallet-relayer",
         }
     }
+
+    /// The role's threshold key under the configured key name.
+    pub fn key(self) -> ThresholdKey {
+        let key_name = state::with_config(|c| c.ecdsa_key_name.clone());
+        ThresholdKey::new(key_name, self.name(), self.path())
+    }
 }
 
-fn key() -> EcdsaKey {
-    EcdsaKey::new(state::with_config(|c| c.ecdsa_key_name.clone()))
+/// The canister's stable state as the keys' public-key cache: a first fetch is recorded as a
+/// `SignerKeyFetched` event, so public keys survive upgrades and show in the audit log.
+struct StateKeys<'k> {
+    key: &'k ThresholdKey,
+    now: Now,
 }
 
-/// Where the role's public key for the configured key name is kept.
-fn cache_key(key: &EcdsaKey, role: Role) -> String {
-    format!("{}|{}", key.name, role.name())
+impl PublicKeyCache for StateKeys<'_> {
+    fn get(&self, id: &str) -> Option<Vec<u8>> {
+        state::with(|s| s.signer_keys().get(&id.to_owned()))
+    }
+
+    fn put(&self, _id: &str, public_key: &[u8], address: &Address) {
+        state::mutate(|s| {
+            process_event(
+                s,
+                self.now,
+                EventType::SignerKeyFetched {
+                    key_name: self.key.key.name.clone(),
+                    role: self.key.role.to_string(),
+                    public_key: public_key.to_vec(),
+                    address: heaven_eth::address::to_checksum(address),
+                },
+            )
+        });
+    }
 }
 
 /// The role's public key (SEC1), from stable state or (first use) the management canister.
-/// Public keys are deterministic per key and path, so they are kept across upgrades.
 pub async fn public_key<R: Runtime>(rt: &R, role: Role) -> Result<Vec<u8>, ApiError> {
-    let key = key();
-    let cache_key = cache_key(&key, role);
-    if let Some(pk) = state::with(|s| s.signer_keys.get(&cache_key)) {
-        return Ok(pk);
-    }
-    let pk = rt
-        .ecdsa_public_key(&key, &role.derivation_path())
-        .await
-        .map_err(|e| signing_failed(role, e))?;
-    let address = heaven_eth::address::from_public_key(&pk).map_err(|e| signing_failed(role, e))?;
-    let now_ns = rt.time_ns();
-    state::with_mut(|s| {
-        if s.signer_keys.insert(cache_key, pk.clone()).is_none() {
-            s.record(
-                now_ns,
-                EventKind::SignerKeyFetched {
-                    role: role.name().to_string(),
-                    address: heaven_eth::address::to_checksum(&address),
-                },
-            );
-        }
-    });
-    Ok(pk)
+    let key = role.key();
+    let cache = StateKeys {
+        key: &key,
+        now: Now::from_ns(rt.time_ns()),
+    };
+    key.public_key(rt, &cache).await.map_err(signing_failed)
 }
 
 /// The role's Ethereum address.
 pub async fn address<R: Runtime>(rt: &R, role: Role) -> Result<Address, ApiError> {
     let pk = public_key(rt, role).await?;
-    heaven_eth::address::from_public_key(&pk).map_err(|e| signing_failed(role, e))
+    heaven_eth::address::from_public_key(&pk).map_err(|e| {
+        signing_failed(SignerError {
+            role: role.name(),
+            reason: e.to_string(),
+        })
+    })
 }
 
 /// The role's address when its key was fetched before (queries cannot fetch it).
 pub fn cached_address(role: Role) -> Option<Address> {
-    let cache_key = cache_key(&key(), role);
-    state::with(|s| s.signer_keys.get(&cache_key))
-        .and_then(|pk| heaven_eth::address::from_public_key(&pk).ok())
+    let key = role.key();
+    key.cached_address(&StateKeys {
+        key: &key,
+        now: Now::from_ns(0),
+    })
+}
+
+/// The role's EIP-55 address, or why it could not be had (the candid methods' answer).
+pub async fn checksum_address<R: Runtime>(rt: &R, role: Role) -> Result<String, String> {
+    address(rt, role)
+        .await
+        .map(|a| heaven_eth::address::to_checksum(&a))
+        .map_err(|e| e.message())
+}
+
+/// The role's EIP-55 address when its key was fetched before.
+pub fn cached_checksum_address(role: Role) -> Option<String> {
+    cached_address(role).map(|a| heaven_eth::address::to_checksum(&a))
 }
 
 /// Signs `digest` with the role's key: `r‖s‖v`, low-s, v ∈ {27, 28}.
 pub async fn sign<R: Runtime>(rt: &R, role: Role, digest: B256) -> Result<[u8; 65], ApiError> {
-    let pk = public_key(rt, role).await?;
-    let rs = rt
-        .sign_with_ecdsa(&key(), &role.derivation_path(), digest.0)
-        .await
-        .map_err(|e| signing_failed(role, e))?;
-    heaven_eth::signature::from_threshold(&rs, &digest, &pk).map_err(|e| signing_failed(role, e))
+    let key = role.key();
+    let cache = StateKeys {
+        key: &key,
+        now: Now::from_ns(rt.time_ns()),
+    };
+    key.sign(rt, &cache, digest).await.map_err(signing_failed)
 }
 
-fn signing_failed(role: Role, e: impl std::fmt::Display) -> ApiError {
-    crate::log(&format!("{} signing failed: {e}", role.name()));
+/// Logged with its cause; the client sees only "Signing failed".
+fn signing_failed(e: SignerError) -> ApiError {
+    canister_runtime::print(&e.to_string());
     ApiError::error(500, "Signing failed")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use canister_runtime::native::NativeRuntime;
-
-    #[tokio::test]
-    async fn signature_recovers_to_the_reported_address_and_roles_differ() {
-        let dir = tempfile::tempdir().unwrap();
-        let rt = NativeRuntime::open(dir.path()).unwrap();
-        let signer = address(&rt, Role::PolicySigner).await.unwrap();
-        let relayer = address(&rt, Role::Relayer).await.unwrap();
-        assert_ne!(signer, relayer);
-        assert_eq!(cached_address(Role::PolicySigner), Some(signer));
-        // Keys are kept in stable state and their first use is an audit event, once.
-        assert_eq!(address(&rt, Role::PolicySigner).await.unwrap(), signer);
-        let fetched = state::with(|s| {
-            s.events
-                .iter()
-                .filter(|e| matches!(e.0.kind, EventKind::SignerKeyFetched { .. }))
-                .count()
-        });
-        assert_eq!(fetched, 2);
-        assert_eq!(state::with(|s| s.signer_keys.len()), 2);
-
-        let digest = heaven_eth::keccak256(b"a digest");
-        let sig = sign(&rt, Role::PolicySigner, digest).await.unwrap();
-        assert!(sig[64] == 27 || sig[64] == 28);
-        let recovered = heaven_eth::signature::recover_prehash(&digest, &sig).unwrap();
-        assert_eq!(recovered, signer);
-        // low-s: s <= n/2
-        let half_n =
-            hex::decode("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0")
-                .unwrap();
-        assert!(sig[32..64] <= half_n[..]);
-    }
-}
+mod tests;

@@ -4,8 +4,10 @@
 //!
 //! The request checks live in [`profile`], transaction building, nonces and receipts in
 //! [`relay`]. Deliberate differences from the original, all on paths that used to throw:
-//! invalid JSON is a 400 (the original's uncaught exception made it a 500), and a transaction
-//! not yet mined after a few receipt polls is a 202 (a canister cannot sleep inside a call).
+//! invalid JSON is a 400 (the original's uncaught exception made it a 500); a chain node that
+//! cannot be reached on `nonce` / `domain` is a 503 and one answering with an error a 502 (the
+//! original: 500 "Internal server error"); and a transaction not yet mined after a few receipt
+//! polls is a 202 (a canister cannot sleep inside a call).
 
 use canister_runtime::Runtime;
 use heaven_eth::abi::{
@@ -13,13 +15,14 @@ use heaven_eth::abi::{
 };
 use heaven_eth::rpc::BlockTag;
 use heaven_eth::{Address, B256, U256, address, hex32};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, ApiRequest, ApiResponse, ApiResult, Now, field};
-use crate::chain::Chain;
-use crate::events::EventKind;
+use crate::api::{ApiError, ApiRequest, ApiResponse, ApiResult, Field, Now};
+use crate::chain::{Chain, ChainError};
 use crate::names::label::valid_relay_label;
-use crate::state::{self, Cbor, HeavenName, WalletRelayConfig};
+use crate::state::audit::process_event;
+use crate::state::event::EventType;
+use crate::state::{self, WalletRelayConfig};
 
 mod profile;
 mod relay;
@@ -54,7 +57,7 @@ impl Relay {
     fn load() -> Result<Self, ApiError> {
         let config = state::with_config(|c| c.wallet.clone());
         let bad = |what: &str| {
-            crate::log(&format!(
+            canister_runtime::print(&format!(
                 "wallet: invalid {what} in the relay configuration"
             ));
             config_error()
@@ -73,7 +76,7 @@ impl Relay {
     fn enabled() -> Result<Self, ApiError> {
         let relay = Self::load()?;
         if !relay.config.enabled {
-            crate::log("wallet: relay disabled (no relayer configured)");
+            canister_runtime::print("wallet: relay disabled (no relayer configured)");
             return Err(config_error());
         }
         Ok(relay)
@@ -91,6 +94,17 @@ fn config_error() -> ApiError {
 /// What the original's framework answered for an exception nobody caught.
 fn internal_error() -> ApiError {
     ApiError::error(500, "Internal server error")
+}
+
+/// A chain read that failed where the original let the exception escape (500): the node could
+/// not be reached (503, retry) or answered with an error (502). Logged with the cause.
+fn upstream_error(route: &str, e: ApiError) -> ApiError {
+    canister_runtime::print(&format!("wallet {route}: {}", e.message()));
+    if e.status == 503 {
+        ApiError::error(503, "Chain RPC unavailable")
+    } else {
+        ApiError::error(502, "Chain RPC failed")
+    }
 }
 
 /// Deliberate fix: the original let the JSON parser throw (500); a malformed body is the
@@ -113,6 +127,7 @@ async fn profile_nonce<R: Runtime>(
     chain
         .call(contract, &noncesCall { user }, BlockTag::Number(block))
         .await
+        .map_err(ApiError::from)
 }
 
 #[derive(Serialize)]
@@ -129,11 +144,7 @@ pub async fn nonce<R: Runtime>(rt: &R, req: &ApiRequest) -> ApiResult {
     let relay = Relay::load()?;
     let nonce = profile_nonce(&relay.chain(rt), relay.dating_profile, user)
         .await
-        .map_err(|e| {
-            // The original did not catch RPC errors here.
-            crate::log(&format!("wallet nonce: {}", e.message()));
-            internal_error()
-        })?;
+        .map_err(|e| upstream_error("nonce", e))?;
     Ok(ApiResponse::ok(&NonceBody {
         nonce: nonce.to_string(),
     }))
@@ -170,10 +181,7 @@ pub async fn domain<R: Runtime>(rt: &R) -> ApiResult {
             BlockTag::Latest,
         )
         .await
-        .map_err(|e| {
-            crate::log(&format!("wallet domain: {}", e.message()));
-            internal_error()
-        })?;
+        .map_err(|e| upstream_error("domain", e.into()))?;
     let contract = address::to_checksum(&relay.dating_profile);
     Ok(ApiResponse::ok(&DomainBody {
         domain: DomainFields {
@@ -219,7 +227,7 @@ struct ProfilePending {
 /// relays `setProfileWithSig` and reports its receipt.
 pub async fn set_profile<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiResult {
     let relay = Relay::enabled()?;
-    let body = req.json_object(bad_json)?;
+    let body: profile::ProfileBody = req.json(bad_json)?;
     let request = profile::ProfileRequest::parse(&body)?;
     request.check_deadline(now)?;
     let user_key = address::to_lower_hex(&request.user);
@@ -229,7 +237,7 @@ pub async fn set_profile<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiR
     let nonce = profile_nonce(&chain, relay.dating_profile, request.user)
         .await
         .map_err(|e| {
-            crate::log(&format!("wallet set-profile: nonce read: {}", e.message()));
+            canister_runtime::print(&format!("wallet set-profile: nonce read: {}", e.message()));
             ApiError::error(500, "Failed to verify nonce")
         })?;
     let authorised = request.verify(nonce, relay.config.chain_id, relay.dating_profile)?;
@@ -301,7 +309,7 @@ pub async fn set_profile<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiR
 
 /// 429 while the address's last successful relay is younger than [`RATE_LIMIT_SECS`].
 fn check_rate_limit(user_key: &str, now: Now) -> Result<(), ApiError> {
-    let Some(last) = state::with(|s| s.wallet_limits.get(&user_key.to_string())) else {
+    let Some(last) = state::with(|s| s.wallet_limits().get(&user_key.to_string())) else {
         return Ok(());
     };
     // Signed, as the original's arithmetic: a `last` in the future waits longer, not less.
@@ -317,7 +325,15 @@ fn check_rate_limit(user_key: &str, now: Now) -> Result<(), ApiError> {
 }
 
 fn record_profile_set(user_key: &str, now: Now) {
-    state::with_mut(|s| s.wallet_limits.insert(user_key.to_string(), now.secs()));
+    state::mutate(|s| {
+        process_event(
+            s,
+            now,
+            EventType::ProfileRelayCounted {
+                user: user_key.to_string(),
+            },
+        )
+    });
 }
 
 #[derive(Serialize)]
@@ -347,19 +363,31 @@ struct NamePending<'a> {
     full_name: String,
 }
 
+/// Body of `POST /api/wallet/register-name` (presence is JavaScript truthiness).
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct RegisterNameBody {
+    user_address: Field,
+    label: Field,
+}
+
 /// POST /api/wallet/register-name: relays `registerFor(heaven node, label, user, 1 year)` on
 /// the subname registrar and mirrors the name into the legacy `heaven_names` table.
 pub async fn register_name<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiResult {
     let relay = Relay::enabled()?;
-    let body = req.json_object(bad_json)?;
-    if !field::truthy(&body, "userAddress") || !field::truthy(&body, "label") {
+    let body: RegisterNameBody = req.json(bad_json)?;
+    if !body.user_address.is_truthy() || !body.label.is_truthy() {
         return Err(missing_fields());
     }
-    let user = field::str(&body, "userAddress")
+    let user = body
+        .user_address
+        .as_str()
         .and_then(address::parse)
         .ok_or_else(|| ApiError::error(400, "Invalid userAddress format"))?;
     // A non-string label (which the original let through to viem) is refused here.
-    let label = field::str(&body, "label")
+    let label = body
+        .label
+        .as_str()
         .filter(|l| valid_relay_label(l))
         .ok_or_else(|| {
             ApiError::error(
@@ -370,7 +398,7 @@ pub async fn register_name<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> Ap
 
     let chain = relay.chain(rt);
     let availability_failed =
-        |e: ApiError| ApiError::error(500, format!("Availability check failed: {}", e.message()));
+        |e: ChainError| ApiError::error(500, format!("Availability check failed: {e}"));
     let block = chain.pinned_block().await.map_err(availability_failed)?;
     let available = chain
         .call(
@@ -439,50 +467,20 @@ pub async fn register_name<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> Ap
     }
 }
 
-/// Upserts the `heaven_names` row of a relayed registration as the original's
-/// `INSERT .. ON CONFLICT(label) DO UPDATE`: a new row is registered now; an existing one keeps
-/// its registration and creation times, display label and profile CID, and takes the new owner,
-/// status, expiry and grace.
+/// Mirrors a relayed registration into the legacy `heaven_names` table (the original's
+/// `INSERT .. ON CONFLICT(label) DO UPDATE`, see [`EventType::NameMirrored`]).
 fn mirror_name(label: &str, owner: &str, now: Now) {
-    let at = now.secs();
-    let expires_at = at + REGISTRATION_SECS;
-    let grace_ends_at = expires_at + GRACE_SECS;
-    let owner_key = |owner: &str| format!("{owner}|{label}");
-    state::with_mut(|s| {
-        let name = match s.names.get(&label.to_string()) {
-            Some(Cbor(previous)) => {
-                s.names_by_owner.remove(&owner_key(&previous.owner));
-                HeavenName {
-                    owner: owner.to_string(),
-                    status: "active".into(),
-                    expires_at,
-                    grace_ends_at,
-                    updated_at: at,
-                    ..previous
-                }
-            }
-            None => HeavenName {
-                label: label.to_string(),
-                label_display: Some(label.to_string()),
-                owner: owner.to_string(),
-                status: "active".into(),
-                registered_at: at,
-                expires_at,
-                grace_ends_at,
-                profile_cid: None,
-                created_at: at,
-                updated_at: at,
-            },
-        };
-        s.names.insert(label.to_string(), Cbor(name));
-        s.names_by_owner.insert(owner_key(owner), ());
-        s.record(
-            now.ns,
-            EventKind::NameRegistered {
+    let expires_at = now.secs() + REGISTRATION_SECS;
+    state::mutate(|s| {
+        process_event(
+            s,
+            now,
+            EventType::NameMirrored {
                 label: label.to_string(),
                 owner: owner.to_string(),
                 expires_at,
+                grace_ends_at: expires_at + GRACE_SECS,
             },
-        );
+        )
     });
 }

@@ -18,6 +18,7 @@ use identity_gateway::{
     Owner, challenge, configure_policy, fake_tempo, get, install_identity, json_of, permit_body,
     post, query_only, register_name,
 };
+use k256::ecdsa::SigningKey;
 
 /// Calls averaged per figure (after one warm-up call, which also fetches the signing key).
 const CALLS: u64 = 5;
@@ -90,6 +91,8 @@ fn main() {
     report(
         "POST /api/names/register (update)",
         average(|i| {
+            // One owner per name: an owner may register only a few names an hour.
+            let owner = Owner::from_key(SigningKey::from_slice(&[i as u8 + 1; 32]).unwrap());
             let label = format!("benchname{i}");
             let ts = identity_gateway::now_secs(s);
             let body = owner.register_body(&label, &format!("bench-register-{i:06}"), ts);

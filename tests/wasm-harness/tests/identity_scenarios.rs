@@ -13,8 +13,8 @@ use candid::Principal;
 use heaven_eth::abi::{SolCall, isReservedCall, premiumPriceForLabelCall, priceCall, quoteCall};
 use heaven_eth::{B256, U256};
 use ic_wasm_harness::{Scenario, ScenarioExt, scenario_tests, user};
-use identity_canister::Health;
-use identity_canister::admin::Stats;
+use identity_canister::endpoints::{AdminError, AuditReport, Health, Stats};
+use identity_canister::lifecycle::UpgradeArg;
 use identity_canister::state::ShadowProfile;
 use identity_canister::testing::{permit_from_json, permit_signer};
 use identity_gateway::{
@@ -34,6 +34,25 @@ fn stats(s: &mut dyn Scenario, c: Principal) -> Stats {
 
 fn health(s: &mut dyn Scenario, c: Principal) -> Health {
     s.query(c, "health", ()).unwrap()
+}
+
+/// The controller's `audit_check`: the state replayed from the audit log must equal the live
+/// one; returns the number of events replayed.
+fn audit_check(s: &mut dyn Scenario, c: Principal) -> u64 {
+    let controller = controller(s);
+    let bytes = s
+        .query_raw(
+            c,
+            controller,
+            "audit_check",
+            candid::encode_args(()).unwrap(),
+        )
+        .unwrap();
+    let report: Result<AuditReport, AdminError> = candid::decode_one(&bytes).unwrap();
+    match report {
+        Ok(AuditReport::Consistent { events }) => events,
+        other => panic!("the audit log does not rebuild the state: {other:?}"),
+    }
 }
 
 /// Asserts the `http_request` query answered `GET url` by itself, certified, and returns it.
@@ -106,11 +125,11 @@ fn profile() -> ShadowProfile {
 /// the link token.
 fn start_claim(s: &mut dyn Scenario, c: Principal) -> String {
     let controller = controller(s);
-    let set: Result<(), String> = s
+    let set: Result<(), AdminError> = s
         .update_as(c, controller, "set_access", (true, Vec::<String>::new()))
         .unwrap();
     assert_eq!(set, Ok(()));
-    let imported: Result<u64, String> = s
+    let imported: Result<u64, AdminError> = s
         .update_as(c, controller, "import_shadow_profiles", (vec![profile()],))
         .unwrap();
     assert_eq!(imported, Ok(1));
@@ -197,10 +216,10 @@ fn registered_name_is_certified_from_the_query(s: &mut dyn Scenario) {
 /// threshold ECDSA by the address `policy_signer_address` and the signer route report.
 fn permit_is_signed_by_the_policy_signer(s: &mut dyn Scenario) {
     let c = install_identity(s);
-    let refused: Result<(), String> = s
+    let refused: Result<(), AdminError> = s
         .update_as(c, user(), "set_names_policy_config", (policy_config(),))
         .unwrap();
-    assert!(refused.is_err(), "a non-controller configured the policy");
+    assert_eq!(refused, Err(AdminError::NotController));
     configure_policy(s, c);
 
     let rpc_log = Arc::new(Mutex::new(Vec::new()));
@@ -282,7 +301,7 @@ fn upgrade_keeps_names_claims_and_signer(s: &mut dyn Scenario) {
     s.upgrade(
         c,
         &identity_wasm(),
-        candid::encode_one(None::<identity_canister::IdentityInitArgs>).unwrap(),
+        candid::encode_one(None::<UpgradeArg>).unwrap(),
     )
     .unwrap();
 
@@ -315,6 +334,11 @@ fn upgrade_keeps_names_claims_and_signer(s: &mut dyn Scenario) {
     let (_, signer_again) = issue_permit(s, c, &owner.address);
     assert_eq!(signer_again, signer);
     s.set_outcall_handler(None);
+
+    // Names, claims, permits, configuration and two installs: the log rebuilds all of it.
+    assert_eq!(audit_check(s, c), stats(s, c).events);
+    let refused: Result<AuditReport, AdminError> = s.query(c, "audit_check", ()).unwrap();
+    assert_eq!(refused, Err(AdminError::NotController));
 }
 
 /// f. The expiry sweep timer is re-armed by `post_upgrade`: it runs, and drops a challenge
@@ -330,7 +354,7 @@ fn sweep_timer_runs_after_upgrade(s: &mut dyn Scenario) {
     s.upgrade(
         c,
         &identity_wasm(),
-        candid::encode_one(Some(identity_gateway::init_args())).unwrap(),
+        candid::encode_one(Some(identity_gateway::upgrade_args())).unwrap(),
     )
     .unwrap();
     let upgraded_at = s.time_nanos();
@@ -352,6 +376,8 @@ fn sweep_timer_runs_after_upgrade(s: &mut dyn Scenario) {
     let gone = expect_status(s, c, post("/api/names/permit", &stale_permit), 404);
     assert_eq!(gone["error"], "PoW challenge not found");
     s.set_outcall_handler(None);
+    // The timer's sweeps are events too, and replay to the same state.
+    assert_eq!(audit_check(s, c), stats(s, c).events);
 }
 
 scenario_tests!(

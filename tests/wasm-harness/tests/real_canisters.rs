@@ -5,7 +5,8 @@
 use candid::{CandidType, Deserialize};
 use ic_wasm_harness::{Scenario, ScenarioExt, canister_wasm, scenario_tests};
 
-/// `IdentityInitArgs` / `CreditsInitArgs` (candid/identity.did, candid/credits.did).
+/// `InitArg` of candid/identity.did / `CreditsInitArgs` of candid/credits.did (sent again on
+/// upgrade, as dfx does: identity decodes it as its optional `UpgradeArg`).
 #[derive(CandidType)]
 struct InitArgs {
     ecdsa_key_name: String,

@@ -142,19 +142,83 @@ impl Default for WalletRelayConfig {
     }
 }
 
-/// Secrets that guard routes. Set by controllers only and never returned by any method.
+/// The secrets that guard routes, kept as their SHA-256 (lowercase hex): a presented value is
+/// hashed and compared in constant time (`crate::secret`), the value itself is never stored,
+/// logged or returned. Set by controllers only.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Secrets {
-    /// `X-Claim-Start-Secret` (`CLAIM_START_SECRET`).
+    /// `CLAIM_START_SECRET` in plain text, as builds before hashing stored it; hashed into
+    /// [`Secrets::claim_start`] and cleared on the next install or upgrade.
     #[n(0)]
-    pub claim_start: Option<String>,
-    /// `Authorization: Bearer <DNS_SHARED_SECRET>` for `/api/names/dns/resolve`.
+    pub legacy_claim_start: Option<String>,
+    /// `DNS_SHARED_SECRET` in plain text (older builds); migrated like the above.
     #[n(1)]
-    pub dns_shared: Option<String>,
-    /// Key the Akash edge presents (`X-Heaven-Edge-Key`) to have its client-IP header trusted
-    /// (docs/adr/0003-client-ip-for-rate-limits.md).
+    pub legacy_dns_shared: Option<String>,
+    /// The edge key in plain text (older builds); migrated like the above.
     #[n(2)]
+    pub legacy_edge_key: Option<String>,
+    /// SHA-256 of `X-Claim-Start-Secret` (`CLAIM_START_SECRET`).
+    #[n(3)]
+    pub claim_start: Option<String>,
+    /// SHA-256 of the bearer secret of `/api/names/dns/resolve` (`DNS_SHARED_SECRET`).
+    #[n(4)]
+    pub dns_shared: Option<String>,
+    /// SHA-256 of the key the Akash edge presents (`X-Heaven-Edge-Key`) to have its client-IP
+    /// header trusted (docs/adr/0003-client-ip-for-rate-limits.md).
+    #[n(5)]
     pub edge_key: Option<String>,
+}
+
+impl Secrets {
+    /// The stored hash of `kind`.
+    pub fn sha256(&self, kind: SecretKind) -> Option<&str> {
+        match kind {
+            SecretKind::ClaimStart => self.claim_start.as_deref(),
+            SecretKind::DnsShared => self.dns_shared.as_deref(),
+            SecretKind::EdgeKey => self.edge_key.as_deref(),
+        }
+    }
+
+    /// Plain-text values older builds stored, with the secret each one is.
+    pub fn legacy_values(&self) -> Vec<(SecretKind, &str)> {
+        [
+            (SecretKind::ClaimStart, &self.legacy_claim_start),
+            (SecretKind::DnsShared, &self.legacy_dns_shared),
+            (SecretKind::EdgeKey, &self.legacy_edge_key),
+        ]
+        .into_iter()
+        .filter_map(|(kind, value)| value.as_deref().map(|v| (kind, v)))
+        .collect()
+    }
+}
+
+/// Which route secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode)]
+#[cbor(index_only)]
+pub enum SecretKind {
+    /// `X-Claim-Start-Secret` of `POST /api/claim/start`.
+    #[n(0)]
+    ClaimStart,
+    /// Bearer secret of `GET /api/names/dns/resolve`.
+    #[n(1)]
+    DnsShared,
+    /// Key the Akash edge presents to have its client-IP header trusted.
+    #[n(2)]
+    EdgeKey,
+}
+
+impl SecretKind {
+    /// Every secret, in a fixed order.
+    pub const ALL: [SecretKind; 3] = [Self::ClaimStart, Self::DnsShared, Self::EdgeKey];
+
+    /// The name logs and messages use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClaimStart => "claim_start",
+            Self::DnsShared => "dns_shared",
+            Self::EdgeKey => "edge_key",
+        }
+    }
 }
 
 /// A dating-directory profile a person can claim (`shadow_profiles`).

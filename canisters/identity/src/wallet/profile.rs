@@ -10,10 +10,11 @@
 
 use heaven_eth::eip712::{SetProfile, set_profile_digest};
 use heaven_eth::{Address, B256, U256, address, signature};
-use serde_json::{Map, Number, Value};
+use serde::Deserialize;
+use serde_json::{Number, Value};
 
 use super::{DEADLINE_MARGIN_SECS, internal_error, missing_fields};
-use crate::api::{ApiError, Now, field};
+use crate::api::{ApiError, Field, Now};
 
 /// A Solidity integer type of the `SetProfile` struct.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +60,57 @@ const INT_FIELDS: [(&str, IntType); 10] = [
     ("relationshipMode", UINT8),
 ];
 
-/// The fields the original required (besides the truthy `userAddress` and `signature`).
-const PRESENT_FIELDS: [&str; 4] = ["gender", "interestedMask", "locationMode", "deadline"];
+/// Body of `POST /api/wallet/set-profile`, as sent: the integers go through [`JsInt`]
+/// (`BigInt()`), as the original handed them to viem untyped.
+#[derive(Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub(super) struct ProfileBody {
+    user_address: Field,
+    signature: Field,
+    deadline: Field,
+    gender: Field,
+    interested_mask: Field,
+    location_mode: Field,
+    location_lat: Field,
+    location_lng: Field,
+    height_cm: Field,
+    birth_year: Field,
+    nationality_code: Field,
+    ethnicity_mask: Field,
+    relationship_mode: Field,
+}
+
+impl ProfileBody {
+    /// The integer field named `name` (one of [`INT_FIELDS`]).
+    fn int_field(&self, name: &str) -> &Field {
+        match name {
+            "gender" => &self.gender,
+            "interestedMask" => &self.interested_mask,
+            "locationMode" => &self.location_mode,
+            "locationLat" => &self.location_lat,
+            "locationLng" => &self.location_lng,
+            "heightCm" => &self.height_cm,
+            "birthYear" => &self.birth_year,
+            "nationalityCode" => &self.nationality_code,
+            "ethnicityMask" => &self.ethnicity_mask,
+            "relationshipMode" => &self.relationship_mode,
+            _ => &Field::Absent,
+        }
+    }
+
+    /// The fields the original required present (`null` counts), besides the truthy
+    /// `userAddress` and `signature`.
+    fn has_required_fields(&self) -> bool {
+        [
+            &self.gender,
+            &self.interested_mask,
+            &self.location_mode,
+            &self.deadline,
+        ]
+        .iter()
+        .all(|f| f.value().is_some())
+    }
+}
 
 /// A value as JavaScript's `BigInt()` makes it: sign and magnitude, `None` when the magnitude
 /// needs more than 256 bits (out of range of every Solidity type).
@@ -206,7 +256,7 @@ pub(super) struct ProfileRequest<'a> {
     /// The user, as parsed from `userAddress`.
     pub(super) user: Address,
     user_text: &'a str,
-    body: &'a Map<String, Value>,
+    body: &'a ProfileBody,
     deadline: Deadline,
     /// The hex digits of `signature`, after `0x`.
     signature_digits: &'a str,
@@ -221,24 +271,28 @@ pub(super) struct Authorised {
 impl<'a> ProfileRequest<'a> {
     /// The original's checks, in its order: required fields, address format, signature format,
     /// then `BigInt(deadline)` (an uncaught exception there was a 500).
-    pub(super) fn parse(body: &'a Map<String, Value>) -> Result<Self, ApiError> {
-        if !field::truthy(body, "userAddress")
-            || PRESENT_FIELDS.iter().any(|f| !body.contains_key(*f))
-            || !field::truthy(body, "signature")
+    pub(super) fn parse(body: &'a ProfileBody) -> Result<Self, ApiError> {
+        if !body.user_address.is_truthy()
+            || !body.has_required_fields()
+            || !body.signature.is_truthy()
         {
             return Err(missing_fields());
         }
-        let user_text = field::str(body, "userAddress").unwrap_or_default();
+        let user_text = body.user_address.as_str().unwrap_or_default();
         let user = address::parse(user_text)
             .ok_or_else(|| ApiError::error(400, "Invalid userAddress format"))?;
-        let signature_digits = field::str(body, "signature")
+        let signature_digits = body
+            .signature
+            .as_str()
             .and_then(|s| s.strip_prefix("0x"))
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit()))
             .ok_or_else(|| ApiError::error(400, "Invalid signature format"))?;
-        let raw_deadline = body.get("deadline");
+        let raw_deadline = body.deadline.value();
         let deadline = match JsInt::coerce(raw_deadline) {
             Err(e) => {
-                crate::log(&format!("wallet set-profile: BigInt(deadline) threw: {e}"));
+                canister_runtime::print(&format!(
+                    "wallet set-profile: BigInt(deadline) threw: {e}"
+                ));
                 return Err(internal_error());
             }
             Ok(d) if d.negative || d.magnitude == Some(U256::ZERO) => Deadline::NotPositive,
@@ -286,7 +340,7 @@ impl<'a> ProfileRequest<'a> {
         let digest = set_profile_digest(&profile, chain_id, contract);
         let recovered = recover(&digest, &signature).map_err(failed)?;
         if recovered != self.user {
-            crate::log(&format!(
+            canister_runtime::print(&format!(
                 "wallet set-profile: signature recovers to {}, not {}",
                 address::to_lower_hex(&recovered),
                 address::to_lower_hex(&self.user)
@@ -301,7 +355,7 @@ impl<'a> ProfileRequest<'a> {
 
     /// The value viem saw for an integer field (`relationshipMode ?? 0`).
     fn int_value(&self, name: &str) -> Option<Value> {
-        match self.body.get(name) {
+        match self.body.int_field(name).value() {
             None | Some(Value::Null) if name == "relationshipMode" => Some(Value::from(0)),
             v => v.cloned(),
         }

@@ -15,9 +15,10 @@ use heaven_eth::tx::Eip1559Tx;
 use heaven_eth::{Address, B256, U256, hex32};
 
 use crate::api::{ApiError, Now};
-use crate::chain::Chain;
-use crate::events::EventKind;
+use crate::chain::{Chain, ChainError};
 use crate::signer::{self, Role};
+use crate::state::audit::process_event;
+use crate::state::event::EventType;
 use crate::state::{self, WalletRelayConfig};
 
 /// How many times the receipt is asked for before answering "pending". Each ask is an HTTPS
@@ -25,13 +26,13 @@ use crate::state::{self, WalletRelayConfig};
 /// can let time pass inside a call.
 pub(super) const RECEIPT_POLLS: usize = 5;
 
-/// The most tip per gas a relayed transaction offers: 0.001 gwei. Base (an OP-stack chain)
-/// orders by tip but its blocks are rarely full, and this is the tip its nodes suggest
-/// (`eth_maxPriorityFeePerGas`); paying more buys nothing. Capped at the gas price so that
-/// the tip never exceeds the fee cap.
-pub(super) const MAX_PRIORITY_FEE_WEI: u128 = 1_000_000;
+/// The most tip per gas a relayed transaction offers (0.001 gwei; Base orders by tip but its
+/// blocks are rarely full), and the fee caps built from the gas price, shared with credits.
+#[cfg(test)]
+pub(super) use heaven_evm::fees::MAX_PRIORITY_FEE_WEI;
+use heaven_evm::fees::fee_caps;
 
-/// What a relayed transaction does (the `kind` of [`EventKind::TransactionSent`]).
+/// What a relayed transaction does (the `kind` of [`EventType::TransactionSent`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
     SetProfile,
@@ -58,19 +59,9 @@ pub(super) enum Receipt {
     Pending,
 }
 
-/// EIP-1559 fee caps from `eth_gasPrice` (base fee plus the node's suggested tip):
-/// `(max_priority_fee_per_gas, max_fee_per_gas)`. The fee cap is twice the gas price so a
-/// transaction stays includable while the base fee rises for several blocks; only base fee
-/// plus tip is charged, never the cap.
-pub(super) fn fee_caps(gas_price: u128) -> (u128, u128) {
-    (
-        gas_price.min(MAX_PRIORITY_FEE_WEI),
-        gas_price.saturating_mul(2),
-    )
-}
-
 /// `Transaction failed: <msg>`, the original's answer for anything going wrong while sending.
-fn failed(e: ApiError) -> ApiError {
+fn failed(e: impl Into<ApiError>) -> ApiError {
+    let e = e.into();
     ApiError::error(500, format!("Transaction failed: {}", e.message()))
 }
 
@@ -111,7 +102,7 @@ pub(super) async fn send<R: Runtime>(
     let raw = match signer::sign(rt, Role::Relayer, tx.signing_hash()).await {
         Ok(sig) => tx.encode_signed(&sig).map_err(|e| {
             // The signer returns low-s signatures; this is a bug, not a user error.
-            crate::log(&format!("wallet relay: cannot encode signed tx: {e}"));
+            canister_runtime::print(&format!("wallet relay: cannot encode signed tx: {e}"));
             ApiError::error(500, "Signing failed")
         }),
         Err(e) => Err(e),
@@ -119,17 +110,18 @@ pub(super) async fn send<R: Runtime>(
     let raw = match raw {
         Ok(raw) => raw,
         Err(e) => {
-            release_nonce(chain_id, nonce);
+            release_nonce(chain_id, nonce, now);
             return Err(failed(e));
         }
     };
 
     match chain.send_raw_transaction(&raw).await {
         Ok(hash) => {
-            state::with_mut(|s| {
-                s.record(
-                    now.ns,
-                    EventKind::TransactionSent {
+            state::mutate(|s| {
+                process_event(
+                    s,
+                    now,
+                    EventType::TransactionSent {
                         chain_id,
                         nonce,
                         hash: hex32::b256_hex(&hash),
@@ -140,9 +132,8 @@ pub(super) async fn send<R: Runtime>(
             Ok(hash)
         }
         Err(e) if is_nonce_conflict(&e) => {
-            crate::log(&format!(
-                "wallet relay: nonce {nonce} refused ({}); resyncing",
-                e.message()
+            canister_runtime::print(&format!(
+                "wallet relay: nonce {nonce} refused ({e}); resyncing"
             ));
             resync_nonce(chain, chain_id, relayer, now).await;
             Err(failed(e))
@@ -151,8 +142,8 @@ pub(super) async fn send<R: Runtime>(
             // The transaction may have reached the node even though the answer was lost (on
             // the IC: replicas that saw different answers). Re-reading the chain's count is
             // right either way; handing the nonce back would collide if it did arrive.
-            crate::log(&format!("wallet relay: send failed: {}", e.message()));
-            forget_nonce(chain_id);
+            canister_runtime::print(&format!("wallet relay: send failed: {e}"));
+            forget_nonce(chain_id, now);
             Err(failed(e))
         }
     }
@@ -162,41 +153,35 @@ pub(super) async fn send<R: Runtime>(
 /// nonce is known yet, `from_chain` (the chain's pending count) is adopted and recorded;
 /// without it the answer is `None` (read the chain, then call again).
 fn reserve_nonce(chain_id: u64, from_chain: Option<u64>, now: Now) -> Option<u64> {
-    state::with_mut(|s| {
-        let next = match s.relayer_nonces.get(&chain_id) {
+    state::mutate(|s| {
+        let nonce = match s.relayer_nonces().get(&chain_id) {
             Some(next) => next,
             None => {
                 let nonce = from_chain?;
-                s.record(now.ns, EventKind::RelayerNonceSynced { chain_id, nonce });
+                process_event(s, now, EventType::RelayerNonceSynced { chain_id, nonce });
                 nonce
             }
         };
-        s.relayer_nonces.insert(chain_id, next + 1);
-        Some(next)
+        process_event(s, now, EventType::RelayerNonceReserved { chain_id, nonce });
+        Some(nonce)
     })
 }
 
 /// Gives back a reservation whose transaction was never sent (signing failed): restored when
 /// it is still the latest one, otherwise the known nonce is dropped so the next relay re-reads
 /// the chain (which fills the gap this one would leave).
-fn release_nonce(chain_id: u64, nonce: u64) {
-    state::with_mut(|s| {
-        if s.relayer_nonces.get(&chain_id) == Some(nonce + 1) {
-            s.relayer_nonces.insert(chain_id, nonce);
-        } else {
-            s.relayer_nonces.remove(&chain_id);
-        }
-    });
+fn release_nonce(chain_id: u64, nonce: u64, now: Now) {
+    state::mutate(|s| process_event(s, now, EventType::RelayerNonceReleased { chain_id, nonce }));
 }
 
 /// Drops the known nonce of `chain_id`; the next relay reads the chain's pending count.
-fn forget_nonce(chain_id: u64) {
-    state::with_mut(|s| s.relayer_nonces.remove(&chain_id));
+fn forget_nonce(chain_id: u64, now: Now) {
+    state::mutate(|s| process_event(s, now, EventType::RelayerNonceForgotten { chain_id }));
 }
 
 /// Whether the node refused the transaction because its nonce is used or taken.
-fn is_nonce_conflict(e: &ApiError) -> bool {
-    let message = e.message().to_ascii_lowercase();
+fn is_nonce_conflict(e: &ChainError) -> bool {
+    let message = e.reason.to_ascii_lowercase();
     [
         "nonce too low",
         "already known",
@@ -210,16 +195,12 @@ fn is_nonce_conflict(e: &ApiError) -> bool {
 /// be read the known nonce is dropped, so the next relay reads it.
 async fn resync_nonce<R: Runtime>(chain: &Chain<'_, R>, chain_id: u64, relayer: Address, now: Now) {
     match chain.pending_nonce(relayer).await {
-        Ok(nonce) => state::with_mut(|s| {
-            s.relayer_nonces.insert(chain_id, nonce);
-            s.record(now.ns, EventKind::RelayerNonceSynced { chain_id, nonce });
+        Ok(nonce) => state::mutate(|s| {
+            process_event(s, now, EventType::RelayerNonceSynced { chain_id, nonce })
         }),
         Err(e) => {
-            crate::log(&format!(
-                "wallet relay: nonce resync failed: {}",
-                e.message()
-            ));
-            state::with_mut(|s| s.relayer_nonces.remove(&chain_id));
+            canister_runtime::print(&format!("wallet relay: nonce resync failed: {e}"));
+            forget_nonce(chain_id, now);
         }
     }
 }
@@ -232,7 +213,7 @@ pub(super) async fn wait_for_receipt<R: Runtime>(chain: &Chain<'_, R>, hash: &B2
             Ok(Some((true, block))) => return Receipt::Succeeded { block },
             Ok(Some((false, _))) => return Receipt::Reverted,
             Ok(None) => {}
-            Err(e) => crate::log(&format!("wallet relay: receipt: {}", e.message())),
+            Err(e) => canister_runtime::print(&format!("wallet relay: receipt: {e}")),
         }
     }
     Receipt::Pending

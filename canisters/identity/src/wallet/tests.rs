@@ -11,10 +11,12 @@ use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::profile::JsInt;
-use super::relay::{self, MAX_PRIORITY_FEE_WEI, RECEIPT_POLLS};
+use super::relay::{MAX_PRIORITY_FEE_WEI, RECEIPT_POLLS};
 use super::*;
 use crate::chain;
+use crate::lifecycle::{self, InitArg};
 use crate::signer::{self, Role};
+use crate::state::HeavenName;
 use crate::testing::FakeChain;
 
 mod reads;
@@ -58,14 +60,22 @@ fn runtime(rpc_url: &str, enabled: bool) -> (NativeRuntime, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let rt = NativeRuntime::open(dir.path()).unwrap();
     chain::register_native_transform(&rt);
-    state::with_mut(|s| {
-        let mut c = s.config().clone();
-        c.ecdsa_key_name = "dfx_test_key".into();
-        c.wallet.rpc_url = rpc_url.into();
-        c.wallet.enabled = enabled;
-        s.set_config(c);
-    });
+    let arg = InitArg {
+        ecdsa_key_name: "dfx_test_key".into(),
+    };
+    lifecycle::init(arg, Now::from_secs(1));
+    let config = WalletRelayConfig {
+        rpc_url: rpc_url.into(),
+        enabled,
+        ..WalletRelayConfig::default()
+    };
+    crate::admin::set_wallet_relay_config(config, Now::from_secs(1)).unwrap();
     (rt, dir)
+}
+
+/// Processes `payload` at `now` (fixtures: what earlier requests would have left).
+fn given(now: Now, payload: EventType) {
+    state::mutate(|s| process_event(s, now, payload));
 }
 
 impl Setup {
@@ -198,19 +208,26 @@ async fn register_with(s: &Setup, body: &Value) -> ApiResult {
     register_name(&s.rt, &post("/api/wallet/register-name", body), now()).await
 }
 
-/// The relay's events (the one-time `SignerKeyFetched` of the relayer key is left out).
-fn events() -> Vec<EventKind> {
+/// The relay's events: the set-up's (install, configuration) and the one-time
+/// `SignerKeyFetched` of the relayer key are left out.
+fn events() -> Vec<EventType> {
     state::with(|s| {
-        s.events
-            .iter()
-            .map(|e| e.0.kind)
-            .filter(|k| !matches!(k, EventKind::SignerKeyFetched { .. }))
+        s.events_from(0)
+            .map(|e| e.payload)
+            .filter(|k| {
+                !matches!(
+                    k,
+                    EventType::SignerKeyFetched { .. }
+                        | EventType::Installed { .. }
+                        | EventType::WalletRelayConfigured { .. }
+                )
+            })
             .collect()
     })
 }
 
 fn relayer_next() -> Option<u64> {
-    state::with(|s| s.relayer_nonces.get(&CHAIN_ID))
+    state::with(|s| s.relayer_nonces().get(&CHAIN_ID))
 }
 
 /// A minimal RLP reader, written independently of the encoder under test.
@@ -343,17 +360,6 @@ async fn invalid_json_is_a_400() {
 
 // ---------------------------------------------------------------------------------------------
 // Pieces
-
-#[test]
-fn fee_caps_keep_the_tip_under_the_cap() {
-    assert_eq!(relay::fee_caps(1 << 30), (MAX_PRIORITY_FEE_WEI, 1 << 31));
-    assert_eq!(relay::fee_caps(1_000), (1_000, 2_000));
-    assert_eq!(relay::fee_caps(0), (0, 0));
-    assert_eq!(
-        relay::fee_caps(u128::MAX),
-        (MAX_PRIORITY_FEE_WEI, u128::MAX)
-    );
-}
 
 #[test]
 fn bigint_coercion_follows_javascript() {

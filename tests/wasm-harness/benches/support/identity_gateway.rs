@@ -15,7 +15,8 @@ use ic_wasm_harness::{
     GatewayRequest, GatewayResponse, Harness, OutcallHandler, OutcallResponse, Scenario,
     ScenarioExt, canister_wasm,
 };
-use identity_canister::IdentityInitArgs;
+use identity_canister::endpoints::AdminError;
+use identity_canister::lifecycle::{InitArg, UpgradeArg};
 use identity_canister::state::NamesPolicyConfig;
 use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
@@ -36,11 +37,16 @@ pub fn identity_wasm() -> Vec<u8> {
     canister_wasm("identity").unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The init (and upgrade) argument with the local test key.
-pub fn init_args() -> IdentityInitArgs {
-    IdentityInitArgs {
+/// The install argument with the local test key (dfx.json's `init_arg`).
+pub fn init_args() -> InitArg {
+    InitArg {
         ecdsa_key_name: "dfx_test_key".into(),
     }
+}
+
+/// An upgrade argument that keeps the key name.
+pub fn upgrade_args() -> UpgradeArg {
+    UpgradeArg::default()
 }
 
 /// Installs the identity canister with `dfx_test_key`.
@@ -199,7 +205,7 @@ pub fn policy_config() -> NamesPolicyConfig {
 /// Sets [`policy_config`] as the controller.
 pub fn configure_policy(s: &mut dyn Scenario, c: Principal) {
     let controller = controller(s);
-    let set: Result<(), String> = s
+    let set: Result<(), AdminError> = s
         .update_as(c, controller, "set_names_policy_config", (policy_config(),))
         .unwrap();
     assert_eq!(set, Ok(()));

@@ -152,7 +152,7 @@ impl ShadowProfileRow {
             None => None,
         };
         let created_at_ms = self.created_at.unwrap_or(now_ms);
-        Ok(ShadowProfile {
+        let profile = ShadowProfile {
             id: self.id,
             source: self.source,
             source_url: self.source_url,
@@ -168,7 +168,10 @@ impl ShadowProfileRow {
             claimed_address,
             claimed_at_ms: self.claimed_at,
             likes_received: self.likes_received.unwrap_or(0),
-        })
+        };
+        // The canister's own rules for text it embeds (ids, CIDs).
+        identity_canister::claim::check_shadow_profile(&profile)?;
+        Ok(profile)
     }
 }
 
@@ -284,6 +287,10 @@ mod tests {
         assert_eq!(
             check(r#"{"shadowProfiles":[{"id":"","source":"x"}]}"#),
             "shadowProfiles[0]: id and source must not be empty"
+        );
+        assert!(
+            check(r#"{"shadowProfiles":[{"id":"a\nb","source":"x"}]}"#)
+                .starts_with("shadowProfiles[0]: id \"a\\nb\" must be"),
         );
         assert_eq!(
             check(r#"{"reserved":[{"label":"a","reason":" "}]}"#),

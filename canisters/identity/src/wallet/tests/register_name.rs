@@ -82,27 +82,19 @@ async fn register_name_relays_register_for_and_mirrors_the_name() {
     s.receipt(1).await;
     let owner = NAME_USER.to_lowercase();
     // A stale mirror row of someone else's lapsed registration is taken over.
-    state::with_mut(|st| {
-        st.names.insert(
-            "alice".into(),
-            Cbor(HeavenName {
-                label: "alice".into(),
-                label_display: Some("Alice".into()),
-                owner: "0x1111111111111111111111111111111111111111".into(),
-                status: "active".into(),
-                registered_at: 100,
-                expires_at: 200,
-                grace_ends_at: 300,
-                profile_cid: Some("bafy".into()),
-                created_at: 100,
-                updated_at: 100,
-            }),
-        );
-        st.names_by_owner.insert(
-            "0x1111111111111111111111111111111111111111|alice".into(),
-            (),
-        );
-    });
+    given(
+        Now::from_secs(100),
+        EventType::NameRegistered {
+            label: "alice".into(),
+            label_display: "Alice".into(),
+            owner: "0x1111111111111111111111111111111111111111".into(),
+            profile_cid: Some("bafy".into()),
+            expires_at: 200,
+            grace_ends_at: 300,
+            nonce: "an earlier registration".into(),
+            ip_hash: None,
+        },
+    );
 
     for label in ["alice", "bob-42"] {
         let r = register_with(&s, &name_body(label)).await.unwrap();
@@ -127,7 +119,7 @@ async fn register_name_relays_register_for_and_mirrors_the_name() {
 
     let expires_at = NOW + REGISTRATION_SECS;
     let grace_ends_at = expires_at + 90 * 24 * 60 * 60;
-    let bob = state::with(|st| st.names.get(&"bob-42".to_string()))
+    let bob = state::with(|st| st.names().get(&"bob-42".to_string()))
         .unwrap()
         .0;
     assert_eq!(
@@ -145,7 +137,7 @@ async fn register_name_relays_register_for_and_mirrors_the_name() {
             updated_at: NOW,
         }
     );
-    let alice = state::with(|st| st.names.get(&"alice".to_string()))
+    let alice = state::with(|st| st.names().get(&"alice".to_string()))
         .unwrap()
         .0;
     assert_eq!(
@@ -163,18 +155,19 @@ async fn register_name_relays_register_for_and_mirrors_the_name() {
             updated_at: NOW,
         }
     );
-    let index: Vec<String> = state::with(|st| st.names_by_owner.keys().collect());
+    let index: Vec<String> = state::with(|st| st.names_by_owner().keys().collect());
     assert_eq!(
         index,
         vec![format!("{owner}|alice"), format!("{owner}|bob-42")]
     );
     let kinds = events();
-    assert!(kinds.contains(&EventKind::NameRegistered {
+    assert!(kinds.contains(&EventType::NameMirrored {
         label: "bob-42".into(),
         owner: owner.clone(),
-        expires_at
+        expires_at,
+        grace_ends_at,
     }));
-    assert!(kinds.contains(&EventKind::TransactionSent {
+    assert!(kinds.contains(&EventType::TransactionSent {
         chain_id: CHAIN_ID,
         nonce: RELAYER_COUNT,
         hash: TX_HASH.into(),
@@ -199,7 +192,7 @@ async fn register_name_reverted_mirrors_nothing() {
         e.body,
         format!(r#"{{"error":"Transaction reverted","hash":"{TX_HASH}"}}"#)
     );
-    assert!(state::with(|st| st.names.is_empty()));
+    assert!(state::with(|st| st.names().is_empty()));
 }
 
 #[tokio::test]
@@ -224,5 +217,5 @@ async fn register_name_pending_mirrors_nothing() {
             "label": "alice", "fullName": "alice.heaven",
         })
     );
-    assert!(state::with(|st| st.names.is_empty()));
+    assert!(state::with(|st| st.names().is_empty()));
 }

@@ -54,22 +54,29 @@ async fn set_profile_relays_a_transaction_signed_by_the_relayer() {
     assert_eq!(
         events(),
         vec![
-            EventKind::RelayerNonceSynced {
+            EventType::RelayerNonceSynced {
                 chain_id: CHAIN_ID,
                 nonce: RELAYER_COUNT
             },
-            EventKind::TransactionSent {
+            EventType::RelayerNonceReserved {
+                chain_id: CHAIN_ID,
+                nonce: RELAYER_COUNT
+            },
+            EventType::TransactionSent {
                 chain_id: CHAIN_ID,
                 nonce: RELAYER_COUNT,
                 hash: TX_HASH.into(),
                 kind: "set-profile".into()
+            },
+            EventType::ProfileRelayCounted {
+                user: address::to_lower_hex(&user)
             },
         ]
     );
     assert_eq!(relayer_next(), Some(RELAYER_COUNT + 1));
     // The success starts the user's rate-limit window.
     assert_eq!(
-        state::with(|st| st.wallet_limits.get(&address::to_lower_hex(&user))),
+        state::with(|st| st.wallet_limits().get(&address::to_lower_hex(&user))),
         Some(NOW)
     );
     assert_eq!(
@@ -132,7 +139,7 @@ async fn a_reverted_profile_transaction_is_a_500_with_hash_and_nonce() {
         format!(r#"{{"error":"Transaction reverted","hash":"{TX_HASH}","nonceUsed":"7"}}"#)
     );
     // Only successes start the rate-limit window; the nonce was used all the same.
-    assert!(state::with(|st| st.wallet_limits.is_empty()));
+    assert!(state::with(|st| st.wallet_limits().is_empty()));
     assert_eq!(relayer_next(), Some(RELAYER_COUNT + 1));
 }
 
@@ -152,7 +159,7 @@ async fn an_unmined_transaction_is_a_202_after_polling() {
     );
     assert_eq!(s.count("eth_getTransactionReceipt").await, RECEIPT_POLLS);
     // The relayer paid for it, so the window starts.
-    assert_eq!(state::with(|st| st.wallet_limits.len()), 1);
+    assert_eq!(state::with(|st| st.wallet_limits().len()), 1);
 }
 
 #[tokio::test]
@@ -172,7 +179,7 @@ async fn a_failed_send_forgets_the_nonce_so_the_next_relay_rereads_it() {
         "{message}"
     );
     assert_eq!(relayer_next(), None);
-    assert!(state::with(|st| st.wallet_limits.is_empty()));
+    assert!(state::with(|st| st.wallet_limits().is_empty()));
 
     // The node is back: the retry re-reads the chain's count and goes out with it.
     s.chain
@@ -251,7 +258,13 @@ async fn a_nonce_conflict_resyncs_from_the_chain() {
     .await;
 
     // A stale nonce from before (e.g. transactions sent by another tool).
-    state::with_mut(|st| st.relayer_nonces.insert(CHAIN_ID, 5));
+    given(
+        now(),
+        EventType::RelayerNonceSynced {
+            chain_id: CHAIN_ID,
+            nonce: 5,
+        },
+    );
     let req = post("/api/wallet/set-profile", &profile_body(&key(1)));
     assert_eq!(
         err(set_profile(&rt, &req, now()).await),
@@ -264,10 +277,20 @@ async fn a_nonce_conflict_resyncs_from_the_chain() {
     assert_eq!(relayer_next(), Some(RELAYER_COUNT));
     assert_eq!(
         events(),
-        vec![EventKind::RelayerNonceSynced {
-            chain_id: CHAIN_ID,
-            nonce: RELAYER_COUNT
-        }]
+        vec![
+            EventType::RelayerNonceSynced {
+                chain_id: CHAIN_ID,
+                nonce: 5
+            },
+            EventType::RelayerNonceReserved {
+                chain_id: CHAIN_ID,
+                nonce: 5
+            },
+            EventType::RelayerNonceSynced {
+                chain_id: CHAIN_ID,
+                nonce: RELAYER_COUNT
+            },
+        ]
     );
 
     // The retry goes out with the chain's nonce.

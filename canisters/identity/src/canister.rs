@@ -1,0 +1,207 @@
+//! The canister's entry points, and nothing else: each decodes its arguments, checks the
+//! caller through the runtime where it must, calls one module and encodes the answer. Updates
+//! end by re-certifying what their events touched ([`gateway::Recertify`]).
+
+use std::sync::Arc;
+
+use canister_runtime::Runtime;
+use canister_runtime::ic::IcRuntime;
+use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
+use ic_http_certification::{HttpRequest, HttpResponse, HttpUpdateRequest, HttpUpdateResponse};
+
+use crate::admin;
+use crate::api::{ApiRequest, Now};
+use crate::chain;
+use crate::endpoints::{
+    AdminError, AuditReport, EdgeRequest, EdgeResponse, Health, IdentityView, SecretName, Stats,
+    VERSION,
+};
+use crate::gateway::{self, Recertify};
+use crate::lifecycle::{self, InitArg, SWEEP_INTERVAL, UpgradeArg};
+use crate::router;
+use crate::signer;
+use crate::state::{self, IdentityRecord, NamesPolicyConfig, ShadowProfile, WalletRelayConfig};
+
+fn now() -> Now {
+    Now::from_ns(IcRuntime.time_ns())
+}
+
+/// Rebuilds the heap state an install or upgrade loses: certified responses and timers.
+fn after_install() {
+    gateway::rebuild(now());
+    IcRuntime.set_certified_data(&gateway::root_hash());
+    IcRuntime.set_timer_interval(
+        SWEEP_INTERVAL,
+        Arc::new(|| gateway::sweep(&IcRuntime, now())),
+    );
+}
+
+#[ic_cdk::init]
+fn init(arg: InitArg) {
+    lifecycle::init(arg, now());
+    after_install();
+}
+
+#[ic_cdk::post_upgrade]
+fn post_upgrade(arg: Option<UpgradeArg>) {
+    lifecycle::post_upgrade(arg, now());
+    after_install();
+}
+
+/// Liveness and configuration summary.
+#[ic_cdk::query]
+fn health() -> Health {
+    state::with_config(|c| Health {
+        ok: true,
+        version: VERSION.to_string(),
+        ecdsa_key_name: c.ecdsa_key_name.clone(),
+        installs: c.installs,
+    })
+}
+
+/// Crate version of the running wasm.
+#[ic_cdk::query]
+fn version() -> String {
+    VERSION.to_string()
+}
+
+/// The HTTP gateway's query: certified reads, otherwise "upgrade to update".
+#[ic_cdk::query]
+fn http_request(req: HttpRequest<'static>) -> HttpResponse<'static> {
+    gateway::serve_query(&req, now(), IcRuntime.data_certificate())
+}
+
+/// The HTTP gateway's update: every route of the original api-core groups.
+#[ic_cdk::update]
+async fn http_request_update(req: HttpUpdateRequest<'static>) -> HttpUpdateResponse<'static> {
+    gateway::serve_update(&IcRuntime, &req, now()).await
+}
+
+/// The same routes over candid, for workers using ic-agent. The client IP is used for the
+/// per-IP permit limit only when the caller is a trusted edge (controllers set the list).
+#[ic_cdk::update]
+async fn edge_request(req: EdgeRequest) -> EdgeResponse {
+    let now = now();
+    let client_ip = router::trusted_edge_ip(&IcRuntime.caller(), req.client_ip);
+    let api = ApiRequest::new(&req.method, &req.url, req.headers, req.body);
+    let recertify = Recertify::start();
+    let response = router::update_with_client_ip(&IcRuntime, &api, now, client_ip).await;
+    recertify.finish(&IcRuntime, now);
+    EdgeResponse {
+        status: response.status,
+        body: response.body,
+    }
+}
+
+/// Outcall transform for JSON-RPC answers (see `chain`).
+#[ic_cdk::query(hidden = true)]
+fn transform_rpc(args: TransformArgs) -> HttpRequestResult {
+    let response = canister_runtime::ic::outcall_response(args.response);
+    canister_runtime::ic::http_request_result(chain::transform(response, &args.context))
+}
+
+/// The Ethereum address of the names-policy signer: set it as the store's `policySigner`
+/// (docs/identity-signer.md).
+#[ic_cdk::update]
+async fn policy_signer_address() -> Result<String, String> {
+    let recertify = Recertify::start();
+    let address = signer::checksum_address(&IcRuntime, signer::Role::PolicySigner).await;
+    recertify.finish(&IcRuntime, now());
+    address
+}
+
+/// The policy signer's address if its key was fetched already (a query cannot fetch it; the
+/// update `policy_signer_address` does).
+#[ic_cdk::query]
+fn policy_signer() -> Option<String> {
+    signer::cached_checksum_address(signer::Role::PolicySigner)
+}
+
+/// The Ethereum address that pays for relayed transactions (fund it on the relay chain).
+#[ic_cdk::update]
+async fn relayer_address() -> Result<String, String> {
+    let recertify = Recertify::start();
+    let address = signer::checksum_address(&IcRuntime, signer::Role::Relayer).await;
+    recertify.finish(&IcRuntime, now());
+    address
+}
+
+/// Operator counters.
+#[ic_cdk::query]
+fn stats() -> Stats {
+    admin::stats()
+}
+
+/// Whether an address is Self-verified (for the media worker's music access check).
+#[ic_cdk::query]
+fn identity_of(address: String) -> Option<IdentityView> {
+    admin::identity_of(&address)
+}
+
+/// Controller: replays the audit log and compares the state it rebuilds with the live one.
+#[ic_cdk::query]
+fn audit_check() -> Result<AuditReport, AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    Ok(admin::audit_check())
+}
+
+/// Controller: names policy settings.
+#[ic_cdk::update]
+fn set_names_policy_config(config: NamesPolicyConfig) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| {
+        admin::set_names_policy_config(config, now)
+    })
+}
+
+/// Controller: wallet relay settings.
+#[ic_cdk::update]
+fn set_wallet_relay_config(config: WalletRelayConfig) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| {
+        admin::set_wallet_relay_config(config, now)
+    })
+}
+
+/// Controller: development switch and trusted edge principals.
+#[ic_cdk::update]
+fn set_access(development: bool, trusted_edges: Vec<String>) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| {
+        admin::set_access(development, trusted_edges, now)
+    })
+}
+
+/// Controller: set or clear a route secret (only its SHA-256 is kept; never readable back).
+#[ic_cdk::update]
+fn set_secret(name: SecretName, value: Option<String>) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::set_secret(name, value, now));
+    Ok(())
+}
+
+/// Controller: import shadow profiles.
+#[ic_cdk::update]
+fn import_shadow_profiles(profiles: Vec<ShadowProfile>) -> Result<u64, AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| {
+        admin::import_shadow_profiles(profiles, now)
+    })
+}
+
+/// Controller: import Self identities.
+#[ic_cdk::update]
+fn import_identities(records: Vec<IdentityRecord>) -> Result<u64, AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::import_identities(records, now))
+}
+
+/// Controller: reserve (or release) a legacy label.
+#[ic_cdk::update]
+fn set_reserved(label: String, reason: Option<String>) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::set_reserved(&label, reason, now));
+    Ok(())
+}
+
+ic_cdk::export_candid!();

@@ -1,0 +1,182 @@
+//! The local stack's settings of the native identity canister: the original api-core's
+//! environment variables, read with its parse rules, standing for what controllers set on
+//! the IC.
+
+use crate::state::{NamesPolicyConfig, SecretKind, WalletRelayConfig};
+
+/// What the local stack configures from its environment: the parts of the canister's
+/// configuration and secrets a controller would set on the IC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeSettings {
+    /// `ENVIRONMENT == "development"`: guarded routes are open while their secret is unset.
+    pub development: bool,
+    /// Names policy (Tempo) settings.
+    pub names_policy: NamesPolicyConfig,
+    /// Wallet relay (Base Sepolia) settings.
+    pub wallet: WalletRelayConfig,
+    /// Route secrets; `edge_key` is the key the local edge presents with the client IP.
+    pub secrets: RouteSecrets,
+}
+
+/// The route secrets as the local stack reads them (plain text, from its environment); the
+/// canister keeps only their SHA-256.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteSecrets {
+    /// `CLAIM_START_SECRET`.
+    pub claim_start: Option<String>,
+    /// `DNS_SHARED_SECRET`.
+    pub dns_shared: Option<String>,
+    /// The key the local edge presents with the client IP (set by the caller, never read).
+    pub edge_key: Option<String>,
+}
+
+impl RouteSecrets {
+    /// The value of `kind`, if set (an empty value is unset).
+    pub fn value(&self, kind: SecretKind) -> Option<&str> {
+        match kind {
+            SecretKind::ClaimStart => self.claim_start.as_deref(),
+            SecretKind::DnsShared => self.dns_shared.as_deref(),
+            SecretKind::EdgeKey => self.edge_key.as_deref(),
+        }
+        .filter(|v| !v.is_empty())
+    }
+}
+
+impl Default for NativeSettings {
+    fn default() -> Self {
+        Self {
+            development: true,
+            names_policy: NamesPolicyConfig::default(),
+            wallet: WalletRelayConfig::default(),
+            secrets: RouteSecrets::default(),
+        }
+    }
+}
+
+impl NativeSettings {
+    /// Reads the original api-core's variables through `get` with its parse rules: an empty
+    /// variable is unset, text values are trimmed, integers out of range or not integers fall
+    /// back to their defaults, `NAMES_PRIMARY_NODE` / `NAMES_SECONDARY_NODE` fall back to
+    /// `TEMPO_HEAVEN_NODE` / `TEMPO_PIRATE_NODE`. No edge key is read: the caller sets it.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| get(name).filter(|v| !v.is_empty());
+        let text = |name: &str, default: &str| {
+            var(name)
+                .unwrap_or_else(|| default.to_string())
+                .trim()
+                .to_string()
+        };
+        let optional_text = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let int = |name: &str, default: u64, min: u64, max: u64| {
+            parse_int_env(var(name).as_deref(), default, min, max)
+        };
+        let node = |name: &str, fallback: &str, default: &str| {
+            var(name)
+                .or_else(|| var(fallback))
+                .unwrap_or_else(|| default.to_string())
+                .trim()
+                .to_lowercase()
+        };
+        let d = NamesPolicyConfig::default();
+        let names_policy = NamesPolicyConfig {
+            rpc_url: text("TEMPO_RPC_URL", &d.rpc_url),
+            chain_id: int("TEMPO_CHAIN_ID", d.chain_id, 1, 100_000_000),
+            registry: text("TEMPO_NAME_REGISTRY_V2", &d.registry),
+            store: optional_text("TEMPO_PREMIUM_NAME_STORE_V2"),
+            primary_node: node("NAMES_PRIMARY_NODE", "TEMPO_HEAVEN_NODE", &d.primary_node),
+            secondary_node: node(
+                "NAMES_SECONDARY_NODE",
+                "TEMPO_PIRATE_NODE",
+                &d.secondary_node,
+            ),
+            expected_signer: optional_text("TEMPO_POLICY_SIGNER_ADDRESS"),
+            pow_difficulty: small(int(
+                "NAMES_POW_DIFFICULTY_HEX",
+                d.pow_difficulty.into(),
+                1,
+                12,
+            )),
+            pow_ttl_seconds: int("NAMES_POW_TTL_SECONDS", d.pow_ttl_seconds, 30, 3600),
+            permit_ttl_seconds: int("NAMES_PERMIT_TTL_SECONDS", d.permit_ttl_seconds, 30, 3600),
+            wallet_limit_10m: small(int(
+                "NAMES_LONG_WALLET_LIMIT_10M",
+                d.wallet_limit_10m.into(),
+                1,
+                300,
+            )),
+            ip_limit_10m: small(int(
+                "NAMES_LONG_IP_LIMIT_10M",
+                d.ip_limit_10m.into(),
+                1,
+                1000,
+            )),
+            device_limit_10m: small(int(
+                "NAMES_LONG_DEVICE_LIMIT_10M",
+                d.device_limit_10m.into(),
+                1,
+                500,
+            )),
+        };
+        let w = WalletRelayConfig::default();
+        let wallet = WalletRelayConfig {
+            rpc_url: text("BASE_SEPOLIA_RPC", &w.rpc_url),
+            enabled: var("WALLET_RELAY_ENABLED").as_deref() == Some("true"),
+            ..w
+        };
+        Self {
+            development: var("ENVIRONMENT").as_deref().unwrap_or("development") == "development",
+            names_policy,
+            wallet,
+            secrets: RouteSecrets {
+                claim_start: var("CLAIM_START_SECRET"),
+                dns_shared: var("DNS_SHARED_SECRET"),
+                edge_key: None,
+            },
+        }
+    }
+}
+
+/// A value already range-checked to fit (the ranges above are all below `u32::MAX`).
+fn small(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// The original's `parseIntEnv`: `Number(raw)` must be an integer within `min..=max`, else
+/// `fallback` (as is an unset variable).
+pub(super) fn parse_int_env(raw: Option<&str>, fallback: u64, min: u64, max: u64) -> u64 {
+    match raw.and_then(js_integer) {
+        Some(n) if n >= i128::from(min) && n <= i128::from(max) => n as u64,
+        _ => fallback,
+    }
+}
+
+/// JavaScript's `Number(text)` when it is an integer: surrounding whitespace ignored, blank is
+/// 0, `0x`/`0o`/`0b` prefixes, decimals and exponents (`5.0`, `1e2`) accepted.
+pub(super) fn js_integer(text: &str) -> Option<i128> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Some(0);
+    }
+    let radix = match t.get(..2) {
+        Some("0x" | "0X") => 16,
+        Some("0o" | "0O") => 8,
+        Some("0b" | "0B") => 2,
+        _ => 10,
+    };
+    if radix != 10 {
+        let digits = &t[2..];
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        return i128::from_str_radix(digits, radix).ok();
+    }
+    let looks_numeric = t
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+    let f: f64 = t.parse().ok().filter(|_| looks_numeric)?;
+    (f.is_finite() && f.fract() == 0.0 && f.abs() < 1e30).then_some(f as i128)
+}
