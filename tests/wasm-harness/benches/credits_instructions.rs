@@ -131,17 +131,21 @@ fn main() {
         done.unwrap();
     }
     let before = harness.executions().len();
-    // Steps of 25 bookings every 15 s until the sweep of 200 completes.
-    for _ in 0..8 {
+    // A sweep starts every 2 minutes and works in steps of 25 bookings every 15 s: advance
+    // until one that saw the bookings has finished (its summary is the latest).
+    let mut summaries: Vec<credits_canister::api::SweepSummary> = Vec::new();
+    for _ in 0..24 {
         harness.advance_time(Duration::from_secs(15)).unwrap();
+        summaries = harness.query(c, "sweeps", (1u32,)).unwrap();
+        if summaries.first().is_some_and(|s| s.scanned > 0) {
+            break;
+        }
     }
     let sweep: u64 = harness.executions()[before..]
         .iter()
         .filter(|e| e.canister == c)
         .map(|e| e.instructions)
         .sum();
-    let summaries: Vec<credits_canister::api::SweepSummary> =
-        harness.query(c, "sweeps", (1u32,)).unwrap();
     let scanned = summaries.first().map_or(0, |s| s.scanned);
     assert_eq!(scanned, 200, "{summaries:?}");
     println!(
