@@ -8,6 +8,7 @@ pub mod data_dir;
 pub mod error;
 pub mod local_admin;
 pub mod migrate;
+pub mod random_token;
 pub mod resources;
 pub mod services;
 pub mod stack;

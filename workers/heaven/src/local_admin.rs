@@ -70,7 +70,7 @@ pub async fn start(
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         source,
     })?;
-    let token: Arc<str> = crate::resources::random_hex_32().into();
+    let token: Arc<str> = crate::random_token::random_hex_32().into();
     let file = data_dir.join(ANNOUNCEMENT_FILE);
     let announcement = Announcement {
         url: format!("http://{addr}"),

@@ -12,6 +12,7 @@ use portability::{CacheStore, ContentAddressedBlobStore, StateStore};
 
 use crate::config::StackConfig;
 use crate::error::HeavenError;
+use crate::random_token::random_hex_32;
 
 /// Resources opened once at start and shared by every service of the process.
 #[derive(Clone)]
@@ -58,13 +59,6 @@ impl LocalIdentity {
         let canister = NativeIdentity::start(data_dir, settings)?;
         Ok(Self { canister, edge_key })
     }
-}
-
-/// 32 random bytes as hex.
-pub fn random_hex_32() -> String {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    hex::encode(bytes)
 }
 
 /// Opens the configured state store (`STATE_STORE`).
