@@ -216,3 +216,27 @@ async fn nonces_are_rate_limited_per_client_address_and_per_wallet() {
     assert!(response.headers().contains_key("retry-after"));
     assert_error(response, 429, "rate limited").await;
 }
+
+#[tokio::test]
+async fn of_concurrent_verifications_of_one_nonce_exactly_one_gets_a_token() {
+    let service = Service::start(&[]).await;
+    let user = User::new(8);
+    let nonce = service.nonce(&user.wallet).await;
+    let body = json!({"wallet": user.wallet, "signature": user.sign(&nonce), "nonce": nonce});
+    let attempts = (0..8).map(|_| service.post("/auth/verify", body.clone()));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        7,
+        "{statuses:?}"
+    );
+}

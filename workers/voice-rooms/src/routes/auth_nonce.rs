@@ -37,7 +37,7 @@ pub async fn issue_nonce(
         admit(&state, &limiters.per_ip, &ip.to_string()).await?;
     }
     let nonce = new_nonce();
-    if let Some(wallet) = Wallet::parse(&wallet.to_lowercase()) {
+    if let Some(wallet) = Wallet::parse(wallet) {
         admit(&state, &limiters.per_wallet, wallet.as_str()).await?;
         state.nonces().put(&wallet, &nonce, state.now()).await?;
     }
