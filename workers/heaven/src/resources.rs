@@ -30,6 +30,8 @@ pub struct LocalResources {
     pub blobs: Arc<dyn ContentAddressedBlobStore>,
     /// voice-agent's configuration (its env vars, a dev JWT secret when none is set).
     pub voice_agent: voice_agent::VoiceAgentConfig,
+    /// voice-rooms' configuration (its env vars, a dev JWT secret of its own when none is set).
+    pub voice_rooms: voice_rooms::VoiceRoomsConfig,
     /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
     pub metadata_resolver: metadata_resolver::ResolverConfig,
     /// The identity canister running natively; only when the api service is served (its state
@@ -103,14 +105,25 @@ fn voice_agent_config(config: &StackConfig) -> Result<voice_agent::VoiceAgentCon
     let env = EnvSource::Process;
     let dev_secret = match env.optional("JWT_SECRET") {
         Some(_) => None,
-        None => Some(dev_jwt_secret(&config.data_dir)?),
+        None => Some(dev_jwt_secret(&config.data_dir, "voice-agent-jwt-secret")?),
     };
     Ok(voice_agent::VoiceAgentConfig::from_env(&env, dev_secret)?)
 }
 
-/// Reads `<data dir>/voice-agent-jwt-secret`, creating it (owner-only) on first use.
-fn dev_jwt_secret(data_dir: &Path) -> Result<String, HeavenError> {
-    let path = data_dir.join("voice-agent-jwt-secret");
+/// voice-rooms' configuration; without `JWT_SECRET` its own dev secret is generated once and
+/// kept in the data dir (the two originals were separate workers with separate secrets).
+fn voice_rooms_config(config: &StackConfig) -> Result<voice_rooms::VoiceRoomsConfig, HeavenError> {
+    let env = EnvSource::Process;
+    let dev_secret = match env.optional("JWT_SECRET") {
+        Some(_) => None,
+        None => Some(dev_jwt_secret(&config.data_dir, "voice-rooms-jwt-secret")?),
+    };
+    Ok(voice_rooms::VoiceRoomsConfig::from_env(&env, dev_secret)?)
+}
+
+/// Reads `<data dir>/<file>`, creating it (owner-only) with a random secret on first use.
+fn dev_jwt_secret(data_dir: &Path, file: &str) -> Result<String, HeavenError> {
+    let path = data_dir.join(file);
     let io_error = |source| HeavenError::DataDir {
         path: path.display().to_string(),
         source,
@@ -155,6 +168,7 @@ pub async fn open_resources(
     let cache = open_cache_store(config).await?;
     let blobs = open_blob_store(&blob_dir, state.clone()).await?;
     let voice_agent = voice_agent_config(config)?;
+    let voice_rooms = voice_rooms_config(config)?;
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
     let identity = if canisters.identity {
         Some(LocalIdentity::start(&config.data_dir, &EnvSource::Process)?)
@@ -173,6 +187,7 @@ pub async fn open_resources(
         blob_dir,
         blobs,
         voice_agent,
+        voice_rooms,
         metadata_resolver,
         identity,
         credits,

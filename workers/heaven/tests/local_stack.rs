@@ -21,7 +21,7 @@ async fn cargo_run_serves_health_and_metrics_on_embedded_defaults() {
             ("api", "running"),
             ("metadata-resolver", "running"),
             ("voice-agent", "running"),
-            ("voice-rooms", "not built yet"),
+            ("voice-rooms", "running"),
         ]
     );
     let api = stack.url("api");
@@ -146,11 +146,21 @@ fn an_unreachable_store_names_the_server() {
     assert!(stderr.contains("127.0.0.1:1"), "{stderr}");
 }
 
-#[test]
-fn serving_a_service_that_is_not_built_says_so() {
-    let (code, stderr) = exit_and_last_error(&["serve", "rooms"], &[]);
-    assert_eq!(code, 2);
-    assert_eq!(stderr, "heaven: voice-rooms is not built yet");
+#[tokio::test]
+async fn serve_rooms_serves_voice_rooms_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Heaven::start(&["serve", "rooms"], data.path(), &[], false);
+    let statuses: Vec<(&str, &str)> = stack
+        .rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.2.as_str()))
+        .collect();
+    assert_eq!(statuses, [("voice-rooms", "running")]);
+    let health = reqwest::get(format!("{}/health", stack.url("voice-rooms")))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), r#"{"ok":true}"#);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The catalogue of services the stack knows, their ports, CORS policy and (when built) router.
 
 pub mod api;
+pub mod credits_client;
 #[cfg(debug_assertions)]
 pub mod panic_probe;
 
@@ -103,12 +104,15 @@ impl ServiceId {
     ) -> Vec<(&'static str, portability::Schedule, portability::Job)> {
         match self {
             ServiceId::VoiceAgent => voice_agent::scheduled_jobs(resources.state.clone()),
-            ServiceId::Api | ServiceId::MetadataResolver | ServiceId::VoiceRooms => Vec::new(),
+            ServiceId::VoiceRooms => {
+                voice_rooms::scheduled_jobs(resources.state.clone(), voice_rooms::Clock::system())
+            }
+            ServiceId::Api | ServiceId::MetadataResolver => Vec::new(),
         }
     }
 
-    /// The service's handlers (without the edge), or `None` while the service is not built
-    /// yet.
+    /// The service's handlers (without the edge), or `None` when the native canister it
+    /// needs was not started (the stack then reports it as not built).
     pub fn routes(self, resources: &LocalResources) -> Option<Router> {
         Some(match self {
             // Resources start the identity canister whenever the api service is selected.
@@ -127,7 +131,18 @@ impl ServiceId {
                 Some(resources.blobs.clone()),
                 resources.background.clone(),
             ),
-            ServiceId::VoiceRooms => return None,
+            // Resources start the credits canister whenever voice-rooms is selected.
+            ServiceId::VoiceRooms => voice_rooms::router(
+                resources.voice_rooms.clone(),
+                voice_rooms::Resources {
+                    state: resources.state.clone(),
+                    cache: resources.cache.clone(),
+                    credits: std::sync::Arc::new(credits_client::InProcessCredits(
+                        resources.credits.clone()?,
+                    )),
+                    clock: voice_rooms::Clock::system(),
+                },
+            ),
         })
     }
 }

@@ -1,0 +1,82 @@
+//! voice-rooms configuration, read once at start from the environment. `JWT_SECRET` is the
+//! original's secret; the nonce limits are new (the original had none). The original's chain
+//! variables (`RPC_URL`, `CHAIN_ID`, `REGISTRY_ADDRESS`, `VERIFICATION_MIRROR_ADDRESS`,
+//! `ESCROW_*`, `ENVIRONMENT`) configure the credits canister, not this worker; Agora, x402 and
+//! oracle variables come with the routes that use them.
+
+use http_common::{ConfigError, EnvSource};
+
+/// Limits on login nonces (new: the original had none). Anyone may ask a nonce for any wallet,
+/// so both are counted per 10 minutes, shared by replicas through the cache store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonceLimits {
+    /// `NONCE_LIMIT_PER_IP_10M` (default 60): nonces one client address may ask for.
+    pub per_ip: u32,
+    /// `NONCE_LIMIT_PER_WALLET_10M` (default 20): nonces issued for one wallet.
+    pub per_wallet: u32,
+}
+
+/// The whole service configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VoiceRoomsConfig {
+    /// `JWT_SECRET`: HS256 key of the session tokens (shared with whoever mints test tokens).
+    pub jwt_secret: String,
+    /// Login nonce limits.
+    pub nonce_limits: NonceLimits,
+}
+
+impl std::fmt::Debug for VoiceRoomsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceRoomsConfig")
+            .field("jwt_secret", &"..")
+            .field("nonce_limits", &self.nonce_limits)
+            .finish()
+    }
+}
+
+impl VoiceRoomsConfig {
+    /// Reads the configuration. `dev_jwt_secret` is used when `JWT_SECRET` is unset (the local
+    /// stack passes one it generated and keeps); without either, start fails naming the var.
+    pub fn from_env(env: &EnvSource, dev_jwt_secret: Option<String>) -> Result<Self, ConfigError> {
+        let jwt_secret = match env.optional("JWT_SECRET").or(dev_jwt_secret) {
+            Some(secret) => secret,
+            None => env.required("JWT_SECRET", "to sign voice-rooms session tokens")?,
+        };
+        Ok(Self {
+            jwt_secret,
+            nonce_limits: NonceLimits {
+                per_ip: env.positive_or("NONCE_LIMIT_PER_IP_10M", 60)?,
+                per_wallet: env.positive_or("NONCE_LIMIT_PER_WALLET_10M", 20)?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_secret_from_env_or_dev_fallback_or_error() {
+        let env = EnvSource::from_pairs([]);
+        let err = VoiceRoomsConfig::from_env(&env, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "JWT_SECRET is required to sign voice-rooms session tokens"
+        );
+        let config = VoiceRoomsConfig::from_env(&env, Some("dev".into())).unwrap();
+        assert_eq!(config.jwt_secret, "dev");
+        assert_eq!(
+            config.nonce_limits,
+            NonceLimits {
+                per_ip: 60,
+                per_wallet: 20
+            }
+        );
+        let env = EnvSource::from_pairs([("JWT_SECRET", "real"), ("NONCE_LIMIT_PER_IP_10M", "3")]);
+        let config = VoiceRoomsConfig::from_env(&env, Some("dev".into())).unwrap();
+        assert_eq!(config.jwt_secret, "real");
+        assert_eq!(config.nonce_limits.per_ip, 3);
+        assert!(!format!("{config:?}").contains("real"));
+    }
+}

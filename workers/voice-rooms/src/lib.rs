@@ -1,0 +1,79 @@
+//! The voice-rooms worker: voice-control-plane's HTTP contract on axum
+//! (`../shared/contracts/voice-control-plane.md`).
+//!
+//! Built so far (part 1a):
+//!
+//! | route | auth | file |
+//! |---|---|---|
+//! | `GET /health` | none | [`routes::health`] |
+//! | `POST /auth/nonce` | none | [`routes::auth_nonce`] |
+//! | `POST /auth/verify` | none | [`routes::auth_verify`] |
+//! | `GET /credits` | JWT | [`routes::credits_balance`] |
+//! | `POST /credits/verify-celo` | JWT | [`routes::credits_verify_celo`] |
+//!
+//! Not built yet: every path under these prefixes answers 501 `{"error":"not implemented"}`,
+//! whatever the method, through one fallback per prefix ([`routes::not_implemented`]):
+//! `/rooms`, `/session`, `/songs`, `/duet`.
+//!
+//! Any other path under `/credits` runs the JWT check first, as the original's middleware does
+//! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
+//! all is that plain-text 404 (wrong methods included: Hono has no 405).
+//!
+//! [`router`] returns the routes; the binary wraps them in `http_common::ServiceEdge` with
+//! `CorsPolicy::voice_rooms()`. Login nonces live in a [`portability::StateStore`]
+//! ([`auth::NonceBook`]); money state is the credits canister's, reached through
+//! [`CreditsClient`].
+
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod config;
+pub mod credits;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+pub use config::VoiceRoomsConfig;
+pub use credits::{CeloOutcome, CreditBalance, CreditsClient, CreditsError};
+pub use error::AppError;
+pub use state::{AppState, Clock, Resources};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portability::{Job, Schedule, StateStore};
+
+/// The voice-rooms routes over `resources`, configured by `config` (no edge middleware).
+pub fn router(config: VoiceRoomsConfig, resources: Resources) -> axum::Router {
+    routes::router(AppState::new(config, resources))
+}
+
+/// How often expired login nonces are deleted.
+pub const NONCE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The periodic jobs the service needs (name, schedule, job), for the binary's scheduler:
+/// login nonces older than [`auth::NONCE_TTL_SECONDS`] are deleted every
+/// [`NONCE_SWEEP_EVERY`] (the original only deleted a wallet's old nonces when that wallet
+/// asked for a new one).
+pub fn scheduled_jobs(
+    store: Arc<dyn StateStore>,
+    clock: Clock,
+) -> Vec<(&'static str, Schedule, Job)> {
+    let book = auth::NonceBook::new(store);
+    let sweep = portability::job(move || {
+        let book = book.clone();
+        let now = clock.now();
+        async move {
+            let removed = book.sweep_expired(now).await.map_err(|e| e.to_string())?;
+            if removed > 0 {
+                tracing::info!(removed, "expired voice-rooms login nonces deleted");
+            }
+            Ok(())
+        }
+    });
+    vec![(
+        "voice-rooms/nonce-sweep",
+        Schedule::Every(NONCE_SWEEP_EVERY),
+        sweep,
+    )]
+}

@@ -1,0 +1,48 @@
+//! The HTTP surface: one file per route action (the table is in the crate doc).
+
+pub mod auth_nonce;
+pub mod auth_verify;
+pub mod credits_balance;
+pub mod credits_verify_celo;
+pub mod extract;
+pub mod health;
+pub mod not_implemented;
+
+use axum::Router;
+use axum::routing::{any, get, post};
+
+use crate::error::AppError;
+use crate::state::AppState;
+use extract::Session;
+
+/// The voice-rooms routes (without the shared edge).
+pub fn router(state: AppState) -> Router {
+    let router = Router::new()
+        .route("/health", get(health::health))
+        .route("/auth/nonce", post(auth_nonce::issue_nonce))
+        .route("/auth/verify", post(auth_verify::verify_signature))
+        .route(
+            "/credits",
+            get(credits_balance::balance).fallback(credits_unknown),
+        )
+        .route(
+            "/credits/verify-celo",
+            post(credits_verify_celo::verify_celo).fallback(credits_unknown),
+        )
+        .route("/credits/{*rest}", any(credits_unknown));
+    not_implemented::add_fallbacks(router)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(state)
+}
+
+/// Any other path or method under `/credits`: the original's middleware checks the JWT before
+/// Hono finds no route (401 JSON, else the plain-text 404).
+async fn credits_unknown(_: Session) -> AppError {
+    AppError::NotFound
+}
+
+/// Hono's plain-text `404 Not Found` (no 405 anywhere).
+async fn not_found() -> AppError {
+    AppError::NotFound
+}

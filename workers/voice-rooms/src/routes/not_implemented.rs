@@ -1,0 +1,26 @@
+//! The original's routes this worker does not serve yet: one fallback per prefix, for the
+//! prefix itself and every path and method under it, answering 501
+//! `{"error":"not implemented"}` so a client sees a JSON answer it can tell from a 404.
+
+use axum::Router;
+use axum::routing::any;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Free rooms, booked sessions, the songs registry and duet rooms.
+pub const PREFIXES: [&str; 4] = ["/rooms", "/session", "/songs", "/duet"];
+
+/// Adds the 501 fallback of each of [`PREFIXES`] to `router`.
+pub fn add_fallbacks(router: Router<AppState>) -> Router<AppState> {
+    PREFIXES.iter().fold(router, |router, prefix| {
+        router
+            .route(prefix, any(not_implemented))
+            .route(&format!("{prefix}/{{*rest}}"), any(not_implemented))
+    })
+}
+
+/// Handler.
+pub async fn not_implemented() -> AppError {
+    AppError::NotImplemented
+}

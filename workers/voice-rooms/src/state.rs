@@ -1,0 +1,137 @@
+//! The application state handed to every handler: configuration, the nonce book, the token
+//! issuer, the credits client and the clock, built once at start.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use portability::{CacheStore, RateLimit, StateStore};
+
+use crate::auth::{NonceBook, SessionToken};
+use crate::config::VoiceRoomsConfig;
+use crate::credits::CreditsClient;
+
+/// Wall-clock Unix seconds, or a settable time in tests (nonce and token expiry read it).
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Option<Arc<AtomicI64>>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    /// A clock that reads `start` until [`Clock::advance`] moves it.
+    pub fn manual(start: i64) -> Self {
+        Self(Some(Arc::new(AtomicI64::new(start))))
+    }
+
+    /// Moves a manual clock forward (no effect on the system clock).
+    pub fn advance(&self, seconds: i64) {
+        if let Some(now) = &self.0 {
+            now.fetch_add(seconds, Ordering::SeqCst);
+        }
+    }
+
+    /// Unix seconds (floor), as the original's `Math.floor(Date.now() / 1000)`.
+    pub fn now(&self) -> i64 {
+        match &self.0 {
+            Some(now) => now.load(Ordering::SeqCst),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// What the service runs on, handed in by the binary.
+#[derive(Clone)]
+pub struct Resources {
+    /// Login nonces.
+    pub state: Arc<dyn StateStore>,
+    /// Shared rate-limit counters.
+    pub cache: Arc<dyn CacheStore>,
+    /// The credits canister.
+    pub credits: Arc<dyn CreditsClient>,
+    /// Time.
+    pub clock: Clock,
+}
+
+/// The login-nonce limits of [`crate::config::NonceLimits`] as shared limiters.
+pub struct NonceLimiters {
+    /// Per client address.
+    pub per_ip: RateLimit,
+    /// Per wallet.
+    pub per_wallet: RateLimit,
+}
+
+/// Shared, cheaply clonable state.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cache: Arc<dyn CacheStore>,
+    credits: Arc<dyn CreditsClient>,
+    clock: Clock,
+    nonce_limiters: NonceLimiters,
+    tokens: SessionToken,
+    nonces: NonceBook,
+}
+
+impl AppState {
+    /// State over `resources` configured by `config`.
+    pub fn new(config: VoiceRoomsConfig, resources: Resources) -> Self {
+        let window = Duration::from_secs(10 * 60);
+        let limits = config.nonce_limits;
+        Self {
+            inner: Arc::new(Inner {
+                cache: resources.cache,
+                credits: resources.credits,
+                clock: resources.clock,
+                nonce_limiters: NonceLimiters {
+                    per_ip: RateLimit::new("voice-rooms/nonce/ip", limits.per_ip, window),
+                    per_wallet: RateLimit::new(
+                        "voice-rooms/nonce/wallet",
+                        limits.per_wallet,
+                        window,
+                    ),
+                },
+                tokens: SessionToken::new(&config.jwt_secret),
+                nonces: NonceBook::new(resources.state),
+            }),
+        }
+    }
+
+    /// The cache store (rate-limit counters).
+    pub fn cache(&self) -> &dyn CacheStore {
+        self.inner.cache.as_ref()
+    }
+
+    /// The credits canister.
+    pub fn credits(&self) -> &dyn CreditsClient {
+        self.inner.credits.as_ref()
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    /// Login-nonce limiters.
+    pub fn nonce_limiters(&self) -> &NonceLimiters {
+        &self.inner.nonce_limiters
+    }
+
+    /// Session-token issuer and verifier.
+    pub fn tokens(&self) -> &SessionToken {
+        &self.inner.tokens
+    }
+
+    /// Login nonces.
+    pub fn nonces(&self) -> &NonceBook {
+        &self.inner.nonces
+    }
+}
