@@ -23,6 +23,24 @@ pub struct VoiceRoomsConfig {
     pub jwt_secret: String,
     /// Login nonce limits.
     pub nonce_limits: NonceLimits,
+    /// Service and admin tokens of the songs registry.
+    pub tokens: ServiceTokens,
+}
+
+/// Shared secrets of the non-user routes, each `None` when its variable is unset or empty.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ServiceTokens {
+    /// `SONG_REGISTRY_ADMIN_TOKEN` (trimmed): `Authorization: Bearer <it>` may `POST /songs`.
+    pub song_registry_admin: Option<String>,
+}
+
+impl std::fmt::Debug for ServiceTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |t: &Option<String>| if t.is_some() { "set" } else { "unset" };
+        f.debug_struct("ServiceTokens")
+            .field("song_registry_admin", &set(&self.song_registry_admin))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for VoiceRoomsConfig {
@@ -30,6 +48,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
         f.debug_struct("VoiceRoomsConfig")
             .field("jwt_secret", &"..")
             .field("nonce_limits", &self.nonce_limits)
+            .field("tokens", &self.tokens)
             .finish()
     }
 }
@@ -47,6 +66,11 @@ impl VoiceRoomsConfig {
             nonce_limits: NonceLimits {
                 per_ip: env.positive_or("NONCE_LIMIT_PER_IP_10M", 60)?,
                 per_wallet: env.positive_or("NONCE_LIMIT_PER_WALLET_10M", 20)?,
+            },
+            tokens: ServiceTokens {
+                song_registry_admin: env
+                    .optional("SONG_REGISTRY_ADMIN_TOKEN")
+                    .map(|t| t.trim().to_owned()),
             },
         })
     }
@@ -78,5 +102,21 @@ mod tests {
         assert_eq!(config.jwt_secret, "real");
         assert_eq!(config.nonce_limits.per_ip, 3);
         assert!(!format!("{config:?}").contains("real"));
+        assert_eq!(config.tokens, ServiceTokens::default());
+    }
+
+    #[test]
+    fn service_tokens_are_optional_and_never_printed() {
+        let env = EnvSource::from_pairs([
+            ("JWT_SECRET", "j"),
+            ("SONG_REGISTRY_ADMIN_TOKEN", "  admin-secret "),
+        ]);
+        let config = VoiceRoomsConfig::from_env(&env, None).unwrap();
+        assert_eq!(
+            config.tokens.song_registry_admin.as_deref(),
+            Some("admin-secret")
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("-secret"), "{printed}");
     }
 }

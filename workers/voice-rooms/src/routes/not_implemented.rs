@@ -8,8 +8,8 @@ use axum::routing::any;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Free rooms, booked sessions, the songs registry and duet rooms.
-pub const PREFIXES: [&str; 4] = ["/rooms", "/session", "/songs", "/duet"];
+/// Free rooms, booked sessions and duet rooms.
+pub const PREFIXES: [&str; 3] = ["/rooms", "/session", "/duet"];
 
 /// Adds the 501 fallback of each of [`PREFIXES`] to `router`.
 pub fn add_fallbacks(router: Router<AppState>) -> Router<AppState> {

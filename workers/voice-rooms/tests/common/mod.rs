@@ -14,6 +14,7 @@ use k256::ecdsa::SigningKey;
 use portability::{CacheStore, SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
 use voice_rooms::auth::Wallet;
+use voice_rooms::songs::SongRegistry;
 use voice_rooms::{
     CeloOutcome, Clock, CreditBalance, CreditsClient, CreditsError, VoiceRoomsConfig,
 };
@@ -85,6 +86,8 @@ pub struct Service {
     pub clock: Clock,
     /// Its credits double.
     pub credits: Arc<FakeCredits>,
+    /// Its songs registry (in the state store's SQLite file).
+    pub songs: SongRegistry,
     /// HTTP client for the tests.
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -113,11 +116,18 @@ impl Service {
             Arc::new(SqliteCacheStore::open_in_memory().await.unwrap());
         let clock = Clock::manual(START);
         let credits = Arc::new(FakeCredits::default());
+        let songs = SongRegistry::open(&format!(
+            "sqlite://{}",
+            dir.path().join("state.db").display()
+        ))
+        .await
+        .unwrap();
         let resources = voice_rooms::Resources {
             state: store.clone(),
             cache,
             credits: credits.clone(),
             clock: clock.clone(),
+            songs: songs.clone(),
         };
         let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms())
             .wrap(voice_rooms::router(config, resources));
@@ -137,6 +147,7 @@ impl Service {
             store,
             clock,
             credits,
+            songs,
             http: reqwest::Client::new(),
             _dir: dir,
             server,
