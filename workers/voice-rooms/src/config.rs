@@ -23,7 +23,7 @@ pub struct VoiceRoomsConfig {
     pub jwt_secret: String,
     /// Login nonce limits.
     pub nonce_limits: NonceLimits,
-    /// Service and admin tokens of the songs registry.
+    /// Service and admin tokens of the songs registry and the attestation route.
     pub tokens: ServiceTokens,
 }
 
@@ -32,6 +32,8 @@ pub struct VoiceRoomsConfig {
 pub struct ServiceTokens {
     /// `SONG_REGISTRY_ADMIN_TOKEN` (trimmed): `Authorization: Bearer <it>` may `POST /songs`.
     pub song_registry_admin: Option<String>,
+    /// `ORACLE_SERVICE_TOKEN`: `x-service-token: <it>` may `POST /session/:id/attest`.
+    pub oracle_service: Option<String>,
 }
 
 impl std::fmt::Debug for ServiceTokens {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for ServiceTokens {
         let set = |t: &Option<String>| if t.is_some() { "set" } else { "unset" };
         f.debug_struct("ServiceTokens")
             .field("song_registry_admin", &set(&self.song_registry_admin))
+            .field("oracle_service", &set(&self.oracle_service))
             .finish()
     }
 }
@@ -71,6 +74,7 @@ impl VoiceRoomsConfig {
                 song_registry_admin: env
                     .optional("SONG_REGISTRY_ADMIN_TOKEN")
                     .map(|t| t.trim().to_owned()),
+                oracle_service: env.optional("ORACLE_SERVICE_TOKEN"),
             },
         })
     }
@@ -110,11 +114,16 @@ mod tests {
         let env = EnvSource::from_pairs([
             ("JWT_SECRET", "j"),
             ("SONG_REGISTRY_ADMIN_TOKEN", "  admin-secret "),
+            ("ORACLE_SERVICE_TOKEN", "oracle-secret"),
         ]);
         let config = VoiceRoomsConfig::from_env(&env, None).unwrap();
         assert_eq!(
             config.tokens.song_registry_admin.as_deref(),
             Some("admin-secret")
+        );
+        assert_eq!(
+            config.tokens.oracle_service.as_deref(),
+            Some("oracle-secret")
         );
         let printed = format!("{config:?}");
         assert!(!printed.contains("-secret"), "{printed}");

@@ -13,10 +13,12 @@
 //! | `GET /songs/search?q=` | none | [`routes::songs_search`] |
 //! | `GET /songs/:id` | none | [`routes::songs_get`] |
 //! | `POST /songs` | Admin | [`routes::songs_create`] |
+//! | `POST /session/:id/attest` | Service | [`routes::session_attest`] |
 //!
 //! Not built yet: every path under these prefixes answers 501 `{"error":"not implemented"}`,
 //! whatever the method, through one fallback per prefix ([`routes::not_implemented`]):
-//! `/rooms`, `/session`, `/duet`. Other paths under `/songs` are the plain-text 404.
+//! `/rooms`, `/duet`; and `/session/join`, `/session/:id/leave` (any method). Other paths
+//! under `/songs` and `/session` are the plain-text 404.
 //!
 //! Any other path under `/credits` runs the JWT check first, as the original's middleware does
 //! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
@@ -39,7 +41,7 @@ pub mod songs;
 pub mod state;
 
 pub use config::VoiceRoomsConfig;
-pub use credits::{CeloOutcome, CreditBalance, CreditsClient, CreditsError};
+pub use credits::{AttestOutcome, CeloOutcome, CreditBalance, CreditsClient, CreditsError};
 pub use error::AppError;
 pub use state::{AppState, Clock, Resources};
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use voice_rooms::auth::Wallet;
 use voice_rooms::songs::SongRegistry;
 use voice_rooms::{
-    CeloOutcome, Clock, CreditBalance, CreditsClient, CreditsError, VoiceRoomsConfig,
+    AttestOutcome, CeloOutcome, Clock, CreditBalance, CreditsClient, CreditsError, VoiceRoomsConfig,
 };
 
 /// The JWT secret of every test service.
@@ -36,6 +36,10 @@ pub struct FakeCredits {
     pub down: Mutex<Option<CreditsError>>,
     /// Wallets the calls were made for.
     pub calls: Mutex<Vec<String>>,
+    /// The answer of `attest_booking` (a `Refused` 404 `booking not found` when unset).
+    pub attest_answer: Mutex<Option<AttestOutcome>>,
+    /// The `(booking_id, force_outcome)` of each `attest_booking` call.
+    pub attest_calls: Mutex<Vec<(String, Option<String>)>>,
 }
 
 #[async_trait]
@@ -73,6 +77,29 @@ impl CreditsClient for FakeCredits {
             granted,
             remaining_seconds: balance.remaining_seconds,
         })
+    }
+
+    async fn attest_booking(
+        &self,
+        booking_id: &str,
+        force_outcome: Option<&str>,
+    ) -> Result<AttestOutcome, CreditsError> {
+        self.attest_calls
+            .lock()
+            .unwrap()
+            .push((booking_id.to_owned(), force_outcome.map(str::to_owned)));
+        if let Some(err) = self.down.lock().unwrap().clone() {
+            return Err(err);
+        }
+        Ok(self
+            .attest_answer
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(AttestOutcome::Refused {
+                status: 404,
+                error: "booking not found".into(),
+            }))
     }
 }
 
