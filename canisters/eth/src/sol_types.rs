@@ -37,6 +37,16 @@ alloy_sol_types::sol! {
         uint256 deadline;
     }
 
+    /// The song registry's EIP-712 attestation by a Story IP's controller of where its
+    /// upstream royalties are paid (voice-control-plane's `POST /songs`).
+    #[derive(Debug, PartialEq, Eq)]
+    struct StoryPayoutAttestation {
+        string storyIpId;
+        uint256 payoutChainId;
+        address payoutAddress;
+        uint256 upstreamRoyaltyBps;
+    }
+
     /// Calls of the PremiumNameStoreV2 contract.
     interface PremiumNameStoreV2 {
         /// The store's quote for a label: `(price, duration, enabled)`.

@@ -61,6 +61,9 @@ pub enum HeavenError {
     /// `heaven migrate kv-import` could not load the KV export.
     #[error("kv-import: {0}")]
     KvImport(#[from] metadata_resolver::kv_import::KvImportError),
+    /// voice-rooms' songs registry table could not be opened or created.
+    #[error("cannot open the songs registry: {0}")]
+    SongRegistry(#[from] sqlx::Error),
     /// A port could not be bound.
     #[error("cannot listen for {service} on {addr}: {source}")]
     Bind {

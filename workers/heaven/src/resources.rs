@@ -39,6 +39,9 @@ pub struct LocalResources {
     pub identity: Option<LocalIdentity>,
     /// The credits canister running natively; only when voice-rooms is served.
     pub credits: Option<credits_canister::native::NativeCredits>,
+    /// voice-rooms' `song_registry` table, in the state store's database; only when
+    /// voice-rooms is served.
+    pub songs: Option<voice_rooms::songs::SongRegistry>,
 }
 
 /// The identity canister on its own thread, and the key this process's edge presents with the
@@ -180,6 +183,12 @@ pub async fn open_resources(
     } else {
         None
     };
+    // The credits canister is started exactly when voice-rooms is served.
+    let songs = if canisters.credits {
+        Some(voice_rooms::songs::SongRegistry::open(&config.state_store_url()).await?)
+    } else {
+        None
+    };
     Ok(LocalResources {
         state,
         cache,
@@ -191,6 +200,7 @@ pub async fn open_resources(
         metadata_resolver,
         identity,
         credits,
+        songs,
     })
 }
 

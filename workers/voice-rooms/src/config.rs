@@ -23,6 +23,27 @@ pub struct VoiceRoomsConfig {
     pub jwt_secret: String,
     /// Login nonce limits.
     pub nonce_limits: NonceLimits,
+    /// Service and admin tokens of the songs registry and the attestation route.
+    pub tokens: ServiceTokens,
+}
+
+/// Shared secrets of the non-user routes, each `None` when its variable is unset or empty.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ServiceTokens {
+    /// `SONG_REGISTRY_ADMIN_TOKEN` (trimmed): `Authorization: Bearer <it>` may `POST /songs`.
+    pub song_registry_admin: Option<String>,
+    /// `ORACLE_SERVICE_TOKEN`: `x-service-token: <it>` may `POST /session/:id/attest`.
+    pub oracle_service: Option<String>,
+}
+
+impl std::fmt::Debug for ServiceTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |t: &Option<String>| if t.is_some() { "set" } else { "unset" };
+        f.debug_struct("ServiceTokens")
+            .field("song_registry_admin", &set(&self.song_registry_admin))
+            .field("oracle_service", &set(&self.oracle_service))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for VoiceRoomsConfig {
@@ -30,6 +51,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
         f.debug_struct("VoiceRoomsConfig")
             .field("jwt_secret", &"..")
             .field("nonce_limits", &self.nonce_limits)
+            .field("tokens", &self.tokens)
             .finish()
     }
 }
@@ -47,6 +69,12 @@ impl VoiceRoomsConfig {
             nonce_limits: NonceLimits {
                 per_ip: env.positive_or("NONCE_LIMIT_PER_IP_10M", 60)?,
                 per_wallet: env.positive_or("NONCE_LIMIT_PER_WALLET_10M", 20)?,
+            },
+            tokens: ServiceTokens {
+                song_registry_admin: env
+                    .optional("SONG_REGISTRY_ADMIN_TOKEN")
+                    .map(|t| t.trim().to_owned()),
+                oracle_service: env.optional("ORACLE_SERVICE_TOKEN"),
             },
         })
     }
@@ -78,5 +106,26 @@ mod tests {
         assert_eq!(config.jwt_secret, "real");
         assert_eq!(config.nonce_limits.per_ip, 3);
         assert!(!format!("{config:?}").contains("real"));
+        assert_eq!(config.tokens, ServiceTokens::default());
+    }
+
+    #[test]
+    fn service_tokens_are_optional_and_never_printed() {
+        let env = EnvSource::from_pairs([
+            ("JWT_SECRET", "j"),
+            ("SONG_REGISTRY_ADMIN_TOKEN", "  admin-secret "),
+            ("ORACLE_SERVICE_TOKEN", "oracle-secret"),
+        ]);
+        let config = VoiceRoomsConfig::from_env(&env, None).unwrap();
+        assert_eq!(
+            config.tokens.song_registry_admin.as_deref(),
+            Some("admin-secret")
+        );
+        assert_eq!(
+            config.tokens.oracle_service.as_deref(),
+            Some("oracle-secret")
+        );
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("-secret"), "{printed}");
     }
 }

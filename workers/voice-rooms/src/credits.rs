@@ -36,6 +36,26 @@ pub enum CeloOutcome {
     },
 }
 
+/// What the canister's attestation of one booking did (`POST /session/:id/attest`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttestOutcome {
+    /// The escrow's `attest` transaction was sent.
+    Submitted {
+        /// `completed`, `no-show-host` or `no-show-guest`.
+        outcome: String,
+        /// `0x` transaction hash.
+        tx_hash: String,
+    },
+    /// Refused with the original's HTTP status and `error` text (`booking not found`,
+    /// `grace_not_over`, ...).
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The `error` text.
+        error: String,
+    },
+}
+
 /// Why the canister gave no answer. Every case is a 503 `{"error":"service unavailable"}`:
 /// the original has no error of its own on these routes.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,4 +76,12 @@ pub trait CreditsClient: Send + Sync {
 
     /// Grants the Celo bonus once if the verification mirror knows `wallet`.
     async fn verify_celo(&self, wallet: &Wallet) -> Result<CeloOutcome, CreditsError>;
+
+    /// Runs the attestation of booking `booking_id` (the path segment as sent) now, with
+    /// `force_outcome` when the caller forces a verdict.
+    async fn attest_booking(
+        &self,
+        booking_id: &str,
+        force_outcome: Option<&str>,
+    ) -> Result<AttestOutcome, CreditsError>;
 }

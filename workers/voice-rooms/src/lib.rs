@@ -10,10 +10,15 @@
 //! | `POST /auth/verify` | none | [`routes::auth_verify`] |
 //! | `GET /credits` | JWT | [`routes::credits_balance`] |
 //! | `POST /credits/verify-celo` | JWT | [`routes::credits_verify_celo`] |
+//! | `GET /songs/search?q=` | none | [`routes::songs_search`] |
+//! | `GET /songs/:id` | none | [`routes::songs_get`] |
+//! | `POST /songs` | Admin | [`routes::songs_create`] |
+//! | `POST /session/:id/attest` | Service | [`routes::session_attest`] |
 //!
 //! Not built yet: every path under these prefixes answers 501 `{"error":"not implemented"}`,
 //! whatever the method, through one fallback per prefix ([`routes::not_implemented`]):
-//! `/rooms`, `/session`, `/songs`, `/duet`.
+//! `/rooms`, `/duet`; and `/session/join`, `/session/:id/leave` (any method). Other paths
+//! under `/songs` and `/session` are the plain-text 404.
 //!
 //! Any other path under `/credits` runs the JWT check first, as the original's middleware does
 //! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
@@ -22,7 +27,8 @@
 //! [`router`] returns the routes; the binary wraps them in `http_common::ServiceEdge` with
 //! `CorsPolicy::voice_rooms()`. Login nonces live in a [`portability::StateStore`]
 //! ([`auth::NonceBook`]); money state is the credits canister's, reached through
-//! [`CreditsClient`].
+//! [`CreditsClient`]. The songs registry is the `song_registry` table ([`songs::SongRegistry`]),
+//! in the state store's database in the local stack.
 
 #![warn(missing_docs)]
 
@@ -31,10 +37,11 @@ pub mod config;
 pub mod credits;
 pub mod error;
 pub mod routes;
+pub mod songs;
 pub mod state;
 
 pub use config::VoiceRoomsConfig;
-pub use credits::{CeloOutcome, CreditBalance, CreditsClient, CreditsError};
+pub use credits::{AttestOutcome, CeloOutcome, CreditBalance, CreditsClient, CreditsError};
 pub use error::AppError;
 pub use state::{AppState, Clock, Resources};
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 use portability::{CacheStore, RateLimit, StateStore};
 
 use crate::auth::{NonceBook, SessionToken};
-use crate::config::VoiceRoomsConfig;
+use crate::config::{ServiceTokens, VoiceRoomsConfig};
 use crate::credits::CreditsClient;
+use crate::songs::SongRegistry;
 
 /// Wall-clock Unix seconds, or a settable time in tests (nonce and token expiry read it).
 #[derive(Clone, Debug, Default)]
@@ -56,6 +57,8 @@ pub struct Resources {
     pub credits: Arc<dyn CreditsClient>,
     /// Time.
     pub clock: Clock,
+    /// The songs registry's table.
+    pub songs: SongRegistry,
 }
 
 /// The login-nonce limits of [`crate::config::NonceLimits`] as shared limiters.
@@ -79,6 +82,8 @@ struct Inner {
     nonce_limiters: NonceLimiters,
     tokens: SessionToken,
     nonces: NonceBook,
+    songs: SongRegistry,
+    service_tokens: ServiceTokens,
 }
 
 impl AppState {
@@ -101,6 +106,8 @@ impl AppState {
                 },
                 tokens: SessionToken::new(&config.jwt_secret),
                 nonces: NonceBook::new(resources.state),
+                songs: resources.songs,
+                service_tokens: config.tokens,
             }),
         }
     }
@@ -133,5 +140,15 @@ impl AppState {
     /// Login nonces.
     pub fn nonces(&self) -> &NonceBook {
         &self.inner.nonces
+    }
+
+    /// The songs registry's table.
+    pub fn songs(&self) -> &SongRegistry {
+        &self.inner.songs
+    }
+
+    /// Admin and service tokens.
+    pub fn service_tokens(&self) -> &ServiceTokens {
+        &self.inner.service_tokens
     }
 }

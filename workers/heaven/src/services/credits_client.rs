@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use credits_canister::api as canister;
 use credits_canister::native::{NativeCredits, NativeCreditsError};
 use voice_rooms::auth::Wallet;
-use voice_rooms::{CeloOutcome, CreditBalance, CreditsClient, CreditsError};
+use voice_rooms::{AttestOutcome, CeloOutcome, CreditBalance, CreditsClient, CreditsError};
 
 /// The in-process credits canister as voice-rooms' credits client.
 #[derive(Clone, Debug)]
@@ -54,6 +54,29 @@ impl CreditsClient for InProcessCredits {
                 granted,
                 remaining_seconds: remaining_seconds.0,
             },
+        })
+    }
+
+    async fn attest_booking(
+        &self,
+        booking_id: &str,
+        force_outcome: Option<&str>,
+    ) -> Result<AttestOutcome, CreditsError> {
+        let outcome = self
+            .0
+            .attest_booking(booking_id.to_owned(), force_outcome.map(str::to_owned))
+            .await
+            .map_err(client_error)?;
+        Ok(match outcome {
+            canister::AttestOutcome::Submitted {
+                outcome, tx_hash, ..
+            } => AttestOutcome::Submitted {
+                outcome: outcome.name().to_owned(),
+                tx_hash,
+            },
+            canister::AttestOutcome::Refused { status, error } => {
+                AttestOutcome::Refused { status, error }
+            }
         })
     }
 }

@@ -141,6 +141,7 @@ impl ServiceId {
                         resources.credits.clone()?,
                     )),
                     clock: voice_rooms::Clock::system(),
+                    songs: resources.songs.clone()?,
                 },
             ),
         })

@@ -7,6 +7,10 @@ pub mod credits_verify_celo;
 pub mod extract;
 pub mod health;
 pub mod not_implemented;
+pub mod session_attest;
+pub mod songs_create;
+pub mod songs_get;
+pub mod songs_search;
 
 use axum::Router;
 use axum::routing::{any, get, post};
@@ -29,7 +33,13 @@ pub fn router(state: AppState) -> Router {
             "/credits/verify-celo",
             post(credits_verify_celo::verify_celo).fallback(credits_unknown),
         )
-        .route("/credits/{*rest}", any(credits_unknown));
+        .route("/credits/{*rest}", any(credits_unknown))
+        .route("/songs", post(songs_create::create_song))
+        .route("/songs/search", get(songs_search::search))
+        .route("/songs/{id}", get(songs_get::get_song))
+        .route("/session/join", any(not_implemented::not_implemented))
+        .route("/session/{id}/leave", any(not_implemented::not_implemented))
+        .route("/session/{id}/attest", post(session_attest::attest));
     not_implemented::add_fallbacks(router)
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)

@@ -8,8 +8,9 @@ use axum::routing::any;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Free rooms, booked sessions, the songs registry and duet rooms.
-pub const PREFIXES: [&str; 4] = ["/rooms", "/session", "/songs", "/duet"];
+/// Free rooms and duet rooms (`/session/join` and `/session/:id/leave` are routed to
+/// [`not_implemented`] one by one).
+pub const PREFIXES: [&str; 2] = ["/rooms", "/duet"];
 
 /// Adds the 501 fallback of each of [`PREFIXES`] to `router`.
 pub fn add_fallbacks(router: Router<AppState>) -> Router<AppState> {

@@ -14,8 +14,9 @@ use k256::ecdsa::SigningKey;
 use portability::{CacheStore, SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
 use voice_rooms::auth::Wallet;
+use voice_rooms::songs::SongRegistry;
 use voice_rooms::{
-    CeloOutcome, Clock, CreditBalance, CreditsClient, CreditsError, VoiceRoomsConfig,
+    AttestOutcome, CeloOutcome, Clock, CreditBalance, CreditsClient, CreditsError, VoiceRoomsConfig,
 };
 
 /// The JWT secret of every test service.
@@ -35,6 +36,10 @@ pub struct FakeCredits {
     pub down: Mutex<Option<CreditsError>>,
     /// Wallets the calls were made for.
     pub calls: Mutex<Vec<String>>,
+    /// The answer of `attest_booking` (a `Refused` 404 `booking not found` when unset).
+    pub attest_answer: Mutex<Option<AttestOutcome>>,
+    /// The `(booking_id, force_outcome)` of each `attest_booking` call.
+    pub attest_calls: Mutex<Vec<(String, Option<String>)>>,
 }
 
 #[async_trait]
@@ -73,6 +78,29 @@ impl CreditsClient for FakeCredits {
             remaining_seconds: balance.remaining_seconds,
         })
     }
+
+    async fn attest_booking(
+        &self,
+        booking_id: &str,
+        force_outcome: Option<&str>,
+    ) -> Result<AttestOutcome, CreditsError> {
+        self.attest_calls
+            .lock()
+            .unwrap()
+            .push((booking_id.to_owned(), force_outcome.map(str::to_owned)));
+        if let Some(err) = self.down.lock().unwrap().clone() {
+            return Err(err);
+        }
+        Ok(self
+            .attest_answer
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or(AttestOutcome::Refused {
+                status: 404,
+                error: "booking not found".into(),
+            }))
+    }
 }
 
 /// A running voice-rooms.
@@ -85,6 +113,8 @@ pub struct Service {
     pub clock: Clock,
     /// Its credits double.
     pub credits: Arc<FakeCredits>,
+    /// Its songs registry (in the state store's SQLite file).
+    pub songs: SongRegistry,
     /// HTTP client for the tests.
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -113,11 +143,18 @@ impl Service {
             Arc::new(SqliteCacheStore::open_in_memory().await.unwrap());
         let clock = Clock::manual(START);
         let credits = Arc::new(FakeCredits::default());
+        let songs = SongRegistry::open(&format!(
+            "sqlite://{}",
+            dir.path().join("state.db").display()
+        ))
+        .await
+        .unwrap();
         let resources = voice_rooms::Resources {
             state: store.clone(),
             cache,
             credits: credits.clone(),
             clock: clock.clone(),
+            songs: songs.clone(),
         };
         let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms())
             .wrap(voice_rooms::router(config, resources));
@@ -137,6 +174,7 @@ impl Service {
             store,
             clock,
             credits,
+            songs,
             http: reqwest::Client::new(),
             _dir: dir,
             server,
