@@ -34,7 +34,10 @@ pub mod routes;
 pub mod state;
 
 pub use config::VoiceRoomsConfig;
-pub use credits::{CeloOutcome, CreditBalance, CreditsClient, CreditsError};
+pub use credits::{
+    CeloOutcome, CreditAlert, CreditBalance, CreditsClient, CreditsError, EnsuredCredits,
+    MeterRefused, MeterRequest, Metered,
+};
 pub use error::AppError;
 pub use state::{AppState, Clock, Resources};
 
