@@ -30,6 +30,7 @@ pub mod auth;
 pub mod config;
 pub mod credits;
 pub mod error;
+pub mod rooms;
 pub mod routes;
 pub mod state;
 

@@ -1,0 +1,2 @@
+//! Free rooms (`/rooms/*`).
+pub mod db;
