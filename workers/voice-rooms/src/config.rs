@@ -23,6 +23,12 @@ pub struct VoiceRoomsConfig {
     pub jwt_secret: String,
     /// Login nonce limits.
     pub nonce_limits: NonceLimits,
+    /// `AGORA_APP_ID` / `AGORA_APP_CERTIFICATE` (optional: tokens are empty without them, as
+    /// in the original).
+    pub agora: crate::rooms::AgoraKeys,
+    /// `ROOMS_DB`: URL of the free rooms' tables (`sqlite:<path>` or `postgres://…`); unset,
+    /// the binary picks a default.
+    pub rooms_db: Option<String>,
 }
 
 impl std::fmt::Debug for VoiceRoomsConfig {
@@ -30,6 +36,8 @@ impl std::fmt::Debug for VoiceRoomsConfig {
         f.debug_struct("VoiceRoomsConfig")
             .field("jwt_secret", &"..")
             .field("nonce_limits", &self.nonce_limits)
+            .field("agora", &self.agora)
+            .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
             .finish()
     }
 }
@@ -48,6 +56,11 @@ impl VoiceRoomsConfig {
                 per_ip: env.positive_or("NONCE_LIMIT_PER_IP_10M", 60)?,
                 per_wallet: env.positive_or("NONCE_LIMIT_PER_WALLET_10M", 20)?,
             },
+            agora: crate::rooms::AgoraKeys {
+                app_id: env.optional("AGORA_APP_ID").unwrap_or_default(),
+                app_certificate: env.optional("AGORA_APP_CERTIFICATE").unwrap_or_default(),
+            },
+            rooms_db: env.optional("ROOMS_DB"),
         })
     }
 }

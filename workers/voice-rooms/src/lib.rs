@@ -52,6 +52,15 @@ pub fn router(config: VoiceRoomsConfig, resources: Resources) -> axum::Router {
     routes::router(AppState::new(config, resources))
 }
 
+/// The voice-rooms routes with the free rooms (`/rooms/*`) served by `rooms`.
+pub fn router_with_rooms(
+    config: VoiceRoomsConfig,
+    resources: Resources,
+    rooms: rooms::Rooms,
+) -> axum::Router {
+    routes::router(AppState::with_rooms(config, resources, Some(rooms)))
+}
+
 /// How often expired login nonces are deleted.
 pub const NONCE_SWEEP_EVERY: Duration = Duration::from_secs(5 * 60);
 

@@ -10,6 +10,7 @@ use portability::{CacheStore, RateLimit, StateStore};
 use crate::auth::{NonceBook, SessionToken};
 use crate::config::VoiceRoomsConfig;
 use crate::credits::CreditsClient;
+use crate::rooms::Rooms;
 
 /// Wall-clock Unix seconds, or a settable time in tests (nonce and token expiry read it).
 #[derive(Clone, Debug, Default)]
@@ -79,11 +80,21 @@ struct Inner {
     nonce_limiters: NonceLimiters,
     tokens: SessionToken,
     nonces: NonceBook,
+    rooms: Option<Rooms>,
 }
 
 impl AppState {
-    /// State over `resources` configured by `config`.
+    /// State over `resources` configured by `config` (the free rooms answer 501).
     pub fn new(config: VoiceRoomsConfig, resources: Resources) -> Self {
+        Self::with_rooms(config, resources, None)
+    }
+
+    /// State with the free rooms served by `rooms`.
+    pub fn with_rooms(
+        config: VoiceRoomsConfig,
+        resources: Resources,
+        rooms: Option<Rooms>,
+    ) -> Self {
         let window = Duration::from_secs(10 * 60);
         let limits = config.nonce_limits;
         Self {
@@ -101,6 +112,7 @@ impl AppState {
                 },
                 tokens: SessionToken::new(&config.jwt_secret),
                 nonces: NonceBook::new(resources.state),
+                rooms,
             }),
         }
     }
@@ -133,5 +145,10 @@ impl AppState {
     /// Login nonces.
     pub fn nonces(&self) -> &NonceBook {
         &self.inner.nonces
+    }
+
+    /// The free rooms, when this worker serves them.
+    pub fn rooms(&self) -> Option<&Rooms> {
+        self.inner.rooms.as_ref()
     }
 }
