@@ -132,17 +132,21 @@ impl ServiceId {
                 resources.background.clone(),
             ),
             // Resources start the credits canister whenever voice-rooms is selected.
-            ServiceId::VoiceRooms => voice_rooms::router(
-                resources.voice_rooms.clone(),
-                voice_rooms::Resources {
+            ServiceId::VoiceRooms => {
+                let service = voice_rooms::Resources {
                     state: resources.state.clone(),
                     cache: resources.cache.clone(),
                     credits: std::sync::Arc::new(credits_client::InProcessCredits(
                         resources.credits.clone()?,
                     )),
                     clock: voice_rooms::Clock::system(),
-                },
-            ),
+                };
+                let config = resources.voice_rooms.clone();
+                match resources.rooms.clone() {
+                    Some(rooms) => voice_rooms::router_with_rooms(config, service, rooms),
+                    None => voice_rooms::router(config, service),
+                }
+            }
         })
     }
 }
