@@ -10,10 +10,19 @@
 //! | `POST /auth/verify` | none | [`routes::auth_verify`] |
 //! | `GET /credits` | JWT | [`routes::credits_balance`] |
 //! | `POST /credits/verify-celo` | JWT | [`routes::credits_verify_celo`] |
+//! | `POST /rooms/create` | JWT | [`routes::rooms_create`] |
+//! | `POST /rooms/join` | JWT | [`routes::rooms_join`] |
+//! | `POST /rooms/heartbeat` | JWT | [`routes::rooms_heartbeat`] |
+//! | `POST /rooms/token/renew` | JWT | [`routes::rooms_token_renew`] |
+//! | `POST /rooms/leave` | JWT | [`routes::rooms_leave`] |
+//! | `GET /rooms/active` | none | [`routes::rooms_active`] |
+//!
+//! The `/rooms` routes are served when the binary hands in [`rooms::Rooms`]
+//! ([`router_with_rooms`]); with [`router`] they answer 501 like the rest.
 //!
 //! Not built yet: every path under these prefixes answers 501 `{"error":"not implemented"}`,
 //! whatever the method, through one fallback per prefix ([`routes::not_implemented`]):
-//! `/rooms`, `/session`, `/songs`, `/duet`.
+//! `/session`, `/songs`, `/duet`.
 //!
 //! Any other path under `/credits` runs the JWT check first, as the original's middleware does
 //! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
