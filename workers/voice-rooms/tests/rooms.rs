@@ -26,6 +26,7 @@ struct Stack {
     credits: Arc<FakeCredits>,
     rooms: Rooms,
     db: RoomsDb,
+    store: Arc<dyn StateStore>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -57,7 +58,7 @@ async fn start(dir: &Path, clock: Clock, credits: Arc<FakeCredits>) -> Stack {
     .await
     .unwrap();
     let resources = voice_rooms::Resources {
-        state: store,
+        state: store.clone(),
         cache: Arc::new(SqliteCacheStore::open_in_memory().await.unwrap()),
         credits: credits.clone(),
         clock: clock.clone(),
@@ -83,6 +84,7 @@ async fn start(dir: &Path, clock: Clock, credits: Arc<FakeCredits>) -> Stack {
         credits,
         rooms,
         db,
+        store,
         server,
     }
 }
@@ -586,4 +588,28 @@ async fn a_room_survives_a_restart_of_the_service() {
     );
     let guest = s.named(2);
     s.join(&guest, &room).await;
+}
+
+#[tokio::test]
+async fn a_failed_alarm_changes_nothing_and_tries_again_an_interval_later() {
+    let (_dir, s) = stack().await;
+    let host = s.named(1);
+    let room = s.create(&host).await;
+    let conn = s.join(&host, &room).await;
+    s.clock.advance(30);
+    *s.credits.down.lock().unwrap() = Some(voice_rooms::CreditsError::Unreachable("down".into()));
+    let answer = s.rooms.ring_alarm(&room).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (503, r#"{"error":"service unavailable"}"#)
+    );
+    let key = format!("{}{room}", voice_rooms::rooms::ROOM_STATE_PREFIX);
+    let stored = s.store.get(&key).await.unwrap().unwrap();
+    let state: voice_rooms::rooms::RoomState = serde_json::from_slice(&stored.value).unwrap();
+    assert_eq!(state.alarm_at, Some(START + 60));
+    assert_eq!(state.participants[&conn].last_metered_at, START);
+    *s.credits.down.lock().unwrap() = None;
+    s.clock.advance(30);
+    s.rooms.ring_alarm(&room).await.unwrap();
+    assert_eq!(s.balance(&host).consumed_seconds, 60);
 }

@@ -18,6 +18,9 @@ use crate::error::{PortabilityError, Result};
 use crate::session::SessionCoordinator;
 use crate::state::StateStore;
 
+/// How long a room whose alarm command failed waits before ringing again.
+pub const ALARM_RETRY: Duration = Duration::from_secs(1);
+
 /// What one command did to a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -190,10 +193,16 @@ impl<L: RoomLogic> RoomActor<L> {
                     message = rx.recv() => message,
                     () = tokio::time::sleep_until(at) => {
                         let command = self.shared.logic.alarm_command();
-                        if let Err(err) = self.step(&command).await {
-                            tracing::warn!(room = %self.room_id, %err, "room alarm failed");
-                        }
-                        alarm = self.next_alarm();
+                        alarm = match self.step(&command).await {
+                            Ok(_) => self.next_alarm(),
+                            Err(err) => {
+                                // The state is unchanged, so the alarm is still due: wait a
+                                // little before ringing again rather than spin.
+                                tracing::warn!(room = %self.room_id, %err, "room alarm failed");
+                                self.next_alarm()
+                                    .map(|next| next.max(Instant::now() + ALARM_RETRY))
+                            }
+                        };
                         continue;
                     }
                 },

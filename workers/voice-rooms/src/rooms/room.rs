@@ -623,8 +623,15 @@ impl RoomLogic for FreeRoom {
     ) -> portability::Result<Applied> {
         let current: Option<RoomState> = state.map(decode).transpose()?;
         let command: RoomCommand = decode(command)?;
+        let is_alarm = command == RoomCommand::Alarm;
         let (mut answer, next) = self.step(current.clone(), command).await;
         let next = match next {
+            // A failed alarm (canister or tables unavailable) tries again an interval later
+            // instead of ringing at once in a loop.
+            None if is_alarm && answer.status >= 500 => current.map(|mut s| {
+                s.alarm_at = Some(self.clock.now() + HEARTBEAT_INTERVAL_SECONDS);
+                s
+            }),
             None => current,
             Some(Some(mut s)) => {
                 room_id.clone_into(&mut s.room_id);

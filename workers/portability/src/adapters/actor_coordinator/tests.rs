@@ -159,3 +159,38 @@ async fn alarms_ring_while_the_logic_asks_and_commands_reschedule_them() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(stored(&store, "rooms/a").await, Some(6));
 }
+
+/// Always due, always failing: the alarm must not spin.
+struct Broken(std::sync::atomic::AtomicUsize);
+
+#[async_trait]
+impl RoomLogic for Broken {
+    async fn apply(&self, _room: &str, _state: Option<&[u8]>, command: &[u8]) -> Result<Applied> {
+        if command == b"tick" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(PortabilityError::InvalidInput("down".into()));
+        }
+        Ok(Applied {
+            state: Some(b"1".to_vec()),
+            event: Vec::new(),
+        })
+    }
+
+    fn alarm_after(&self, state: Option<&[u8]>) -> Option<Duration> {
+        state.map(|_| Duration::ZERO)
+    }
+
+    fn alarm_command(&self) -> Vec<u8> {
+        b"tick".to_vec()
+    }
+}
+
+#[tokio::test]
+async fn a_failing_alarm_waits_before_ringing_again() {
+    let logic = Arc::new(Broken(std::sync::atomic::AtomicUsize::new(0)));
+    let rooms = ActorCoordinator::new(store().await, logic.clone(), "rooms/");
+    rooms.open("a").await.unwrap();
+    rooms.apply("a", b"set".to_vec()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(logic.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
