@@ -1,8 +1,9 @@
 //! Agora pieces of the free rooms: publisher tokens in the original's AccessToken2 format
-//! (built by voice-agent's builder, reused as a dependency) and `addressToUid`.
+//! and `addressToUid`, both from the shared `agora` crate (workers/agora).
 
+pub use agora::address_to_uid;
+use agora::{RtcGrant, build_rtc_token};
 use rand::Rng;
-use voice_agent::upstream::rtc_token::{RtcGrant, build_rtc_token};
 
 /// `AGORA_APP_ID` and `AGORA_APP_CERTIFICATE`; tokens are empty strings unless both are 32
 /// characters (as `agora-token` answers).
@@ -39,14 +40,6 @@ impl AgoraKeys {
     }
 }
 
-/// The original's `addressToUid`: the last 8 characters of the address as hex, modulo
-/// 4294967295 (so `…ffffffff` is 0, Agora's wildcard).
-pub fn address_to_uid(wallet: &str) -> u32 {
-    let tail = &wallet[wallet.len().saturating_sub(8)..];
-    let value = u64::from_str_radix(tail, 16).unwrap_or(0);
-    (value % 4_294_967_295) as u32
-}
-
 /// The free room's channel name.
 pub fn free_channel(room_id: &str) -> String {
     format!("heaven-free-{room_id}")
@@ -55,22 +48,6 @@ pub fn free_channel(room_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uid_is_the_address_tail_modulo_u32_max() {
-        assert_eq!(
-            address_to_uid("0x00000000000000000000000000000000000000aa"),
-            0xaa
-        );
-        assert_eq!(
-            address_to_uid("0x00000000000000000000000000000000ffffffff"),
-            0
-        );
-        assert_eq!(
-            address_to_uid("0x000000000000000000000000000000001234abcd"),
-            0x1234abcd
-        );
-    }
 
     #[test]
     fn tokens_are_access_token2_or_empty_without_keys() {
