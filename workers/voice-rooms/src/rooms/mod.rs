@@ -6,6 +6,8 @@
 //! the room with [`Rooms::call`], as the original's routes forwarded to the RoomDO.
 
 pub mod agora;
+mod alarm;
+pub mod answer;
 pub mod db;
 pub mod room;
 
@@ -14,8 +16,9 @@ use std::sync::Arc;
 use portability::{ActorCoordinator, PortabilityError, SessionCoordinator, StateStore};
 
 pub use agora::AgoraKeys;
+pub use answer::{CreditEvent, JoinAnswer, RoomAnswer};
 pub use db::{RoomsDb, RoomsDbError};
-pub use room::{CreditEvent, FreeRoom, JoinAnswer, RoomAnswer, RoomCommand, RoomState};
+pub use room::{FreeRoom, RoomCommand, RoomState};
 
 use crate::credits::CreditsClient;
 use crate::error::AppError;

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::agora::AgoraKeys;
-use super::db::{MeteringCopy, RoomsDb};
+use super::answer::{
+    CreditEvent, DeniedAnswer, HeartbeatAnswer, JoinAnswer, LeaveAnswer, RenewAnswer, RoomAnswer,
+};
+use super::db::RoomsDb;
 use crate::auth::Wallet;
 use crate::credits::{CreditAlert, CreditsClient, MeterRequest, Metered};
 use crate::state::Clock;
@@ -128,101 +131,6 @@ pub enum RoomCommand {
     Alarm,
 }
 
-/// A `credits_low` / `credits_exhausted` event, in the original's field order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreditEvent {
-    /// `credits_low` or `credits_exhausted`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Wallet.
-    pub wallet: String,
-    /// Remaining after the metering (0 for `credits_exhausted`).
-    pub remaining_seconds: u64,
-    /// When (Unix seconds).
-    pub at_epoch: i64,
-}
-
-/// The room's answer to `join` (the route adds its own fields in front).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JoinAnswer {
-    /// Publisher token.
-    pub agora_token: String,
-    /// 90.
-    pub token_expires_in_seconds: u32,
-    /// 45.
-    pub renew_after_seconds: u64,
-    /// 30.
-    pub heartbeat_interval_seconds: i64,
-    /// Balance right after joining.
-    pub remaining_seconds: u64,
-}
-
-#[derive(Serialize)]
-struct HeartbeatAnswer {
-    ok: bool,
-    remaining_seconds: u64,
-    events: Vec<CreditEvent>,
-}
-
-#[derive(Serialize)]
-struct DeniedAnswer {
-    denied: bool,
-    reason: &'static str,
-    remaining_seconds: u64,
-    events: Vec<CreditEvent>,
-}
-
-#[derive(Serialize)]
-struct RenewAnswer {
-    agora_token: String,
-    token_expires_in_seconds: u32,
-    remaining_seconds: u64,
-    events: Vec<CreditEvent>,
-}
-
-#[derive(Serialize)]
-struct LeaveAnswer {
-    ok: bool,
-    debited_seconds: u64,
-    remaining_seconds: u64,
-    closed: bool,
-}
-
-/// A room's answer: the DO's status and JSON body (text, so the field order is kept).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RoomAnswer {
-    /// HTTP status.
-    pub status: u16,
-    /// JSON body.
-    pub body: String,
-    /// The room ended with this command (its state is gone).
-    #[serde(default)]
-    pub ended: bool,
-}
-
-impl RoomAnswer {
-    fn ok(body: impl Serialize) -> Self {
-        Self {
-            status: 200,
-            body: serde_json::to_string(&body).unwrap_or_default(),
-            ended: false,
-        }
-    }
-
-    fn error(status: u16, code: &str) -> Self {
-        Self {
-            status,
-            body: json!({ "error": code }).to_string(),
-            ended: false,
-        }
-    }
-
-    fn ended(mut self) -> Self {
-        self.ended = true;
-        self
-    }
-}
-
 /// The room logic and what it reaches: credits canister, room tables, clock, Agora keys.
 pub struct FreeRoom {
     pub(super) credits: Arc<dyn CreditsClient>,
@@ -233,19 +141,19 @@ pub struct FreeRoom {
 
 /// What a step did: the answer, and the state to keep (`None`: unchanged, `Some(None)`:
 /// deleted).
-type Step = (RoomAnswer, Option<Option<RoomState>>);
+pub(super) type Step = (RoomAnswer, Option<Option<RoomState>>);
 
-fn unavailable(err: impl std::fmt::Display) -> Step {
+pub(super) fn unavailable(err: impl std::fmt::Display) -> Step {
     tracing::warn!(%err, "room command failed on the credits canister");
     (RoomAnswer::error(503, "service unavailable"), None)
 }
 
-fn internal(err: impl std::fmt::Display) -> Step {
+pub(super) fn internal(err: impl std::fmt::Display) -> Step {
     tracing::error!(%err, "room command failed");
     (RoomAnswer::error(500, "internal_error"), None)
 }
 
-fn iso(seconds: i64) -> String {
+pub(super) fn iso(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -253,12 +161,12 @@ fn iso(seconds: i64) -> String {
 }
 
 impl FreeRoom {
-    fn wallet(text: &str) -> Option<Wallet> {
+    pub(super) fn wallet(text: &str) -> Option<Wallet> {
         Wallet::parse(text)
     }
 
     /// Applies a metering outcome to a participant; returns the events it raised.
-    fn absorb(p: &mut Participant, m: &Metered, now: i64) -> Vec<CreditEvent> {
+    pub(super) fn absorb(p: &mut Participant, m: &Metered, now: i64) -> Vec<CreditEvent> {
         p.last_metered_at = m.metered_up_to;
         p.debited_seconds = m.connection_debited_seconds;
         m.alerts
@@ -523,85 +431,6 @@ impl FreeRoom {
             }
             RoomCommand::Alarm => self.alarm(state, now).await,
         }
-    }
-
-    /// The 30 s alarm: evict the silent, close an empty room, meter everyone else in one
-    /// canister call, copy the metering to the participant rows, re-arm.
-    async fn alarm(&self, mut state: RoomState, now: i64) -> Step {
-        let stale: Vec<String> = state
-            .participants
-            .iter()
-            .filter(|(_, p)| now - p.last_seen_at > STALE_AFTER_SECONDS)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &stale {
-            let metered = match self.credits.close_connection(id, now).await {
-                Ok(Ok(m)) => m,
-                Ok(Err(refused)) => return internal(refused),
-                Err(err) => return unavailable(err),
-            };
-            if let Err(err) = self
-                .db
-                .mark_left(id, now, metered.connection_debited_seconds)
-                .await
-            {
-                return internal(err);
-            }
-            state.participants.remove(id);
-            tracing::info!(room = %state.room_id, connection = %id, "silent participant evicted");
-        }
-        if state.participants.is_empty() {
-            if let Err(err) = self.db.close_room(&state.room_id, &iso(now)).await {
-                return internal(err);
-            }
-            if let Err(err) = self.db.mark_all_left(&state.room_id, now).await {
-                return internal(err);
-            }
-            let answer = RoomAnswer::ok(json!({"ok": true, "closed": true})).ended();
-            return (answer, Some(None));
-        }
-        let mut requests = Vec::new();
-        for (id, p) in &state.participants {
-            let Some(wallet) = Self::wallet(&p.wallet) else {
-                return internal("stored wallet invalid");
-            };
-            requests.push(MeterRequest {
-                connection_id: id.clone(),
-                wallet,
-                up_to: now,
-            });
-        }
-        let outcomes = match self.credits.meter(requests).await {
-            Ok(outcomes) => outcomes,
-            Err(err) => return unavailable(err),
-        };
-        let mut copies = Vec::new();
-        for ((id, p), outcome) in state.participants.iter_mut().zip(outcomes) {
-            match outcome {
-                Ok(metered) => {
-                    let events = Self::absorb(p, &metered, now);
-                    p.pending_events.extend(events);
-                }
-                Err(refused) => {
-                    tracing::warn!(connection = %id, %refused, "alarm metering refused")
-                }
-            }
-            copies.push(MeteringCopy {
-                connection_id: id.clone(),
-                last_metered_at: p.last_metered_at,
-                warned_low: p.warned_low,
-                exhausted: p.exhausted,
-                debited_seconds: p.debited_seconds,
-            });
-        }
-        if let Err(err) = self.db.copy_metering(&copies).await {
-            return internal(err);
-        }
-        state.alarm_at = Some(now + HEARTBEAT_INTERVAL_SECONDS);
-        (
-            RoomAnswer::ok(json!({"ok": true, "closed": false})),
-            Some(Some(state)),
-        )
     }
 }
 
