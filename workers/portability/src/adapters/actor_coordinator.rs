@@ -3,7 +3,8 @@
 //! a [`StateStore`] (compare-and-swap on the record's version) before it answers.
 //!
 //! What a command does is the [`RoomLogic`]'s business; the actor only orders, persists and
-//! wakes the room when the logic asks for an alarm. After a restart,
+//! wakes the room when the logic asks for an alarm (an alarm that deletes the room's state
+//! stops its actor). After a restart,
 //! [`ActorCoordinator::resume`] reopens every persisted room and re-arms its alarm.
 
 use std::collections::HashMap;
@@ -194,6 +195,9 @@ impl<L: RoomLogic> RoomActor<L> {
                     () = tokio::time::sleep_until(at) => {
                         let command = self.shared.logic.alarm_command();
                         alarm = match self.step(&command).await {
+                            // The alarm ended the room (its state is gone): stop the actor;
+                            // the next `open` starts a fresh one.
+                            Ok(_) if self.state.is_none() => return,
                             Ok(_) => self.next_alarm(),
                             Err(err) => {
                                 // The state is unchanged, so the alarm is still due: wait a

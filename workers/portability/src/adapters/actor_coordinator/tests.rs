@@ -194,3 +194,37 @@ async fn a_failing_alarm_waits_before_ringing_again() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(logic.0.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+/// Its alarm rings at once and deletes the room.
+struct Vanishing;
+
+#[async_trait]
+impl RoomLogic for Vanishing {
+    async fn apply(&self, _room: &str, _state: Option<&[u8]>, command: &[u8]) -> Result<Applied> {
+        Ok(Applied {
+            state: (command != b"tick").then(|| b"1".to_vec()),
+            event: command.to_vec(),
+        })
+    }
+
+    fn alarm_after(&self, state: Option<&[u8]>) -> Option<Duration> {
+        state.map(|_| Duration::ZERO)
+    }
+
+    fn alarm_command(&self) -> Vec<u8> {
+        b"tick".to_vec()
+    }
+}
+
+#[tokio::test]
+async fn an_alarm_that_ends_the_room_stops_its_actor() {
+    let store = store().await;
+    let rooms = ActorCoordinator::new(store.clone(), Arc::new(Vanishing), "rooms/");
+    rooms.open("a").await.unwrap();
+    rooms.apply("a", b"set".to_vec()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!rooms.is_open("a"));
+    assert!(store.get("rooms/a").await.unwrap().is_none());
+    rooms.open("a").await.unwrap();
+    assert_eq!(rooms.apply("a", b"again".to_vec()).await.unwrap(), b"again");
+}
