@@ -613,3 +613,66 @@ async fn a_failed_alarm_changes_nothing_and_tries_again_an_interval_later() {
     s.rooms.ring_alarm(&room).await.unwrap();
     assert_eq!(s.balance(&host).consumed_seconds, 60);
 }
+
+/// The original's `smoke-test-compensate`: the participant row is the ownership authority.
+#[tokio::test]
+async fn the_participant_row_decides_ownership_even_while_the_room_holds_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(
+        dir.path(),
+        Clock::manual(START),
+        Arc::new(FakeCredits::default()),
+    )
+    .await;
+    let host = s.named(1);
+    let guest = s.named(2);
+    let room = s.create(&host).await;
+    let host_conn = s.join(&host, &room).await;
+    let guest_conn = s.join(&guest, &room).await;
+    let sql =
+        sqlx::SqlitePool::connect(&format!("sqlite:{}", dir.path().join("rooms.db").display()))
+            .await
+            .unwrap();
+    sqlx::query("DELETE FROM room_participants WHERE connection_id = ?")
+        .bind(&guest_conn)
+        .execute(&sql)
+        .await
+        .unwrap();
+    for path in ["/rooms/heartbeat", "/rooms/leave"] {
+        assert_eq!(
+            s.on(&guest, path, &room, &guest_conn).await,
+            (403, r#"{"error":"not_your_connection"}"#.into())
+        );
+    }
+    sqlx::query(
+        "INSERT INTO room_participants (connection_id, room_id, wallet, agora_uid, joined_at_epoch, last_metered_at_epoch) VALUES (?, ?, ?, 12345, ?, ?)",
+    )
+    .bind(&guest_conn)
+    .bind(&room)
+    .bind(guest.lower())
+    .bind(START)
+    .bind(START)
+    .execute(&sql)
+    .await
+    .unwrap();
+    let (status, body) = s.on(&guest, "/rooms/leave", &room, &guest_conn).await;
+    assert_eq!(status, 200);
+    assert!(body.ends_with(r#""closed":false}"#), "{body}");
+    let (status, body) = s.on(&host, "/rooms/leave", &room, &host_conn).await;
+    assert_eq!(status, 200);
+    assert!(body.ends_with(r#""closed":true}"#), "{body}");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM room_participants WHERE room_id = ? AND left_at_epoch IS NULL",
+    )
+    .bind(&room)
+    .fetch_one(&sql)
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+    let status: String = sqlx::query_scalar("SELECT status FROM rooms WHERE room_id = ?")
+        .bind(&room)
+        .fetch_one(&sql)
+        .await
+        .unwrap();
+    assert_eq!(status, "closed");
+}
