@@ -74,6 +74,9 @@ pub enum HeavenError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// voice-rooms' free rooms could not open their tables or reload their actors.
+    #[error("voice-rooms free rooms: {0}")]
+    Rooms(String),
 }
 
 impl HeavenError {

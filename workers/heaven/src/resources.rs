@@ -42,6 +42,9 @@ pub struct LocalResources {
     /// voice-rooms' `song_registry` table, in the state store's database; only when
     /// voice-rooms is served.
     pub songs: Option<voice_rooms::songs::SongRegistry>,
+    /// voice-rooms' free rooms (actors reloaded from `state`, tables in `ROOMS_DB` or the
+    /// state store's database); only when voice-rooms is served.
+    pub rooms: Option<voice_rooms::rooms::Rooms>,
 }
 
 /// The identity canister on its own thread, and the key this process's edge presents with the
@@ -189,7 +192,12 @@ pub async fn open_resources(
     } else {
         None
     };
+    let rooms = match &credits {
+        Some(native) => Some(open_rooms(config, &voice_rooms, state.clone(), native).await?),
+        None => None,
+    };
     Ok(LocalResources {
+        rooms,
         state,
         cache,
         background: BackgroundTasks::new(),
@@ -202,6 +210,35 @@ pub async fn open_resources(
         credits,
         songs,
     })
+}
+
+/// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database
+/// (`DATABASE_URL` with `STATE_STORE=postgres`, the SQLite state file otherwise); room actors
+/// in the state store, reopened here after a restart.
+async fn open_rooms(
+    config: &StackConfig,
+    voice_rooms: &voice_rooms::VoiceRoomsConfig,
+    state: Arc<dyn StateStore>,
+    credits: &credits_canister::native::NativeCredits,
+) -> Result<voice_rooms::rooms::Rooms, HeavenError> {
+    let url = voice_rooms
+        .rooms_db
+        .clone()
+        .unwrap_or_else(|| config.state_store_url());
+    let db = voice_rooms::rooms::RoomsDb::open(&url, None)
+        .await
+        .map_err(|e| HeavenError::Rooms(e.to_string()))?;
+    voice_rooms::rooms::Rooms::start(
+        state,
+        db,
+        Arc::new(crate::services::credits_client::InProcessCredits(
+            credits.clone(),
+        )),
+        voice_rooms::Clock::system(),
+        voice_rooms.agora.clone(),
+    )
+    .await
+    .map_err(|e| HeavenError::Rooms(e.to_string()))
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! - [`RateLimit`]: events per window per key, shared by replicas through a [`CacheStore`].
 //! - [`ContentAddressedBlobStore`]: contract here; its adapters (local disk, Load, Irys,
 //!   Arweave, failover) are in the `blob_store` crate (workers/blob-store).
-//! - [`SessionCoordinator`], [`ImageTransformer`]: contracts only for now; their adapters come
-//!   with the workers that need them.
+//! - [`SessionCoordinator`]: one writer per live room; adapter [`ActorCoordinator`].
+//! - [`ImageTransformer`]: contract only for now; its adapter comes with the worker that needs it.
 //!
 //! Open stores from configuration with [`open_state_store`] and [`open_cache_store`].
 
@@ -30,7 +30,8 @@ pub mod session;
 pub mod state;
 
 pub use adapters::{
-    PostgresStateStore, RedisCacheStore, SqliteCacheStore, SqliteStateStore, TokioScheduler,
+    ActorCoordinator, Applied, PostgresStateStore, RedisCacheStore, RoomLogic, SqliteCacheStore,
+    SqliteStateStore, TokioScheduler,
 };
 pub use blob::{
     Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, FILE_NAME_TAG,

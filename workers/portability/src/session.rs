@@ -3,7 +3,7 @@
 //! Live rooms (voice rooms, duets) accept commands from many connections but must apply them
 //! one at a time, in one place, like a Durable Object. The coordinator routes each command to
 //! the single owner of the room and persists the room's state in a `StateStore`, so the room
-//! survives a worker restart. Trait only: the actor adapter comes with the voice-rooms worker.
+//! survives a worker restart. Adapter: [`ActorCoordinator`](crate::ActorCoordinator).
 
 use async_trait::async_trait;
 

@@ -25,6 +25,12 @@ pub struct VoiceRoomsConfig {
     pub nonce_limits: NonceLimits,
     /// Service and admin tokens of the songs registry and the attestation route.
     pub tokens: ServiceTokens,
+    /// `AGORA_APP_ID` / `AGORA_APP_CERTIFICATE` (optional: tokens are empty without them, as
+    /// in the original).
+    pub agora: crate::rooms::AgoraKeys,
+    /// `ROOMS_DB`: URL of the free rooms' tables (`sqlite:<path>` or `postgres://…`); unset,
+    /// the binary picks a default.
+    pub rooms_db: Option<String>,
 }
 
 /// Shared secrets of the non-user routes, each `None` when its variable is unset or empty.
@@ -52,6 +58,8 @@ impl std::fmt::Debug for VoiceRoomsConfig {
             .field("jwt_secret", &"..")
             .field("nonce_limits", &self.nonce_limits)
             .field("tokens", &self.tokens)
+            .field("agora", &self.agora)
+            .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
             .finish()
     }
 }
@@ -76,6 +84,11 @@ impl VoiceRoomsConfig {
                     .map(|t| t.trim().to_owned()),
                 oracle_service: env.optional("ORACLE_SERVICE_TOKEN"),
             },
+            agora: crate::rooms::AgoraKeys {
+                app_id: env.optional("AGORA_APP_ID").unwrap_or_default(),
+                app_certificate: env.optional("AGORA_APP_CERTIFICATE").unwrap_or_default(),
+            },
+            rooms_db: env.optional("ROOMS_DB"),
         })
     }
 }

@@ -84,4 +84,85 @@ pub trait CreditsClient: Send + Sync {
         booking_id: &str,
         force_outcome: Option<&str>,
     ) -> Result<AttestOutcome, CreditsError>;
+    // The free rooms' metering (the types are below).
+    /// The original's `ensureCredits`: grants the base once when the wallet has a name.
+    async fn ensure_credits(&self, wallet: &Wallet) -> Result<EnsuredCredits, CreditsError>;
+
+    /// Starts metering `connection_id` for `wallet` from `at` (idempotent).
+    async fn open_connection(
+        &self,
+        connection_id: &str,
+        wallet: &Wallet,
+        at: i64,
+    ) -> Result<Result<(), MeterRefused>, CreditsError>;
+
+    /// Meters connections in one canister message (a room's alarm sends all of them).
+    async fn meter(
+        &self,
+        requests: Vec<MeterRequest>,
+    ) -> Result<Vec<Result<Metered, MeterRefused>>, CreditsError>;
+
+    /// Meters a connection up to `at` a last time and stops metering it.
+    async fn close_connection(
+        &self,
+        connection_id: &str,
+        at: i64,
+    ) -> Result<Result<Metered, MeterRefused>, CreditsError>;
+}
+
+/// The answer to the original's `ensureCredits` (the canister grants the base once, for a
+/// wallet with a `.heaven` name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnsuredCredits {
+    /// The wallet has its base grant: its balance.
+    Ready(CreditBalance),
+    /// No base grant and no name: `heaven_name_required`.
+    NameRequired,
+}
+
+/// A once-per-connection warning raised by a metering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub enum CreditAlert {
+    /// Remaining fell to 300 s or below (`credits_low`).
+    Low,
+    /// Nothing remains (`credits_exhausted`).
+    Exhausted,
+}
+
+/// Meter one connection up to a second (the canister clamps it to its own clock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterRequest {
+    /// The connection id given at [`CreditsClient::open_connection`].
+    pub connection_id: String,
+    /// Its wallet.
+    pub wallet: Wallet,
+    /// Bill up to this Unix second.
+    pub up_to: i64,
+}
+
+/// What the canister did for one connection: it advances the connection's watermark and
+/// debits the seconds since the previous one in one step, so no second is billed twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metered {
+    /// Seconds debited by this call.
+    pub debited_seconds: u64,
+    /// Seconds debited on the connection in all.
+    pub connection_debited_seconds: u64,
+    /// The wallet's balance after.
+    pub remaining_seconds: u64,
+    /// Warnings raised by this call.
+    pub alerts: Vec<CreditAlert>,
+    /// The watermark after (Unix seconds).
+    pub metered_up_to: i64,
+}
+
+/// Why the canister refused to meter a connection.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MeterRefused {
+    /// Never opened.
+    #[error("unknown connection")]
+    UnknownConnection,
+    /// Opened for another wallet.
+    #[error("the connection belongs to another wallet")]
+    WalletMismatch,
 }

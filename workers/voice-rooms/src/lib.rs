@@ -14,11 +14,20 @@
 //! | `GET /songs/:id` | none | [`routes::songs_get`] |
 //! | `POST /songs` | Admin | [`routes::songs_create`] |
 //! | `POST /session/:id/attest` | Service | [`routes::session_attest`] |
+//! | `POST /rooms/create` | JWT | [`routes::rooms_create`] |
+//! | `POST /rooms/join` | JWT | [`routes::rooms_join`] |
+//! | `POST /rooms/heartbeat` | JWT | [`routes::rooms_heartbeat`] |
+//! | `POST /rooms/token/renew` | JWT | [`routes::rooms_token_renew`] |
+//! | `POST /rooms/leave` | JWT | [`routes::rooms_leave`] |
+//! | `GET /rooms/active` | none | [`routes::rooms_active`] |
+//!
+//! The `/rooms` routes are served when the binary hands in [`rooms::Rooms`]
+//! ([`router_with_rooms`]); with [`router`] they answer 501 like the rest.
 //!
 //! Not built yet: every path under these prefixes answers 501 `{"error":"not implemented"}`,
 //! whatever the method, through one fallback per prefix ([`routes::not_implemented`]):
-//! `/rooms`, `/duet`; and `/session/join`, `/session/:id/leave` (any method). Other paths
-//! under `/songs` and `/session` are the plain-text 404.
+//! `/duet`; and `/session/join`, `/session/:id/leave` (any method). Other paths under
+//! `/songs` and `/session` are the plain-text 404.
 //!
 //! Any other path under `/credits` runs the JWT check first, as the original's middleware does
 //! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
@@ -36,12 +45,16 @@ pub mod auth;
 pub mod config;
 pub mod credits;
 pub mod error;
+pub mod rooms;
 pub mod routes;
 pub mod songs;
 pub mod state;
 
 pub use config::VoiceRoomsConfig;
-pub use credits::{AttestOutcome, CeloOutcome, CreditBalance, CreditsClient, CreditsError};
+pub use credits::{
+    AttestOutcome, CeloOutcome, CreditAlert, CreditBalance, CreditsClient, CreditsError,
+    EnsuredCredits, MeterRefused, MeterRequest, Metered,
+};
 pub use error::AppError;
 pub use state::{AppState, Clock, Resources};
 
@@ -53,6 +66,15 @@ use portability::{Job, Schedule, StateStore};
 /// The voice-rooms routes over `resources`, configured by `config` (no edge middleware).
 pub fn router(config: VoiceRoomsConfig, resources: Resources) -> axum::Router {
     routes::router(AppState::new(config, resources))
+}
+
+/// The voice-rooms routes with the free rooms (`/rooms/*`) served by `rooms`.
+pub fn router_with_rooms(
+    config: VoiceRoomsConfig,
+    resources: Resources,
+    rooms: rooms::Rooms,
+) -> axum::Router {
+    routes::router(AppState::with_rooms(config, resources, Some(rooms)))
 }
 
 /// How often expired login nonces are deleted.

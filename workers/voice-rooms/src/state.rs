@@ -10,6 +10,7 @@ use portability::{CacheStore, RateLimit, StateStore};
 use crate::auth::{NonceBook, SessionToken};
 use crate::config::{ServiceTokens, VoiceRoomsConfig};
 use crate::credits::CreditsClient;
+use crate::rooms::Rooms;
 use crate::songs::SongRegistry;
 
 /// Wall-clock Unix seconds, or a settable time in tests (nonce and token expiry read it).
@@ -84,11 +85,21 @@ struct Inner {
     nonces: NonceBook,
     songs: SongRegistry,
     service_tokens: ServiceTokens,
+    rooms: Option<Rooms>,
 }
 
 impl AppState {
-    /// State over `resources` configured by `config`.
+    /// State over `resources` configured by `config` (the free rooms answer 501).
     pub fn new(config: VoiceRoomsConfig, resources: Resources) -> Self {
+        Self::with_rooms(config, resources, None)
+    }
+
+    /// State with the free rooms served by `rooms`.
+    pub fn with_rooms(
+        config: VoiceRoomsConfig,
+        resources: Resources,
+        rooms: Option<Rooms>,
+    ) -> Self {
         let window = Duration::from_secs(10 * 60);
         let limits = config.nonce_limits;
         Self {
@@ -108,6 +119,7 @@ impl AppState {
                 nonces: NonceBook::new(resources.state),
                 songs: resources.songs,
                 service_tokens: config.tokens,
+                rooms,
             }),
         }
     }
@@ -150,5 +162,10 @@ impl AppState {
     /// Admin and service tokens.
     pub fn service_tokens(&self) -> &ServiceTokens {
         &self.inner.service_tokens
+    }
+
+    /// The free rooms, when this worker serves them.
+    pub fn rooms(&self) -> Option<&Rooms> {
+        self.inner.rooms.as_ref()
     }
 }

@@ -132,9 +132,8 @@ impl ServiceId {
                 resources.background.clone(),
             ),
             // Resources start the credits canister whenever voice-rooms is selected.
-            ServiceId::VoiceRooms => voice_rooms::router(
-                resources.voice_rooms.clone(),
-                voice_rooms::Resources {
+            ServiceId::VoiceRooms => {
+                let service = voice_rooms::Resources {
                     state: resources.state.clone(),
                     cache: resources.cache.clone(),
                     credits: std::sync::Arc::new(credits_client::InProcessCredits(
@@ -142,8 +141,13 @@ impl ServiceId {
                     )),
                     clock: voice_rooms::Clock::system(),
                     songs: resources.songs.clone()?,
-                },
-            ),
+                };
+                let config = resources.voice_rooms.clone();
+                match resources.rooms.clone() {
+                    Some(rooms) => voice_rooms::router_with_rooms(config, service, rooms),
+                    None => voice_rooms::router(config, service),
+                }
+            }
         })
     }
 }

@@ -5,10 +5,12 @@
 //! | [`StateStore`](crate::StateStore) | [`SqliteStateStore`], [`PostgresStateStore`] |
 //! | [`CacheStore`](crate::CacheStore) | [`SqliteCacheStore`], [`RedisCacheStore`] |
 //! | [`Scheduler`](crate::Scheduler) | [`TokioScheduler`] |
+//! | [`SessionCoordinator`](crate::SessionCoordinator) | [`ActorCoordinator`] (one tokio task per room, over a [`StateStore`](crate::StateStore)) |
 //!
 //! Pick one from a URL with [`open_state_store`](crate::open_state_store) and
 //! [`open_cache_store`](crate::open_cache_store).
 
+mod actor_coordinator;
 mod postgres_state;
 mod redis_cache;
 mod sql_state;
@@ -17,6 +19,7 @@ mod sqlite_pool;
 mod sqlite_state;
 mod tokio_scheduler;
 
+pub use actor_coordinator::{ActorCoordinator, Applied, RoomLogic};
 pub use postgres_state::PostgresStateStore;
 pub use redis_cache::RedisCacheStore;
 pub use sqlite_cache::SqliteCacheStore;

@@ -7,6 +7,13 @@ pub mod credits_verify_celo;
 pub mod extract;
 pub mod health;
 pub mod not_implemented;
+pub mod rooms_active;
+pub mod rooms_create;
+pub mod rooms_heartbeat;
+pub mod rooms_join;
+pub mod rooms_leave;
+pub mod rooms_shared;
+pub mod rooms_token_renew;
 pub mod session_attest;
 pub mod songs_create;
 pub mod songs_get;
@@ -40,10 +47,57 @@ pub fn router(state: AppState) -> Router {
         .route("/session/join", any(not_implemented::not_implemented))
         .route("/session/{id}/leave", any(not_implemented::not_implemented))
         .route("/session/{id}/attest", post(session_attest::attest));
-    not_implemented::add_fallbacks(router)
+    let router = if state.rooms().is_some() {
+        add_rooms(router)
+    } else {
+        router
+    };
+    let served: &[&str] = if state.rooms().is_some() {
+        &["/rooms"]
+    } else {
+        &[]
+    };
+    not_implemented::add_fallbacks_except(router, served)
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
+}
+
+/// The free rooms. Any other path or method under `/rooms` checks the JWT first (401), then
+/// is Hono's plain-text 404, as the original's middleware did; `GET /rooms/active` is public.
+fn add_rooms(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(
+            "/rooms/create",
+            post(rooms_create::create_room).fallback(rooms_unknown),
+        )
+        .route(
+            "/rooms/join",
+            post(rooms_join::join_room).fallback(rooms_unknown),
+        )
+        .route(
+            "/rooms/heartbeat",
+            post(rooms_heartbeat::heartbeat).fallback(rooms_unknown),
+        )
+        .route(
+            "/rooms/token/renew",
+            post(rooms_token_renew::renew_token).fallback(rooms_unknown),
+        )
+        .route(
+            "/rooms/leave",
+            post(rooms_leave::leave_room).fallback(rooms_unknown),
+        )
+        .route(
+            "/rooms/active",
+            get(rooms_active::active_rooms).fallback(rooms_unknown),
+        )
+        .route("/rooms", any(rooms_unknown))
+        .route("/rooms/{*rest}", any(rooms_unknown))
+}
+
+/// Any other path or method under `/rooms`: JWT first, then the plain-text 404.
+async fn rooms_unknown(_: Session) -> AppError {
+    AppError::NotFound
 }
 
 /// Any other path or method under `/credits`: the original's middleware checks the JWT before

@@ -14,11 +14,19 @@ pub const PREFIXES: [&str; 2] = ["/rooms", "/duet"];
 
 /// Adds the 501 fallback of each of [`PREFIXES`] to `router`.
 pub fn add_fallbacks(router: Router<AppState>) -> Router<AppState> {
-    PREFIXES.iter().fold(router, |router, prefix| {
-        router
-            .route(prefix, any(not_implemented))
-            .route(&format!("{prefix}/{{*rest}}"), any(not_implemented))
-    })
+    add_fallbacks_except(router, &[])
+}
+
+/// Adds the 501 fallback of each of [`PREFIXES`] but `served` to `router`.
+pub fn add_fallbacks_except(router: Router<AppState>, served: &[&str]) -> Router<AppState> {
+    PREFIXES
+        .iter()
+        .filter(|p| !served.contains(p))
+        .fold(router, |router, prefix| {
+            router
+                .route(prefix, any(not_implemented))
+                .route(&format!("{prefix}/{{*rest}}"), any(not_implemented))
+        })
 }
 
 /// Handler.

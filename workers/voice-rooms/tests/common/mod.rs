@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use voice_rooms::auth::Wallet;
 use voice_rooms::songs::SongRegistry;
 use voice_rooms::{
-    AttestOutcome, CeloOutcome, Clock, CreditBalance, CreditsClient, CreditsError, VoiceRoomsConfig,
+    AttestOutcome, CeloOutcome, Clock, CreditAlert, CreditBalance, CreditsClient, CreditsError,
+    EnsuredCredits, MeterRefused, MeterRequest, Metered, VoiceRoomsConfig,
 };
 
 /// The JWT secret of every test service.
@@ -40,6 +41,69 @@ pub struct FakeCredits {
     pub attest_answer: Mutex<Option<AttestOutcome>>,
     /// The `(booking_id, force_outcome)` of each `attest_booking` call.
     pub attest_calls: Mutex<Vec<(String, Option<String>)>>,
+    /// Wallets with a `.heaven` name: `ensure_credits` grants them the 1800 s base.
+    pub named: Mutex<Vec<String>>,
+    /// Metered connections, by id, as the canister keeps them.
+    pub connections: Mutex<HashMap<String, FakeConnection>>,
+}
+
+/// A connection the fake canister meters: the same watermark rule as the credits canister.
+#[derive(Clone, Debug, Default)]
+pub struct FakeConnection {
+    pub wallet: String,
+    pub watermark: i64,
+    pub debited: u64,
+    pub warned_low: bool,
+    pub exhausted: bool,
+    pub closed: bool,
+}
+
+impl FakeCredits {
+    pub fn name(&self, wallet: &str) {
+        self.named.lock().unwrap().push(wallet.to_lowercase());
+    }
+
+    fn meter_one(
+        &self,
+        id: &str,
+        wallet: Option<&str>,
+        up_to: i64,
+    ) -> Result<Metered, MeterRefused> {
+        let mut connections = self.connections.lock().unwrap();
+        let c = connections
+            .get_mut(id)
+            .ok_or(MeterRefused::UnknownConnection)?;
+        if wallet.is_some_and(|w| w != c.wallet) {
+            return Err(MeterRefused::WalletMismatch);
+        }
+        let mut balances = self.balances.lock().unwrap();
+        let balance = balances.entry(c.wallet.clone()).or_default();
+        let mut alerts = Vec::new();
+        let mut debited = 0;
+        if up_to > c.watermark && !c.closed {
+            let elapsed = (up_to - c.watermark) as u64;
+            debited = elapsed.min(balance.remaining_seconds);
+            balance.remaining_seconds -= debited;
+            balance.consumed_seconds += debited;
+            c.watermark = up_to;
+            c.debited += debited;
+            if balance.remaining_seconds <= 300 && !c.warned_low {
+                c.warned_low = true;
+                alerts.push(CreditAlert::Low);
+            }
+            if balance.remaining_seconds == 0 && !c.exhausted {
+                c.exhausted = true;
+                alerts.push(CreditAlert::Exhausted);
+            }
+        }
+        Ok(Metered {
+            debited_seconds: debited,
+            connection_debited_seconds: c.debited,
+            remaining_seconds: balance.remaining_seconds,
+            alerts,
+            metered_up_to: c.watermark,
+        })
+    }
 }
 
 #[async_trait]
@@ -100,6 +164,69 @@ impl CreditsClient for FakeCredits {
                 status: 404,
                 error: "booking not found".into(),
             }))
+    }
+
+    async fn ensure_credits(&self, wallet: &Wallet) -> Result<EnsuredCredits, CreditsError> {
+        if let Some(err) = self.down.lock().unwrap().clone() {
+            return Err(err);
+        }
+        let named = self.named.lock().unwrap().contains(&wallet.to_string());
+        let mut balances = self.balances.lock().unwrap();
+        let balance = balances.entry(wallet.to_string()).or_default();
+        if balance.base_granted_seconds == 0 {
+            if !named {
+                return Ok(EnsuredCredits::NameRequired);
+            }
+            balance.base_granted_seconds = 1800;
+            balance.remaining_seconds += 1800;
+        }
+        Ok(EnsuredCredits::Ready(*balance))
+    }
+
+    async fn open_connection(
+        &self,
+        connection_id: &str,
+        wallet: &Wallet,
+        at: i64,
+    ) -> Result<Result<(), MeterRefused>, CreditsError> {
+        let mut connections = self.connections.lock().unwrap();
+        let c = connections
+            .entry(connection_id.to_owned())
+            .or_insert_with(|| FakeConnection {
+                wallet: wallet.to_string(),
+                watermark: at,
+                ..FakeConnection::default()
+            });
+        Ok(if c.wallet == wallet.as_str() {
+            Ok(())
+        } else {
+            Err(MeterRefused::WalletMismatch)
+        })
+    }
+
+    async fn meter(
+        &self,
+        requests: Vec<MeterRequest>,
+    ) -> Result<Vec<Result<Metered, MeterRefused>>, CreditsError> {
+        if let Some(err) = self.down.lock().unwrap().clone() {
+            return Err(err);
+        }
+        Ok(requests
+            .iter()
+            .map(|r| self.meter_one(&r.connection_id, Some(r.wallet.as_str()), r.up_to))
+            .collect())
+    }
+
+    async fn close_connection(
+        &self,
+        connection_id: &str,
+        at: i64,
+    ) -> Result<Result<Metered, MeterRefused>, CreditsError> {
+        let outcome = self.meter_one(connection_id, None, at);
+        if let Some(c) = self.connections.lock().unwrap().get_mut(connection_id) {
+            c.closed = true;
+        }
+        Ok(outcome)
     }
 }
 

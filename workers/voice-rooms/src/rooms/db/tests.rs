@@ -1,0 +1,105 @@
+//! The same scenario on SQLite and on the Postgres of the machine (skipped when
+//! `127.0.0.1:5432` does not answer): one active free room per host even under concurrent
+//! inserts, ownership, leave and close, and the `/rooms/active` listing.
+
+use super::*;
+
+const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+async fn scenario(db: RoomsDb) {
+    let host = "0x00000000000000000000000000000000000000aa";
+    let inserts = (0..8).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.insert_free_room(
+                &format!("room-{i}"),
+                host,
+                6,
+                r#"{"visibility":"open","ai_enabled":false}"#,
+                "2026-01-01T00:00:00.000Z",
+            )
+            .await
+        })
+    });
+    let mut created = Vec::new();
+    for (i, insert) in inserts.enumerate() {
+        match insert.await.unwrap() {
+            Ok(()) => created.push(format!("room-{i}")),
+            Err(RoomsDbError::HostHasActiveRoom) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(created.len(), 1, "one active free room per host");
+    let room = &created[0];
+    assert!(db.hosts_active_free_room(host).await.unwrap());
+    assert_eq!(
+        db.active_room(room).await.unwrap(),
+        Some(RoomRow {
+            room_type: "free".into(),
+            host_wallet: host.into(),
+            capacity: 6
+        })
+    );
+    db.insert_free_room(
+        "hidden",
+        "0x00000000000000000000000000000000000000bb",
+        6,
+        r#"{"visibility":"private","ai_enabled":true}"#,
+        "2026-01-01T00:00:01.000Z",
+    )
+    .await
+    .unwrap();
+    db.insert_participant(&NewParticipant {
+        connection_id: "c1",
+        room_id: room,
+        wallet: host,
+        agora_uid: 170,
+        joined_at: 100,
+    })
+    .await
+    .unwrap();
+    assert!(db.in_free_room(host).await.unwrap());
+    assert!(db.owns_connection(host, "c1", room).await.unwrap());
+    assert!(!db.owns_connection(host, "c1", "hidden").await.unwrap());
+    assert_eq!(db.active_participant_count(room).await.unwrap(), 1);
+    assert_eq!(
+        db.open_active_rooms().await.unwrap(),
+        vec![(
+            room.clone(),
+            host.to_owned(),
+            1,
+            "2026-01-01T00:00:00.000Z".to_owned()
+        )]
+    );
+    db.mark_left("c1", 130, 30).await.unwrap();
+    assert!(!db.in_free_room(host).await.unwrap());
+    db.close_room(room, "2026-01-01T00:01:00.000Z")
+        .await
+        .unwrap();
+    assert!(db.active_room(room).await.unwrap().is_none());
+    assert!(!db.hosts_active_free_room(host).await.unwrap());
+    assert_eq!(
+        db.free_room_host(room).await.unwrap().as_deref(),
+        Some(host)
+    );
+}
+
+#[tokio::test]
+async fn sqlite_tables_keep_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rooms.db").display());
+    scenario(RoomsDb::open(&url, None).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_tables_keep_the_contract() {
+    if tokio::net::TcpStream::connect("127.0.0.1:5432")
+        .await
+        .is_err()
+    {
+        eprintln!("no Postgres on 127.0.0.1:5432; skipped");
+        return;
+    }
+    let schema = format!("rooms_test_{}", rand::random::<u32>());
+    scenario(RoomsDb::open(PG_URL, Some(&schema)).await.unwrap()).await;
+}

@@ -1,0 +1,491 @@
+//! One free room as the original's RoomDO ran it (contract §3), as a [`RoomLogic`] for the
+//! room's actor: commands `init`, `join`, `heartbeat`, `renew`, `leave`, `close`, `destroy` and
+//! the 30 s `alarm`, each answered with the status and body the DO gave.
+//!
+//! Differences from the DO (ADR 0020): metering is the credits canister's watermark (the
+//! worker never computes a debit); the alarm evicts a participant 90 s after its last client
+//! call (join, heartbeat, renew), not after its last metering; credit events raised by the
+//! alarm are kept and delivered with the participant's next heartbeat or renewal; a room that
+//! ends (last leave, host close, alarm finding it empty, destroy) deletes its actor state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use portability::{Applied, PortabilityError, RoomLogic};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::agora::AgoraKeys;
+use super::answer::{
+    CreditEvent, DeniedAnswer, HeartbeatAnswer, JoinAnswer, LeaveAnswer, RenewAnswer, RoomAnswer,
+};
+use super::db::RoomsDb;
+use crate::auth::Wallet;
+use crate::credits::{CreditAlert, CreditsClient, MeterRequest, Metered};
+use crate::state::Clock;
+
+/// Seats in a free room.
+pub const FREE_CAPACITY: i64 = 6;
+/// Advertised token lifetime (and the real one: tokens get the relative TTL, ADR 0020).
+pub const TOKEN_TTL_SECONDS: u32 = 90;
+/// When clients should renew.
+pub const RENEW_AFTER_SECONDS: u64 = 45;
+/// Heartbeat and alarm interval.
+pub const HEARTBEAT_INTERVAL_SECONDS: i64 = 30;
+/// Seconds needed to create, join or renew.
+pub const MIN_SECONDS: u64 = 90;
+/// A participant silent this long is evicted by the alarm.
+pub const STALE_AFTER_SECONDS: i64 = 90;
+
+/// What the room's actor keeps (persisted as JSON after every command).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomState {
+    /// Room id.
+    pub room_id: String,
+    /// Host wallet (lowercase).
+    pub host_wallet: String,
+    /// Seats.
+    pub capacity: i64,
+    /// Agora channel.
+    pub channel: String,
+    /// AI host asked for at creation (the agent is not started yet).
+    pub ai_enabled: bool,
+    /// Participants by connection id.
+    pub participants: BTreeMap<String, Participant>,
+    /// Next alarm (Unix seconds), while participants remain.
+    pub alarm_at: Option<i64>,
+}
+
+/// One connection in the room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Wallet (lowercase).
+    pub wallet: String,
+    /// Agora uid.
+    pub agora_uid: u32,
+    /// Join second.
+    pub joined_at: i64,
+    /// The canister's watermark after the last metering.
+    pub last_metered_at: i64,
+    /// The last join, heartbeat or renewal (eviction reads it).
+    pub last_seen_at: i64,
+    /// `credits_low` raised.
+    pub warned_low: bool,
+    /// `credits_exhausted` raised.
+    pub exhausted: bool,
+    /// Debited on this connection.
+    pub debited_seconds: u64,
+    /// Events raised by the alarm, delivered with the next heartbeat or renewal.
+    pub pending_events: Vec<CreditEvent>,
+}
+
+/// A command to a room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RoomCommand {
+    /// Create the room state (idempotent).
+    Init {
+        /// Host wallet.
+        host_wallet: String,
+        /// Seats.
+        capacity: i64,
+        /// Channel.
+        channel: String,
+        /// AI host asked for.
+        ai_enabled: bool,
+    },
+    /// Take a seat.
+    Join {
+        /// New connection id.
+        connection_id: String,
+        /// Wallet.
+        wallet: String,
+        /// Agora uid.
+        agora_uid: u32,
+    },
+    /// Meter one connection.
+    Heartbeat {
+        /// Connection.
+        connection_id: String,
+    },
+    /// Meter, then a fresh token unless credits are short.
+    Renew {
+        /// Connection.
+        connection_id: String,
+    },
+    /// Final metering and leave.
+    Leave {
+        /// Connection.
+        connection_id: String,
+    },
+    /// The host ends the room for everyone.
+    Close {
+        /// The host's connection.
+        connection_id: String,
+    },
+    /// Create rollback: wipe the room.
+    Destroy,
+    /// The 30 s alarm.
+    Alarm,
+}
+
+/// The room logic and what it reaches: credits canister, room tables, clock, Agora keys.
+pub struct FreeRoom {
+    pub(super) credits: Arc<dyn CreditsClient>,
+    pub(super) db: RoomsDb,
+    pub(super) clock: Clock,
+    pub(super) agora: AgoraKeys,
+}
+
+/// What a step did: the answer, and the state to keep (`None`: unchanged, `Some(None)`:
+/// deleted).
+pub(super) type Step = (RoomAnswer, Option<Option<RoomState>>);
+
+pub(super) fn unavailable(err: impl std::fmt::Display) -> Step {
+    tracing::warn!(%err, "room command failed on the credits canister");
+    (RoomAnswer::error(503, "service unavailable"), None)
+}
+
+pub(super) fn internal(err: impl std::fmt::Display) -> Step {
+    tracing::error!(%err, "room command failed");
+    (RoomAnswer::error(500, "internal_error"), None)
+}
+
+pub(super) fn iso(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+impl FreeRoom {
+    pub(super) fn wallet(text: &str) -> Option<Wallet> {
+        Wallet::parse(text)
+    }
+
+    /// Applies a metering outcome to a participant; returns the events it raised.
+    pub(super) fn absorb(p: &mut Participant, m: &Metered, now: i64) -> Vec<CreditEvent> {
+        p.last_metered_at = m.metered_up_to;
+        p.debited_seconds = m.connection_debited_seconds;
+        m.alerts
+            .iter()
+            .map(|alert| {
+                let (kind, remaining) = match alert {
+                    CreditAlert::Low => {
+                        p.warned_low = true;
+                        ("credits_low", m.remaining_seconds)
+                    }
+                    CreditAlert::Exhausted => {
+                        p.exhausted = true;
+                        ("credits_exhausted", 0)
+                    }
+                };
+                CreditEvent {
+                    kind: kind.to_owned(),
+                    wallet: p.wallet.clone(),
+                    remaining_seconds: remaining,
+                    at_epoch: now,
+                }
+            })
+            .collect()
+    }
+
+    /// Meters one participant up to now through the canister.
+    async fn meter(&self, connection_id: &str, p: &Participant, now: i64) -> Result<Metered, Step> {
+        let wallet = Self::wallet(&p.wallet).ok_or_else(|| internal("stored wallet invalid"))?;
+        let mut outcomes = self
+            .credits
+            .meter(vec![MeterRequest {
+                connection_id: connection_id.to_owned(),
+                wallet,
+                up_to: now,
+            }])
+            .await
+            .map_err(unavailable)?;
+        match outcomes.pop() {
+            Some(Ok(metered)) => Ok(metered),
+            Some(Err(refused)) => Err(internal(refused)),
+            None => Err(internal("empty metering answer")),
+        }
+    }
+
+    fn token(&self, state: &RoomState, uid: u32, now: i64) -> String {
+        self.agora
+            .publisher_token(&state.channel, uid, now, TOKEN_TTL_SECONDS)
+    }
+
+    async fn step(&self, state: Option<RoomState>, command: RoomCommand) -> Step {
+        let now = self.clock.now();
+        if let RoomCommand::Init {
+            host_wallet,
+            capacity,
+            channel,
+            ai_enabled,
+        } = command
+        {
+            if state.is_some() {
+                return (
+                    RoomAnswer::ok(json!({"ok": true, "already_initialized": true})),
+                    None,
+                );
+            }
+            return (
+                RoomAnswer::ok(json!({"ok": true})),
+                Some(Some(RoomState {
+                    room_id: String::new(),
+                    host_wallet,
+                    capacity,
+                    channel,
+                    ai_enabled,
+                    participants: BTreeMap::new(),
+                    alarm_at: None,
+                })),
+            );
+        }
+        if matches!(command, RoomCommand::Destroy) {
+            let answer = RoomAnswer::ok(json!({"ok": true, "destroyed": true})).ended();
+            return (answer, Some(None));
+        }
+        let Some(mut state) = state else {
+            if matches!(command, RoomCommand::Alarm) {
+                return (RoomAnswer::ok(json!({"ok": true})), None);
+            }
+            return (RoomAnswer::error(400, "room_not_initialized"), None);
+        };
+        match command {
+            RoomCommand::Init { .. } | RoomCommand::Destroy => unreachable!("handled above"),
+            RoomCommand::Join {
+                connection_id,
+                wallet,
+                agora_uid,
+            } => {
+                if state.participants.len() as i64 >= state.capacity {
+                    return (RoomAnswer::error(409, "room_full"), None);
+                }
+                let Some(parsed) = Self::wallet(&wallet) else {
+                    return internal("join with an invalid wallet");
+                };
+                let balance = match self.credits.balance(&parsed).await {
+                    Ok(balance) => balance,
+                    Err(err) => return unavailable(err),
+                };
+                match self
+                    .credits
+                    .open_connection(&connection_id, &parsed, now)
+                    .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(refused)) => return internal(refused),
+                    Err(err) => return unavailable(err),
+                }
+                state.participants.insert(
+                    connection_id,
+                    Participant {
+                        wallet: parsed.to_string(),
+                        agora_uid,
+                        joined_at: now,
+                        last_metered_at: now,
+                        last_seen_at: now,
+                        warned_low: false,
+                        exhausted: false,
+                        debited_seconds: 0,
+                        pending_events: Vec::new(),
+                    },
+                );
+                state.alarm_at = Some(now + HEARTBEAT_INTERVAL_SECONDS);
+                let token = self.token(&state, agora_uid, now);
+                (
+                    RoomAnswer::ok(JoinAnswer {
+                        agora_token: token,
+                        token_expires_in_seconds: TOKEN_TTL_SECONDS,
+                        renew_after_seconds: RENEW_AFTER_SECONDS,
+                        heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS,
+                        remaining_seconds: balance.remaining_seconds,
+                    }),
+                    Some(Some(state)),
+                )
+            }
+            RoomCommand::Heartbeat { connection_id } => {
+                let Some(p) = state.participants.get(&connection_id).cloned() else {
+                    return (RoomAnswer::error(404, "participant_not_found"), None);
+                };
+                let metered = match self.meter(&connection_id, &p, now).await {
+                    Ok(m) => m,
+                    Err(step) => return step,
+                };
+                let p = state.participants.get_mut(&connection_id).expect("checked");
+                let mut events = std::mem::take(&mut p.pending_events);
+                events.extend(Self::absorb(p, &metered, now));
+                p.last_seen_at = now;
+                (
+                    RoomAnswer::ok(HeartbeatAnswer {
+                        ok: true,
+                        remaining_seconds: metered.remaining_seconds,
+                        events,
+                    }),
+                    Some(Some(state)),
+                )
+            }
+            RoomCommand::Renew { connection_id } => {
+                let Some(p) = state.participants.get(&connection_id).cloned() else {
+                    return (RoomAnswer::error(404, "participant_not_found"), None);
+                };
+                let metered = match self.meter(&connection_id, &p, now).await {
+                    Ok(m) => m,
+                    Err(step) => return step,
+                };
+                let p = state.participants.get_mut(&connection_id).expect("checked");
+                let mut events = std::mem::take(&mut p.pending_events);
+                events.extend(Self::absorb(p, &metered, now));
+                p.last_seen_at = now;
+                let uid = p.agora_uid;
+                let answer = if metered.remaining_seconds < MIN_SECONDS {
+                    RoomAnswer::ok(DeniedAnswer {
+                        denied: true,
+                        reason: "credits_exhausted",
+                        remaining_seconds: metered.remaining_seconds,
+                        events,
+                    })
+                } else {
+                    RoomAnswer::ok(RenewAnswer {
+                        agora_token: self.token(&state, uid, now),
+                        token_expires_in_seconds: TOKEN_TTL_SECONDS,
+                        remaining_seconds: metered.remaining_seconds,
+                        events,
+                    })
+                };
+                (answer, Some(Some(state)))
+            }
+            RoomCommand::Leave { connection_id } => {
+                if !state.participants.contains_key(&connection_id) {
+                    return (RoomAnswer::error(404, "participant_not_found"), None);
+                }
+                let metered = match self.credits.close_connection(&connection_id, now).await {
+                    Ok(Ok(m)) => m,
+                    Ok(Err(refused)) => return internal(refused),
+                    Err(err) => return unavailable(err),
+                };
+                state.participants.remove(&connection_id);
+                if let Err(err) = self
+                    .db
+                    .mark_left(&connection_id, now, metered.connection_debited_seconds)
+                    .await
+                {
+                    return internal(err);
+                }
+                let closed = state.participants.is_empty();
+                if closed && let Err(err) = self.db.close_room(&state.room_id, &iso(now)).await {
+                    return internal(err);
+                }
+                let mut answer = RoomAnswer::ok(LeaveAnswer {
+                    ok: true,
+                    debited_seconds: metered.connection_debited_seconds,
+                    remaining_seconds: metered.remaining_seconds,
+                    closed,
+                });
+                answer.ended = closed;
+                (answer, Some(if closed { None } else { Some(state) }))
+            }
+            RoomCommand::Close { connection_id } => {
+                if !state.participants.contains_key(&connection_id) {
+                    return (RoomAnswer::error(404, "participant_not_found"), None);
+                }
+                let mut order: Vec<String> = vec![connection_id.clone()];
+                order.extend(
+                    state
+                        .participants
+                        .keys()
+                        .filter(|c| **c != connection_id)
+                        .cloned(),
+                );
+                let mut host = None;
+                for id in &order {
+                    let metered = match self.credits.close_connection(id, now).await {
+                        Ok(Ok(m)) => m,
+                        Ok(Err(refused)) => return internal(refused),
+                        Err(err) => return unavailable(err),
+                    };
+                    if let Err(err) = self
+                        .db
+                        .mark_left(id, now, metered.connection_debited_seconds)
+                        .await
+                    {
+                        return internal(err);
+                    }
+                    host.get_or_insert(metered);
+                }
+                if let Err(err) = self.db.close_room(&state.room_id, &iso(now)).await {
+                    return internal(err);
+                }
+                let host = host.expect("the host's connection is metered first");
+                let answer = RoomAnswer::ok(LeaveAnswer {
+                    ok: true,
+                    debited_seconds: host.connection_debited_seconds,
+                    remaining_seconds: host.remaining_seconds,
+                    closed: true,
+                })
+                .ended();
+                (answer, Some(None))
+            }
+            RoomCommand::Alarm => self.alarm(state, now).await,
+        }
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> portability::Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| PortabilityError::InvalidInput(e.to_string()))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> portability::Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| PortabilityError::InvalidInput(e.to_string()))
+}
+
+#[async_trait]
+impl RoomLogic for FreeRoom {
+    async fn apply(
+        &self,
+        room_id: &str,
+        state: Option<&[u8]>,
+        command: &[u8],
+    ) -> portability::Result<Applied> {
+        let current: Option<RoomState> = state.map(decode).transpose()?;
+        let command: RoomCommand = decode(command)?;
+        let is_alarm = command == RoomCommand::Alarm;
+        let (mut answer, next) = self.step(current.clone(), command).await;
+        let next = match next {
+            // A failed alarm (canister or tables unavailable) tries again an interval later
+            // instead of ringing at once in a loop.
+            None if is_alarm && answer.status >= 500 => current.map(|mut s| {
+                s.alarm_at = Some(self.clock.now() + HEARTBEAT_INTERVAL_SECONDS);
+                s
+            }),
+            None => current,
+            Some(Some(mut s)) => {
+                room_id.clone_into(&mut s.room_id);
+                Some(s)
+            }
+            Some(None) => None,
+        };
+        if answer.ended {
+            answer.ended = next.is_none();
+        }
+        Ok(Applied {
+            state: next.as_ref().map(encode).transpose()?,
+            event: encode(&answer)?,
+        })
+    }
+
+    fn alarm_after(&self, state: Option<&[u8]>) -> Option<Duration> {
+        let state: RoomState = decode(state?).ok()?;
+        let at = state.alarm_at?;
+        Some(Duration::from_secs(
+            u64::try_from(at - self.clock.now()).unwrap_or(0),
+        ))
+    }
+
+    fn alarm_command(&self) -> Vec<u8> {
+        encode(&RoomCommand::Alarm).unwrap_or_default()
+    }
+}
