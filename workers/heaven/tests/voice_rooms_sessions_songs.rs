@@ -1,7 +1,9 @@
-//! voice-rooms' songs registry and booked-session attestation inside the `heaven` binary:
+//! voice-rooms' songs registry and booked sessions inside the `heaven` binary:
 //! `POST /session/:id/attest` reaches the real in-process credits canister in mock escrow
 //! mode (a forced verdict is "sent", an unforced one is refused by the timing window, and
 //! with attestation off the canister answers the original's `oracle key not configured`);
+//! the mock booking's host and guest join and leave it (`/session/join`, `/session/:id/leave`,
+//! each recorded in the canister), then a forced attestation of it is sent;
 //! a song created with a real payout attestation is stored in the state store's database
 //! and is still there after a restart.
 
@@ -66,6 +68,88 @@ async fn attest_reaches_the_credits_canister_in_mock_escrow_mode() {
     assert_eq!(
         attest(&http, &rooms, "/session/17/attest?force_outcome=completed").await,
         (503, r#"{"error":"oracle key not configured"}"#.to_owned())
+    );
+    let (status, _) = stack.stop();
+    assert!(status.success());
+}
+
+async fn session_call(
+    http: &reqwest::Client,
+    rooms: &str,
+    wallet: &str,
+    path: &str,
+    body: Value,
+) -> (u16, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let token = voice_rooms::auth::SessionToken::new(JWT).issue(wallet, now);
+    let response = http
+        .post(format!("{rooms}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+const JWT: &str = "sessions-jwt-secret";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn booked_session_join_and_leave_reach_the_canister_attestation() {
+    let data = tempfile::tempdir().unwrap();
+    let env = [
+        ("RPC_URL", "http://127.0.0.1:1"),
+        ("ESCROW_MODE", "mock"),
+        ("ORACLE_SERVICE_TOKEN", ORACLE),
+        ("ATTESTATION_ENABLED", "true"),
+        ("JWT_SECRET", JWT),
+    ];
+    let stack = Heaven::start(&["serve", "rooms"], data.path(), &env, false);
+    let rooms = stack.url("voice-rooms");
+    let http = reqwest::Client::new();
+    let host = "0x000000000000000000000000000000000000dead";
+    let guest = "0x0000000000000000000000000000000000000001";
+    for wallet in [host, guest] {
+        let (status, body) = session_call(
+            &http,
+            &rooms,
+            wallet,
+            "/session/join",
+            json!({"booking_id": "31"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["channel"], "heaven-42431-31");
+    }
+    let (status, body) = session_call(
+        &http,
+        &rooms,
+        "0x00000000000000000000000000000000000000aa",
+        "/session/join",
+        json!({"booking_id": "31"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (403, r#"{"error":"not a participant"}"#)
+    );
+    for wallet in [host, guest] {
+        let (status, body) =
+            session_call(&http, &rooms, wallet, "/session/31/leave", json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.starts_with(r#"{"ok":true,"duration_ms":"#), "{body}");
+    }
+    // Each join and leave above answered 200 only after the canister recorded it.
+    assert_eq!(
+        attest(&http, &rooms, "/session/31/attest?force_outcome=completed").await,
+        (
+            200,
+            format!(r#"{{"outcome":"completed","tx_hash":"{MOCK_TX_HASH}"}}"#)
+        )
     );
     let (status, _) = stack.stop();
     assert!(status.success());

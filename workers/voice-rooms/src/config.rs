@@ -1,8 +1,9 @@
 //! voice-rooms configuration, read once at start from the environment. `JWT_SECRET` is the
 //! original's secret; the nonce limits are new (the original had none). The original's chain
 //! variables (`RPC_URL`, `CHAIN_ID`, `REGISTRY_ADDRESS`, `VERIFICATION_MIRROR_ADDRESS`,
-//! `ESCROW_*`, `ENVIRONMENT`) configure the credits canister, not this worker; Agora, x402 and
-//! oracle variables come with the routes that use them.
+//! `ESCROW_*`, `ENVIRONMENT`) configure the credits canister; this worker reads the escrow ones
+//! too (`ESCROW_MODE` / `SESSION_ESCROW_MODE`, `RPC_URL`, `ESCROW_ADDRESS`, `CHAIN_ID`) for the
+//! booked sessions' reads. Agora, x402 and oracle variables come with the routes that use them.
 
 use http_common::{ConfigError, EnvSource};
 
@@ -31,6 +32,8 @@ pub struct VoiceRoomsConfig {
     /// `ROOMS_DB`: URL of the free rooms' tables (`sqlite:<path>` or `postgres://…`); unset,
     /// the binary picks a default.
     pub rooms_db: Option<String>,
+    /// The escrow the booked sessions read.
+    pub escrow: crate::escrow::EscrowConfig,
 }
 
 /// Shared secrets of the non-user routes, each `None` when its variable is unset or empty.
@@ -60,6 +63,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
             .field("tokens", &self.tokens)
             .field("agora", &self.agora)
             .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
+            .field("escrow", &self.escrow)
             .finish()
     }
 }
@@ -89,8 +93,25 @@ impl VoiceRoomsConfig {
                 app_certificate: env.optional("AGORA_APP_CERTIFICATE").unwrap_or_default(),
             },
             rooms_db: env.optional("ROOMS_DB"),
+            escrow: escrow_config(env)?,
         })
     }
+}
+
+/// The escrow variables, with the original's wrangler values as defaults. The mode is
+/// `ESCROW_MODE` when set (whatever its value), else `SESSION_ESCROW_MODE`, as the original's
+/// `??`; only `mock` is mock.
+fn escrow_config(env: &EnvSource) -> Result<crate::escrow::EscrowConfig, ConfigError> {
+    let d = crate::escrow::EscrowConfig::default();
+    let mode = env
+        .optional("ESCROW_MODE")
+        .or_else(|| env.optional("SESSION_ESCROW_MODE"));
+    Ok(crate::escrow::EscrowConfig {
+        mock: mode.as_deref().map(str::trim) == Some("mock"),
+        rpc_url: env.optional("RPC_URL").unwrap_or(d.rpc_url),
+        address: env.optional("ESCROW_ADDRESS").unwrap_or(d.address),
+        chain_id: env.positive_or("CHAIN_ID", d.chain_id)?,
+    })
 }
 
 #[cfg(test)]
@@ -140,5 +161,25 @@ mod tests {
         );
         let printed = format!("{config:?}");
         assert!(!printed.contains("-secret"), "{printed}");
+    }
+
+    #[test]
+    fn escrow_mode_is_escrow_mode_else_session_escrow_mode() {
+        let mode = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("JWT_SECRET", "j")];
+            all.extend_from_slice(pairs);
+            VoiceRoomsConfig::from_env(&EnvSource::from_pairs(all), None)
+                .unwrap()
+                .escrow
+        };
+        let live = mode(&[]);
+        assert!(!live.mock);
+        assert_eq!(live.rpc_url, "https://rpc.moderato.tempo.xyz");
+        assert_eq!(live.address, "0xF3B4DB746a874A2197ae21C857e1Ca692C6ED059");
+        assert_eq!(live.chain_id, 42431);
+        assert!(mode(&[("ESCROW_MODE", "mock")]).mock);
+        assert!(mode(&[("SESSION_ESCROW_MODE", "mock")]).mock);
+        assert!(!mode(&[("ESCROW_MODE", "live"), ("SESSION_ESCROW_MODE", "mock")]).mock);
+        assert_eq!(mode(&[("CHAIN_ID", "5")]).chain_id, 5);
     }
 }

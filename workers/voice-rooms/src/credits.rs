@@ -108,6 +108,25 @@ pub trait CreditsClient: Send + Sync {
         connection_id: &str,
         at: i64,
     ) -> Result<Result<Metered, MeterRefused>, CreditsError>;
+
+    /// Records that `wallet` joined or left the room of booking `booking_id` (decimal digits)
+    /// at `at`; the canister's attestation reads these stays.
+    async fn record_presence(
+        &self,
+        booking_id: &str,
+        wallet: &Wallet,
+        change: PresenceChange,
+        at: i64,
+    ) -> Result<(), CreditsError>;
+}
+
+/// A booked-session join or leave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresenceChange {
+    /// Joined.
+    Joined,
+    /// Left.
+    Left,
 }
 
 /// The answer to the original's `ensureCredits` (the canister grants the base once, for a

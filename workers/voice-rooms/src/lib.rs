@@ -1,7 +1,7 @@
 //! The voice-rooms worker: voice-control-plane's HTTP contract on axum
 //! (`../shared/contracts/voice-control-plane.md`).
 //!
-//! Built so far (part 1a):
+//! Built so far:
 //!
 //! | route | auth | file |
 //! |---|---|---|
@@ -20,14 +20,16 @@
 //! | `POST /rooms/token/renew` | JWT | [`routes::rooms_token_renew`] |
 //! | `POST /rooms/leave` | JWT | [`routes::rooms_leave`] |
 //! | `GET /rooms/active` | none | [`routes::rooms_active`] |
+//! | `POST /session/join` | JWT | [`routes::session_join`] |
+//! | `POST /session/:id/leave` | JWT | [`routes::session_leave`] |
 //!
-//! The `/rooms` routes are served when the binary hands in [`rooms::Rooms`]
-//! ([`router_with_rooms`]); with [`router`] they answer 501 like the rest.
+//! The `/rooms` and `/session/join|:id/leave` routes are served when the binary hands in
+//! [`rooms::Rooms`] ([`router_with_rooms`]; booked sessions read the escrow through
+//! [`escrow::EscrowReads`]); with [`router`] they answer 501 like the rest.
 //!
-//! Not built yet: every path under these prefixes answers 501 `{"error":"not implemented"}`,
-//! whatever the method, through one fallback per prefix ([`routes::not_implemented`]):
-//! `/duet`; and `/session/join`, `/session/:id/leave` (any method). Other paths under
-//! `/songs` and `/session` are the plain-text 404.
+//! Not built yet: every path under `/duet` answers 501 `{"error":"not implemented"}`,
+//! whatever the method, through one fallback per prefix ([`routes::not_implemented`]).
+//! Other paths under `/songs` and `/session` are the plain-text 404.
 //!
 //! Any other path under `/credits` runs the JWT check first, as the original's middleware does
 //! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
@@ -45,6 +47,7 @@ pub mod auth;
 pub mod config;
 pub mod credits;
 pub mod error;
+pub mod escrow;
 pub mod rooms;
 pub mod routes;
 pub mod songs;
@@ -53,7 +56,7 @@ pub mod state;
 pub use config::VoiceRoomsConfig;
 pub use credits::{
     AttestOutcome, CeloOutcome, CreditAlert, CreditBalance, CreditsClient, CreditsError,
-    EnsuredCredits, MeterRefused, MeterRequest, Metered,
+    EnsuredCredits, MeterRefused, MeterRequest, Metered, PresenceChange,
 };
 pub use error::AppError;
 pub use state::{AppState, Clock, Resources};
@@ -68,13 +71,29 @@ pub fn router(config: VoiceRoomsConfig, resources: Resources) -> axum::Router {
     routes::router(AppState::new(config, resources))
 }
 
-/// The voice-rooms routes with the free rooms (`/rooms/*`) served by `rooms`.
+/// The voice-rooms routes with the free rooms (`/rooms/*`) and the booked sessions
+/// (`/session/join`, `/session/:id/leave`) served by `rooms`, the escrow read as `config` says.
 pub fn router_with_rooms(
     config: VoiceRoomsConfig,
     resources: Resources,
     rooms: rooms::Rooms,
 ) -> axum::Router {
     routes::router(AppState::with_rooms(config, resources, Some(rooms)))
+}
+
+/// [`router_with_rooms`] with the escrow reads handed in.
+pub fn router_with_escrow(
+    config: VoiceRoomsConfig,
+    resources: Resources,
+    rooms: rooms::Rooms,
+    escrow: std::sync::Arc<dyn escrow::EscrowReads>,
+) -> axum::Router {
+    routes::router(AppState::with_escrow(
+        config,
+        resources,
+        Some(rooms),
+        escrow,
+    ))
 }
 
 /// How often expired login nonces are deleted.

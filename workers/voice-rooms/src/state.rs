@@ -10,6 +10,7 @@ use portability::{CacheStore, RateLimit, StateStore};
 use crate::auth::{NonceBook, SessionToken};
 use crate::config::{ServiceTokens, VoiceRoomsConfig};
 use crate::credits::CreditsClient;
+use crate::escrow::EscrowReads;
 use crate::rooms::Rooms;
 use crate::songs::SongRegistry;
 
@@ -86,6 +87,8 @@ struct Inner {
     songs: SongRegistry,
     service_tokens: ServiceTokens,
     rooms: Option<Rooms>,
+    escrow: Arc<dyn EscrowReads>,
+    chain_id: u64,
 }
 
 impl AppState {
@@ -94,11 +97,23 @@ impl AppState {
         Self::with_rooms(config, resources, None)
     }
 
-    /// State with the free rooms served by `rooms`.
+    /// State with the free rooms and booked sessions served by `rooms`, reading the escrow
+    /// `config` names.
     pub fn with_rooms(
         config: VoiceRoomsConfig,
         resources: Resources,
         rooms: Option<Rooms>,
+    ) -> Self {
+        let escrow = config.escrow.reads(resources.clock.clone());
+        Self::with_escrow(config, resources, rooms, escrow)
+    }
+
+    /// State with the rooms and the escrow reads handed in (tests fake the escrow).
+    pub fn with_escrow(
+        config: VoiceRoomsConfig,
+        resources: Resources,
+        rooms: Option<Rooms>,
+        escrow: Arc<dyn EscrowReads>,
     ) -> Self {
         let window = Duration::from_secs(10 * 60);
         let limits = config.nonce_limits;
@@ -120,6 +135,8 @@ impl AppState {
                 songs: resources.songs,
                 service_tokens: config.tokens,
                 rooms,
+                escrow,
+                chain_id: config.escrow.chain_id,
             }),
         }
     }
@@ -162,6 +179,16 @@ impl AppState {
     /// Admin and service tokens.
     pub fn service_tokens(&self) -> &ServiceTokens {
         &self.inner.service_tokens
+    }
+
+    /// The escrow's reads (booked sessions).
+    pub fn escrow(&self) -> &dyn EscrowReads {
+        self.inner.escrow.as_ref()
+    }
+
+    /// `CHAIN_ID`, part of a booked session's channel.
+    pub fn chain_id(&self) -> u64 {
+        self.inner.chain_id
     }
 
     /// The free rooms, when this worker serves them.

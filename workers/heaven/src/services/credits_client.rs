@@ -8,7 +8,7 @@ use credits_canister::units::UnixSeconds;
 use voice_rooms::auth::Wallet;
 use voice_rooms::{
     AttestOutcome, CeloOutcome, CreditAlert, CreditBalance, CreditsClient, CreditsError,
-    EnsuredCredits, MeterRefused, MeterRequest, Metered,
+    EnsuredCredits, MeterRefused, MeterRequest, Metered, PresenceChange,
 };
 
 /// The in-process credits canister as voice-rooms' credits client.
@@ -138,6 +138,29 @@ impl CreditsClient for InProcessCredits {
             .await
             .map_err(client_error)?;
         Ok(metered(outcome))
+    }
+
+    async fn record_presence(
+        &self,
+        booking_id: &str,
+        wallet: &Wallet,
+        change: PresenceChange,
+        at: i64,
+    ) -> Result<(), CreditsError> {
+        let report = canister::PresenceReport {
+            booking_id: booking_id.to_owned(),
+            wallet: canister_wallet(wallet)?,
+            change: match change {
+                PresenceChange::Joined => canister::PresenceChange::Joined,
+                PresenceChange::Left => canister::PresenceChange::Left,
+            },
+            at: unix(at),
+        };
+        self.0
+            .record_presence(report)
+            .await
+            .map_err(client_error)?
+            .map_err(|e| CreditsError::Rejected(e.to_string()))
     }
 
     async fn verify_celo(&self, wallet: &Wallet) -> Result<CeloOutcome, CreditsError> {

@@ -34,6 +34,22 @@ pub struct JoinAnswer {
     pub remaining_seconds: u64,
 }
 
+/// A booked room's answer to `join` (renewal and heartbeat `null`, nothing remaining: the
+/// DO's shape; the route keeps only the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedJoinAnswer {
+    /// Publisher token.
+    pub agora_token: String,
+    /// 3600.
+    pub token_expires_in_seconds: u32,
+    /// `null`.
+    pub renew_after_seconds: Option<u64>,
+    /// `null`.
+    pub heartbeat_interval_seconds: Option<i64>,
+    /// 0.
+    pub remaining_seconds: u64,
+}
+
 #[derive(Serialize)]
 pub(super) struct HeartbeatAnswer {
     pub(super) ok: bool,

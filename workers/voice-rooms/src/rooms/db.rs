@@ -316,6 +316,49 @@ impl RoomsDb {
         }
     }
 
+    /// The original's `INSERT OR IGNORE` of a booked room's row (active, `booked`); an
+    /// existing row, whatever its status, is left as it is.
+    pub async fn insert_booked_room(
+        &self,
+        room_id: &str,
+        booking_id: Option<i64>,
+        host: &str,
+        capacity: i64,
+        created_at: &str,
+    ) -> Result<(), RoomsDbError> {
+        let sql = "INSERT INTO rooms (room_id, room_type, booking_id, host_wallet, capacity, status, created_at)
+            VALUES ($1, 'booked', $2, $3, $4, 'active', $5) ON CONFLICT DO NOTHING";
+        on_pool!(
+            self,
+            sql,
+            |q| q
+                .bind(room_id)
+                .bind(booking_id)
+                .bind(host)
+                .bind(capacity)
+                .bind(created_at),
+            execute
+        )?;
+        Ok(())
+    }
+
+    /// The first active participant row of `wallet` in `room_id`, as
+    /// `(connection_id, joined_at_epoch)`.
+    pub async fn active_connection(
+        &self,
+        room_id: &str,
+        wallet: &str,
+    ) -> Result<Option<(String, i64)>, RoomsDbError> {
+        let sql = "SELECT connection_id, joined_at_epoch FROM room_participants
+            WHERE room_id = $1 AND wallet = $2 AND left_at_epoch IS NULL
+            ORDER BY joined_at_epoch, connection_id LIMIT 1";
+        Ok(
+            on_pool!(self, sql, |q| q.bind(room_id).bind(wallet), fetch_optional)?
+                .row()
+                .map(|r| (r.text(0), r.int(1))),
+        )
+    }
+
     /// The active room `room_id`, if any.
     pub async fn active_room(&self, room_id: &str) -> Result<Option<RoomRow>, RoomsDbError> {
         let sql = "SELECT room_type, host_wallet, capacity FROM rooms

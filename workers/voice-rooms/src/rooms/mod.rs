@@ -1,6 +1,7 @@
-//! Free rooms (`/rooms/*`) without Durable Objects: each room is a [`FreeRoom`] run by its own
-//! actor ([`portability::ActorCoordinator`], state in the [`StateStore`] under `rooms/`), the
-//! discovery tables are [`RoomsDb`], money is the credits canister's.
+//! Free rooms (`/rooms/*`) and booked-session rooms (`/session/*`, `booked-<id>`) without
+//! Durable Objects: each room is a [`FreeRoom`] run by its own actor
+//! ([`portability::ActorCoordinator`], state in the [`StateStore`] under `rooms/`), the
+//! discovery tables are [`RoomsDb`], money is the credits canister's (free rooms only).
 //!
 //! The HTTP handlers (`routes::rooms_*`) check the caller against the tables and forward to
 //! the room with [`Rooms::call`], as the original's routes forwarded to the RoomDO.
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use portability::{ActorCoordinator, PortabilityError, SessionCoordinator, StateStore};
 
 pub use agora::AgoraKeys;
-pub use answer::{CreditEvent, JoinAnswer, RoomAnswer};
+pub use answer::{BookedJoinAnswer, CreditEvent, JoinAnswer, RoomAnswer};
 pub use db::{RoomsDb, RoomsDbError};
 pub use room::{FreeRoom, RoomCommand, RoomState};
 

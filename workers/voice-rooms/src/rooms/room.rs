@@ -1,6 +1,10 @@
-//! One free room as the original's RoomDO ran it (contract §3), as a [`RoomLogic`] for the
+//! One room as the original's RoomDO ran it (contract §3), as a [`RoomLogic`] for the
 //! room's actor: commands `init`, `join`, `heartbeat`, `renew`, `leave`, `close`, `destroy` and
 //! the 30 s `alarm`, each answered with the status and body the DO gave.
+//!
+//! A booked room (`booked-<id>`, [`RoomState::booked`]) is the same actor without money: its
+//! join mints a 3600 s publisher token and never reaches the credits canister, its leave debits
+//! nothing, and it has no alarm.
 //!
 //! Differences from the DO (ADR 0020): metering is the credits canister's watermark (the
 //! worker never computes a debit); the alarm evicts a participant 90 s after its last client
@@ -19,7 +23,8 @@ use serde_json::json;
 
 use super::agora::AgoraKeys;
 use super::answer::{
-    CreditEvent, DeniedAnswer, HeartbeatAnswer, JoinAnswer, LeaveAnswer, RenewAnswer, RoomAnswer,
+    BookedJoinAnswer, CreditEvent, DeniedAnswer, HeartbeatAnswer, JoinAnswer, LeaveAnswer,
+    RenewAnswer, RoomAnswer,
 };
 use super::db::RoomsDb;
 use crate::auth::Wallet;
@@ -38,6 +43,10 @@ pub const HEARTBEAT_INTERVAL_SECONDS: i64 = 30;
 pub const MIN_SECONDS: u64 = 90;
 /// A participant silent this long is evicted by the alarm.
 pub const STALE_AFTER_SECONDS: i64 = 90;
+/// Seats in a booked room.
+pub const BOOKED_CAPACITY: i64 = 2;
+/// Token lifetime in a booked room.
+pub const BOOKED_TOKEN_TTL_SECONDS: u32 = 3600;
 
 /// What the room's actor keeps (persisted as JSON after every command).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +65,9 @@ pub struct RoomState {
     pub participants: BTreeMap<String, Participant>,
     /// Next alarm (Unix seconds), while participants remain.
     pub alarm_at: Option<i64>,
+    /// A booked session's room: no metering, no alarm (absent in free rooms' records).
+    #[serde(default)]
+    pub booked: bool,
 }
 
 /// One connection in the room.
@@ -95,6 +107,9 @@ pub enum RoomCommand {
         channel: String,
         /// AI host asked for.
         ai_enabled: bool,
+        /// A booked session's room.
+        #[serde(default)]
+        booked: bool,
     },
     /// Take a seat.
     Join {
@@ -153,7 +168,8 @@ pub(super) fn internal(err: impl std::fmt::Display) -> Step {
     (RoomAnswer::error(500, "internal_error"), None)
 }
 
-pub(super) fn iso(seconds: i64) -> String {
+/// ISO-8601 with milliseconds and `Z`, as JavaScript's `toISOString`.
+pub fn iso(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -223,6 +239,7 @@ impl FreeRoom {
             capacity,
             channel,
             ai_enabled,
+            booked,
         } = command
         {
             if state.is_some() {
@@ -241,6 +258,7 @@ impl FreeRoom {
                     ai_enabled,
                     participants: BTreeMap::new(),
                     alarm_at: None,
+                    booked,
                 })),
             );
         }
@@ -267,6 +285,9 @@ impl FreeRoom {
                 let Some(parsed) = Self::wallet(&wallet) else {
                     return internal("join with an invalid wallet");
                 };
+                if state.booked {
+                    return self.join_booked(state, connection_id, parsed, agora_uid, now);
+                }
                 let balance = match self.credits.balance(&parsed).await {
                     Ok(balance) => balance,
                     Err(err) => return unavailable(err),
@@ -362,6 +383,9 @@ impl FreeRoom {
                 if !state.participants.contains_key(&connection_id) {
                     return (RoomAnswer::error(404, "participant_not_found"), None);
                 }
+                if state.booked {
+                    return self.leave_booked(state, &connection_id, now).await;
+                }
                 let metered = match self.credits.close_connection(&connection_id, now).await {
                     Ok(Ok(m)) => m,
                     Ok(Err(refused)) => return internal(refused),
@@ -429,8 +453,71 @@ impl FreeRoom {
                 .ended();
                 (answer, Some(None))
             }
+            // A booked room arms no alarm; one rung by hand changes nothing.
+            RoomCommand::Alarm if state.booked => (RoomAnswer::ok(json!({"ok": true})), None),
             RoomCommand::Alarm => self.alarm(state, now).await,
         }
+    }
+}
+
+impl FreeRoom {
+    /// A booked room's join: a seat and a 3600 s publisher token, no credits, no alarm.
+    fn join_booked(
+        &self,
+        mut state: RoomState,
+        connection_id: String,
+        wallet: Wallet,
+        agora_uid: u32,
+        now: i64,
+    ) -> Step {
+        state.participants.insert(
+            connection_id,
+            Participant {
+                wallet: wallet.to_string(),
+                agora_uid,
+                joined_at: now,
+                last_metered_at: now,
+                last_seen_at: now,
+                warned_low: false,
+                exhausted: false,
+                debited_seconds: 0,
+                pending_events: Vec::new(),
+            },
+        );
+        let token =
+            self.agora
+                .publisher_token(&state.channel, agora_uid, now, BOOKED_TOKEN_TTL_SECONDS);
+        (
+            RoomAnswer::ok(BookedJoinAnswer {
+                agora_token: token,
+                token_expires_in_seconds: BOOKED_TOKEN_TTL_SECONDS,
+                renew_after_seconds: None,
+                heartbeat_interval_seconds: None,
+                remaining_seconds: 0,
+            }),
+            Some(Some(state)),
+        )
+    }
+
+    /// A booked room's leave: the row marked left (nothing debited), the room closed and its
+    /// state deleted when it is now empty.
+    async fn leave_booked(&self, mut state: RoomState, connection_id: &str, now: i64) -> Step {
+        state.participants.remove(connection_id);
+        if let Err(err) = self.db.mark_left(connection_id, now, 0).await {
+            return internal(err);
+        }
+        let closed = state.participants.is_empty();
+        if closed && let Err(err) = self.db.close_room(&state.room_id, &iso(now)).await {
+            return internal(err);
+        }
+        let mut answer = RoomAnswer::ok(LeaveAnswer {
+            ok: true,
+            debited_seconds: 0,
+            remaining_seconds: 0,
+            closed,
+        });
+        answer.ended = closed;
+        (answer, Some(if closed { None } else { Some(state) }))
     }
 }
 

@@ -15,6 +15,8 @@ pub mod rooms_leave;
 pub mod rooms_shared;
 pub mod rooms_token_renew;
 pub mod session_attest;
+pub mod session_join;
+pub mod session_leave;
 pub mod songs_create;
 pub mod songs_get;
 pub mod songs_search;
@@ -44,13 +46,15 @@ pub fn router(state: AppState) -> Router {
         .route("/songs", post(songs_create::create_song))
         .route("/songs/search", get(songs_search::search))
         .route("/songs/{id}", get(songs_get::get_song))
-        .route("/session/join", any(not_implemented::not_implemented))
-        .route("/session/{id}/leave", any(not_implemented::not_implemented))
         .route("/session/{id}/attest", post(session_attest::attest));
     let router = if state.rooms().is_some() {
         add_rooms(router)
+            .route("/session/join", post(session_join::join_session))
+            .route("/session/{id}/leave", post(session_leave::leave_session))
     } else {
         router
+            .route("/session/join", any(not_implemented::not_implemented))
+            .route("/session/{id}/leave", any(not_implemented::not_implemented))
     };
     let served: &[&str] = if state.rooms().is_some() {
         &["/rooms"]

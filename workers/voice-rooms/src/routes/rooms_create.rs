@@ -67,6 +67,7 @@ pub async fn create_room(
                 capacity: FREE_CAPACITY,
                 channel: channel.clone(),
                 ai_enabled,
+                booked: false,
             },
         )
         .await?;

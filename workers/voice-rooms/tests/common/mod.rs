@@ -17,7 +17,7 @@ use voice_rooms::auth::Wallet;
 use voice_rooms::songs::SongRegistry;
 use voice_rooms::{
     AttestOutcome, CeloOutcome, Clock, CreditAlert, CreditBalance, CreditsClient, CreditsError,
-    EnsuredCredits, MeterRefused, MeterRequest, Metered, VoiceRoomsConfig,
+    EnsuredCredits, MeterRefused, MeterRequest, Metered, PresenceChange, VoiceRoomsConfig,
 };
 
 /// The JWT secret of every test service.
@@ -45,6 +45,8 @@ pub struct FakeCredits {
     pub named: Mutex<Vec<String>>,
     /// Metered connections, by id, as the canister keeps them.
     pub connections: Mutex<HashMap<String, FakeConnection>>,
+    /// Booked-session presence recorded, as `(booking_id, wallet, change, at)`.
+    pub presence: Mutex<Vec<(String, String, PresenceChange, i64)>>,
 }
 
 /// A connection the fake canister meters: the same watermark rule as the credits canister.
@@ -215,6 +217,23 @@ impl CreditsClient for FakeCredits {
             .iter()
             .map(|r| self.meter_one(&r.connection_id, Some(r.wallet.as_str()), r.up_to))
             .collect())
+    }
+
+    async fn record_presence(
+        &self,
+        booking_id: &str,
+        wallet: &Wallet,
+        change: PresenceChange,
+        at: i64,
+    ) -> Result<(), CreditsError> {
+        if let Some(err) = self.down.lock().unwrap().clone() {
+            return Err(err);
+        }
+        self.presence
+            .lock()
+            .unwrap()
+            .push((booking_id.to_owned(), wallet.to_string(), change, at));
+        Ok(())
     }
 
     async fn close_connection(

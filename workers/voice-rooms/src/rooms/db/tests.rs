@@ -1,6 +1,7 @@
 //! The same scenario on SQLite and on the Postgres of the machine (skipped when
 //! `127.0.0.1:5432` does not answer): one active free room per host even under concurrent
-//! inserts, ownership, leave and close, and the `/rooms/active` listing.
+//! inserts, ownership, leave and close, and the `/rooms/active` listing; booked rooms'
+//! insert-or-ignore and a wallet's first active connection.
 
 use super::*;
 
@@ -81,6 +82,58 @@ async fn scenario(db: RoomsDb) {
     assert_eq!(
         db.free_room_host(room).await.unwrap().as_deref(),
         Some(host)
+    );
+    booked(&db).await;
+}
+
+async fn booked(db: &RoomsDb) {
+    let host = "0x00000000000000000000000000000000000000cc";
+    let at = "2026-01-01T00:00:00.000Z";
+    db.insert_booked_room("booked-9", Some(9), host, 2, at)
+        .await
+        .unwrap();
+    // A second insert (another joiner) leaves the row as it is.
+    db.insert_booked_room("booked-9", Some(9), "0xother", 6, at)
+        .await
+        .unwrap();
+    let row = RoomRow {
+        room_type: "booked".into(),
+        host_wallet: host.into(),
+        capacity: 2,
+    };
+    assert_eq!(db.active_room("booked-9").await.unwrap(), Some(row));
+    for (id, joined) in [("b2", 120), ("b1", 110)] {
+        db.insert_participant(&NewParticipant {
+            connection_id: id,
+            room_id: "booked-9",
+            wallet: host,
+            agora_uid: 1,
+            joined_at: joined,
+        })
+        .await
+        .unwrap();
+    }
+    assert!(!db.in_free_room(host).await.unwrap());
+    assert_eq!(
+        db.active_connection("booked-9", host).await.unwrap(),
+        Some(("b1".to_owned(), 110))
+    );
+    assert_eq!(
+        db.active_connection("booked-9", "0xother").await.unwrap(),
+        None
+    );
+    db.mark_left("b1", 130, 0).await.unwrap();
+    assert_eq!(
+        db.active_connection("booked-9", host).await.unwrap(),
+        Some(("b2".to_owned(), 120))
+    );
+    db.close_room("booked-9", at).await.unwrap();
+    db.insert_booked_room("booked-9", Some(9), host, 2, at)
+        .await
+        .unwrap();
+    assert!(
+        db.active_room("booked-9").await.unwrap().is_none(),
+        "stays closed"
     );
 }
 
