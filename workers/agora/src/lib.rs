@@ -10,7 +10,9 @@
 //! `HMAC(key, signing_info)`, all HMAC-SHA256.
 //!
 //! Shared by voice-agent (agent tokens) and voice-rooms (room tokens), with the original's
-//! [`address_to_uid`].
+//! [`address_to_uid`]; [`cai`] is the Conversational AI REST client both use.
+
+pub mod cai;
 
 use std::io::Write;
 

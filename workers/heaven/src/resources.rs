@@ -192,15 +192,25 @@ pub async fn open_resources(
     } else {
         None
     };
+    let background = BackgroundTasks::new();
     let rooms = match &credits {
-        Some(native) => Some(open_rooms(config, &voice_rooms, state.clone(), native).await?),
+        Some(native) => Some(
+            open_rooms(
+                config,
+                &voice_rooms,
+                state.clone(),
+                native,
+                background.clone(),
+            )
+            .await?,
+        ),
         None => None,
     };
     Ok(LocalResources {
         rooms,
         state,
         cache,
-        background: BackgroundTasks::new(),
+        background,
         blob_dir,
         blobs,
         voice_agent,
@@ -214,12 +224,14 @@ pub async fn open_resources(
 
 /// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database
 /// (`DATABASE_URL` with `STATE_STORE=postgres`, the SQLite state file otherwise); room actors
-/// in the state store, reopened here after a restart.
+/// in the state store, reopened here after a restart. The AI hosts' Agora calls run on
+/// `background` (drained on shutdown).
 async fn open_rooms(
     config: &StackConfig,
     voice_rooms: &voice_rooms::VoiceRoomsConfig,
     state: Arc<dyn StateStore>,
     credits: &credits_canister::native::NativeCredits,
+    background: BackgroundTasks,
 ) -> Result<voice_rooms::rooms::Rooms, HeavenError> {
     let url = voice_rooms
         .rooms_db
@@ -236,6 +248,11 @@ async fn open_rooms(
         )),
         voice_rooms::Clock::system(),
         voice_rooms.agora.clone(),
+        voice_rooms::rooms::AiHost::new(
+            voice_rooms.ai_host.clone(),
+            voice_rooms.agora.clone(),
+            background,
+        ),
     )
     .await
     .map_err(|e| HeavenError::Rooms(e.to_string()))

@@ -29,6 +29,8 @@ pub struct VoiceRoomsConfig {
     /// `AGORA_APP_ID` / `AGORA_APP_CERTIFICATE` (optional: tokens are empty without them, as
     /// in the original).
     pub agora: crate::rooms::AgoraKeys,
+    /// The AI host of `ai_enabled` rooms (Agora Conversational AI, LLM and TTS settings).
+    pub ai_host: crate::rooms::AiHostConfig,
     /// `ROOMS_DB`: URL of the free rooms' tables (`sqlite:<path>` or `postgres://…`); unset,
     /// the binary picks a default.
     pub rooms_db: Option<String>,
@@ -62,6 +64,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
             .field("nonce_limits", &self.nonce_limits)
             .field("tokens", &self.tokens)
             .field("agora", &self.agora)
+            .field("ai_host", &self.ai_host)
             .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
             .field("escrow", &self.escrow)
             .finish()
@@ -92,6 +95,7 @@ impl VoiceRoomsConfig {
                 app_id: env.optional("AGORA_APP_ID").unwrap_or_default(),
                 app_certificate: env.optional("AGORA_APP_CERTIFICATE").unwrap_or_default(),
             },
+            ai_host: crate::rooms::AiHostConfig::from_env(env),
             rooms_db: env.optional("ROOMS_DB"),
             escrow: escrow_config(env)?,
         })

@@ -55,6 +55,11 @@ async fn start(dir: &Path, clock: Clock, credits: Arc<FakeCredits>) -> Stack {
         credits.clone(),
         clock.clone(),
         config.agora.clone(),
+        voice_rooms::rooms::AiHost::new(
+            config.ai_host.clone(),
+            config.agora.clone(),
+            http_common::BackgroundTasks::new(),
+        ),
     )
     .await
     .unwrap();

@@ -115,6 +115,11 @@ async fn start(dir: &Path, vars: &[(&str, &str)], from_config: bool) -> Stack {
         credits.clone(),
         clock.clone(),
         config.agora.clone(),
+        voice_rooms::rooms::AiHost::new(
+            config.ai_host.clone(),
+            config.agora.clone(),
+            http_common::BackgroundTasks::new(),
+        ),
     )
     .await
     .unwrap();

@@ -82,6 +82,14 @@ impl Heaven {
     }
 }
 
+impl Heaven {
+    /// Kills the process with SIGKILL (no shutdown, no drain) and waits for it.
+    pub fn kill(mut self) -> ExitStatus {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().unwrap()
+    }
+}
+
 impl Drop for Heaven {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {

@@ -2,16 +2,15 @@
 //! the session's bearer secret) and stopping it, over Agora's REST API with Basic auth
 //! (`AGORA_REST_AUTH` = `customerId:customerSecret`).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use agora::cai::{CaiClient, CaiError};
 use rand::Rng;
 use serde_json::{Value, json};
 
 use super::rtc_token::{RtcGrant, build_rtc_token};
 use crate::config::AgoraConfig;
 
-/// Path of the Conversational AI projects under the REST base.
-pub const PROJECTS_PATH: &str = "/api/conversational-ai-agent/v2/projects";
+/// Path of the Conversational AI projects under the REST base (the shared client's).
+pub use agora::cai::PROJECTS_PATH;
 
 /// Lifetime given to RTC tokens. The original passed an absolute timestamp where
 /// `agora-token` expects seconds from now (a ~56-year token that Agora caps); we ask for
@@ -27,12 +26,10 @@ pub enum AgoraError {
     /// `AGORA_APP_ID` / `AGORA_APP_CERT` missing.
     #[error("{0} required")]
     NotConfigured(&'static str),
-    /// No response.
-    #[error("Agora request failed: {0}")]
-    Transport(#[from] reqwest::Error),
-    /// A non-2xx answer, a body that is not JSON, or no `agent_id`.
-    #[error("Agora refused: {0}")]
-    Refused(String),
+    /// No response, a non-2xx answer, a body that is not JSON, or no `agent_id` (the shared
+    /// client's errors, messages unchanged).
+    #[error(transparent)]
+    Cai(#[from] CaiError),
 }
 
 /// A started agent.
@@ -59,17 +56,12 @@ impl AgoraClient {
         Self { http, config }
     }
 
-    fn basic_auth(&self) -> String {
-        format!(
-            "Basic {}",
-            STANDARD.encode(self.config.rest_auth.as_bytes())
-        )
-    }
-
-    fn projects_url(&self, app_id: &str) -> String {
-        format!(
-            "{}{PROJECTS_PATH}/{app_id}",
-            self.config.rest_base.trim_end_matches('/')
+    fn cai(&self, app_id: &str) -> CaiClient {
+        CaiClient::new(
+            self.http.clone(),
+            &self.config.rest_base,
+            &self.config.rest_auth,
+            app_id,
         )
     }
 
@@ -105,38 +97,9 @@ impl AgoraClient {
             llm_api_key,
             now_ms,
         );
-        let response = self
-            .http
-            .post(format!("{}/join", self.projects_url(app_id)))
-            .header("Authorization", self.basic_auth())
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .timeout(std::time::Duration::from_secs(30))
-            .send()
-            .await?;
-        let status = response.status();
-        let text = response.text().await?;
-        let data: Value = serde_json::from_str(&text)
-            .map_err(|_| AgoraError::Refused(format!("non-JSON answer with status {status}")))?;
-        if !status.is_success() {
-            let message = ["message", "error"]
-                .iter()
-                .find_map(|k| {
-                    data.get(k)
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                })
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("Agora API error: {}", status.as_u16()));
-            return Err(AgoraError::Refused(message));
-        }
-        let agent_id = data
-            .get("agent_id")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| AgoraError::Refused("No agent_id in Agora response".into()))?;
+        let agent_id = self.cai(app_id).join(&body).await?;
         Ok(AgentStarted {
-            agent_id: agent_id.to_owned(),
+            agent_id,
             rtc_token: token_for(user_uid),
             user_uid,
         })
@@ -147,21 +110,7 @@ impl AgoraClient {
         let Some(app_id) = &self.config.app_id else {
             return Err(AgoraError::NotConfigured("AGORA_APP_ID"));
         };
-        let response = self
-            .http
-            .post(format!(
-                "{}/agents/{agent_id}/leave",
-                self.projects_url(app_id)
-            ))
-            .header("Authorization", self.basic_auth())
-            .header("Content-Type", "application/json")
-            .timeout(std::time::Duration::from_secs(30))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            tracing::warn!(status = %response.status(), agent_id, "Agora leave refused");
-        }
-        Ok(())
+        Ok(self.cai(app_id).leave(agent_id).await?)
     }
 }
 

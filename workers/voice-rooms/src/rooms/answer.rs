@@ -91,6 +91,10 @@ pub struct RoomAnswer {
     /// The room ended with this command (its state is gone).
     #[serde(default)]
     pub ended: bool,
+    /// An AI host to start on this channel (the first join of an `ai_enabled` room): the
+    /// caller spawns it and reports back with `AgentStarted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_agent: Option<String>,
 }
 
 impl RoomAnswer {
@@ -99,6 +103,7 @@ impl RoomAnswer {
             status: 200,
             body: serde_json::to_string(&body).unwrap_or_default(),
             ended: false,
+            start_agent: None,
         }
     }
 
@@ -107,6 +112,7 @@ impl RoomAnswer {
             status,
             body: json!({ "error": code }).to_string(),
             ended: false,
+            start_agent: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! the room with [`Rooms::call`], as the original's routes forwarded to the RoomDO.
 
 pub mod agora;
+pub mod ai_host;
 mod alarm;
 pub mod answer;
 pub mod db;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use portability::{ActorCoordinator, PortabilityError, SessionCoordinator, StateStore};
 
 pub use agora::AgoraKeys;
+pub use ai_host::{AiHost, AiHostConfig};
 pub use answer::{BookedJoinAnswer, CreditEvent, JoinAnswer, RoomAnswer};
 pub use db::{RoomsDb, RoomsDbError};
 pub use room::{FreeRoom, RoomCommand, RoomState};
@@ -33,30 +35,40 @@ pub const ROOM_STATE_PREFIX: &str = "voice-rooms/room/";
 pub struct Rooms {
     coordinator: ActorCoordinator<FreeRoom>,
     db: RoomsDb,
+    ai: AiHost,
+    clock: Clock,
 }
 
 impl Rooms {
     /// Starts the rooms over `store` (actor state) and `db` (tables), and reopens every room
-    /// persisted before a restart (their alarms are re-armed).
+    /// persisted before a restart (their alarms are re-armed). `ai` starts and stops the AI
+    /// hosts of `ai_enabled` rooms.
     pub async fn start(
         store: Arc<dyn StateStore>,
         db: RoomsDb,
         credits: Arc<dyn CreditsClient>,
         clock: Clock,
         agora: AgoraKeys,
+        ai: AiHost,
     ) -> Result<Self, PortabilityError> {
         let logic = Arc::new(FreeRoom {
             credits,
             db: db.clone(),
-            clock,
+            clock: clock.clone(),
             agora,
+            ai: ai.clone(),
         });
         let coordinator = ActorCoordinator::new(store, logic, ROOM_STATE_PREFIX);
         let resumed = coordinator.resume().await?;
         if resumed > 0 {
             tracing::info!(resumed, "free rooms reloaded from the state store");
         }
-        Ok(Self { coordinator, db })
+        Ok(Self {
+            coordinator,
+            db,
+            ai,
+            clock,
+        })
     }
 
     /// The room tables.
@@ -77,11 +89,40 @@ impl Rooms {
                 other => break other?,
             }
         };
-        let answer: RoomAnswer = serde_json::from_slice(&event).map_err(AppError::internal)?;
+        let mut answer: RoomAnswer = serde_json::from_slice(&event).map_err(AppError::internal)?;
         if answer.ended {
             self.coordinator.close(room_id).await?;
         }
+        if let Some(channel) = answer.start_agent.take() {
+            self.spawn_agent_start(room_id, channel);
+        }
         Ok(answer)
+    }
+
+    /// Starts the room's AI host in the background and reports the outcome to the room
+    /// (which keeps the agent id, or stops the agent if the room ended meanwhile).
+    fn spawn_agent_start(&self, room_id: &str, channel: String) {
+        let rooms = self.clone();
+        let room = room_id.to_owned();
+        let now = self.clock.now();
+        self.ai
+            .tasks()
+            .spawn(format!("start AI agent of room {room}"), async move {
+                let agent_id = match rooms.ai.start(&channel, now).await {
+                    Ok(id) => {
+                        tracing::info!(%room, agent_id = %id, "AI agent started");
+                        Some(id)
+                    }
+                    Err(err) => {
+                        tracing::warn!(%room, %err, "AI agent start failed (the join stands)");
+                        None
+                    }
+                };
+                let command = RoomCommand::AgentStarted { agent_id };
+                if let Err(err) = Box::pin(rooms.call(&room, command)).await {
+                    tracing::warn!(%room, ?err, "AI agent outcome not recorded");
+                }
+            });
     }
 
     /// Rings the room's alarm now, as its timer would (operators and tests: the timer itself

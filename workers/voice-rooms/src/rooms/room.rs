@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::agora::AgoraKeys;
+use super::ai_host::AiHost;
 use super::answer::{
     BookedJoinAnswer, CreditEvent, DeniedAnswer, HeartbeatAnswer, JoinAnswer, LeaveAnswer,
     RenewAnswer, RoomAnswer,
@@ -59,8 +60,15 @@ pub struct RoomState {
     pub capacity: i64,
     /// Agora channel.
     pub channel: String,
-    /// AI host asked for at creation (the agent is not started yet).
+    /// AI host asked for at creation: an Agora agent joins with the first participant.
     pub ai_enabled: bool,
+    /// The running AI host's Agora agent id (stopped when the room ends, even after a
+    /// restart).
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// An agent start is under way (its answer not back yet).
+    #[serde(default)]
+    pub agent_starting: bool,
     /// Participants by connection id.
     pub participants: BTreeMap<String, Participant>,
     /// Next alarm (Unix seconds), while participants remain.
@@ -142,16 +150,23 @@ pub enum RoomCommand {
     },
     /// Create rollback: wipe the room.
     Destroy,
+    /// The AI host's start finished: its agent id, or `None` if it failed.
+    AgentStarted {
+        /// Agora's agent id.
+        agent_id: Option<String>,
+    },
     /// The 30 s alarm.
     Alarm,
 }
 
-/// The room logic and what it reaches: credits canister, room tables, clock, Agora keys.
+/// The room logic and what it reaches: credits canister, room tables, clock, Agora keys and
+/// the AI host.
 pub struct FreeRoom {
     pub(super) credits: Arc<dyn CreditsClient>,
     pub(super) db: RoomsDb,
     pub(super) clock: Clock,
     pub(super) agora: AgoraKeys,
+    pub(super) ai: AiHost,
 }
 
 /// What a step did: the answer, and the state to keep (`None`: unchanged, `Some(None)`:
@@ -256,6 +271,8 @@ impl FreeRoom {
                     capacity,
                     channel,
                     ai_enabled,
+                    agent_id: None,
+                    agent_starting: false,
                     participants: BTreeMap::new(),
                     alarm_at: None,
                     booked,
@@ -266,6 +283,9 @@ impl FreeRoom {
             let answer = RoomAnswer::ok(json!({"ok": true, "destroyed": true})).ended();
             return (answer, Some(None));
         }
+        if let RoomCommand::AgentStarted { agent_id } = command {
+            return self.agent_started(state, agent_id);
+        }
         let Some(mut state) = state else {
             if matches!(command, RoomCommand::Alarm) {
                 return (RoomAnswer::ok(json!({"ok": true})), None);
@@ -273,7 +293,9 @@ impl FreeRoom {
             return (RoomAnswer::error(400, "room_not_initialized"), None);
         };
         match command {
-            RoomCommand::Init { .. } | RoomCommand::Destroy => unreachable!("handled above"),
+            RoomCommand::Init { .. } | RoomCommand::Destroy | RoomCommand::AgentStarted { .. } => {
+                unreachable!("handled above")
+            }
             RoomCommand::Join {
                 connection_id,
                 wallet,
@@ -317,16 +339,23 @@ impl FreeRoom {
                 );
                 state.alarm_at = Some(now + HEARTBEAT_INTERVAL_SECONDS);
                 let token = self.token(&state, agora_uid, now);
-                (
-                    RoomAnswer::ok(JoinAnswer {
-                        agora_token: token,
-                        token_expires_in_seconds: TOKEN_TTL_SECONDS,
-                        renew_after_seconds: RENEW_AFTER_SECONDS,
-                        heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS,
-                        remaining_seconds: balance.remaining_seconds,
-                    }),
-                    Some(Some(state)),
-                )
+                let mut answer = RoomAnswer::ok(JoinAnswer {
+                    agora_token: token,
+                    token_expires_in_seconds: TOKEN_TTL_SECONDS,
+                    renew_after_seconds: RENEW_AFTER_SECONDS,
+                    heartbeat_interval_seconds: HEARTBEAT_INTERVAL_SECONDS,
+                    remaining_seconds: balance.remaining_seconds,
+                });
+                // The original's rule: AI asked for, no agent yet, this is the only participant.
+                if state.ai_enabled
+                    && state.agent_id.is_none()
+                    && !state.agent_starting
+                    && state.participants.len() == 1
+                {
+                    state.agent_starting = true;
+                    answer.start_agent = Some(state.channel.clone());
+                }
+                (answer, Some(Some(state)))
             }
             RoomCommand::Heartbeat { connection_id } => {
                 let Some(p) = state.participants.get(&connection_id).cloned() else {
@@ -461,6 +490,31 @@ impl FreeRoom {
 }
 
 impl FreeRoom {
+    /// The answer of a spawned agent start: kept in the room, or stopped again when the room
+    /// ended (or got another agent) meanwhile.
+    fn agent_started(&self, state: Option<RoomState>, agent_id: Option<String>) -> Step {
+        let ok = RoomAnswer::ok(json!({"ok": true}));
+        match (state, agent_id) {
+            (None, Some(id)) => {
+                self.ai.spawn_stop("(ended)", id);
+                (ok.ended(), None)
+            }
+            (None, None) => (ok.ended(), None),
+            (Some(mut state), Some(id)) if state.agent_id.is_none() => {
+                state.agent_starting = false;
+                state.agent_id = Some(id);
+                (ok, Some(Some(state)))
+            }
+            (Some(mut state), id) => {
+                state.agent_starting = false;
+                if let Some(id) = id {
+                    self.ai.spawn_stop(&state.room_id, id);
+                }
+                (ok, Some(Some(state)))
+            }
+        }
+    }
+
     /// A booked room's join: a seat and a 3600 s publisher token, no credits, no alarm.
     fn join_booked(
         &self,
@@ -541,6 +595,7 @@ impl RoomLogic for FreeRoom {
         let command: RoomCommand = decode(command)?;
         let is_alarm = command == RoomCommand::Alarm;
         let (mut answer, next) = self.step(current.clone(), command).await;
+        let agent = current.as_ref().and_then(|s| s.agent_id.clone());
         let next = match next {
             // A failed alarm (canister or tables unavailable) tries again an interval later
             // instead of ringing at once in a loop.
@@ -557,6 +612,12 @@ impl RoomLogic for FreeRoom {
         };
         if answer.ended {
             answer.ended = next.is_none();
+        }
+        // The room lost its agent (it ended, whichever way): stop it in the background.
+        if let Some(agent) = agent
+            && next.as_ref().and_then(|s| s.agent_id.as_ref()) != Some(&agent)
+        {
+            self.ai.spawn_stop(room_id, agent);
         }
         Ok(Applied {
             state: next.as_ref().map(encode).transpose()?,

@@ -3,7 +3,7 @@
 //! room (409 `already_in_free_room`), caller hosting one (409 `already_hosting_free_room`).
 //! The room actor is initialised first, then the row is inserted; the partial unique index
 //! settles concurrent creates by one host (the loser's room is destroyed, 409). The host is not
-//! joined. `ai_enabled` is stored; the AI host is not started yet.
+//! joined. `ai_enabled` rooms get their AI host with the first join (rooms::ai_host).
 
 use axum::body::Bytes;
 use axum::extract::State;
