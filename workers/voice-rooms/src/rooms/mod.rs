@@ -10,6 +10,7 @@ pub mod agora;
 mod alarm;
 pub mod answer;
 pub mod db;
+pub mod import;
 pub mod room;
 
 use std::sync::Arc;
