@@ -106,6 +106,14 @@ pub enum MigrateAction {
         /// The dump file (`wrangler d1 export voice-control-plane --remote --output dump.sql`).
         file: std::path::PathBuf,
     },
+    /// Load voice-control-plane's `rooms`, `room_participants` and `song_registry` from a
+    /// `wrangler d1 export` SQL dump into voice-rooms' tables, all or nothing. Rooms still
+    /// active in the dump are closed and their participants marked left (their live state was
+    /// in Durable Objects). Run it with the stack stopped; re-running replaces the same ids.
+    RoomsImport {
+        /// The dump file (`wrangler d1 export voice-control-plane --remote --output dump.sql`).
+        file: std::path::PathBuf,
+    },
     /// Load shadow profiles, Self identities and reserved labels (one JSON document, format in
     /// the README) into the native identity canister's state. Run it with the stack stopped;
     /// the whole file is checked before anything is written.

@@ -58,6 +58,14 @@ pub enum HeavenError {
         /// What is wrong with it.
         message: String,
     },
+    /// `heaven migrate rooms-import` refused its input; nothing was imported.
+    #[error("rooms-import {file}: {message}")]
+    RoomsImport {
+        /// The dump file.
+        file: String,
+        /// What is wrong with it (table and row).
+        message: String,
+    },
     /// `heaven migrate kv-import` could not load the KV export.
     #[error("kv-import: {0}")]
     KvImport(#[from] metadata_resolver::kv_import::KvImportError),

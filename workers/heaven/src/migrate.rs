@@ -2,6 +2,7 @@
 
 pub mod credits_import;
 pub mod identity_import;
+pub mod rooms_import;
 
 use std::path::Path;
 
@@ -95,6 +96,52 @@ pub async fn credits_import(config: &StackConfig, file: &Path) -> Result<(), Hea
         "imported {} credit accounts and {} credit events from {}",
         report.accounts,
         report.credit_events,
+        file.display()
+    );
+    Ok(())
+}
+
+/// `heaven migrate rooms-import <file>`: voice-control-plane's `rooms`, `room_participants`
+/// and `song_registry` into voice-rooms' tables (`ROOMS_DB`, else the state store's
+/// database; the songs always in the state store's database, as the stack opens them). The
+/// dump is checked whole first; the rows are then written in one transaction (two when
+/// `ROOMS_DB` names another database than the state store: rooms first, then songs). Run it
+/// with the stack stopped; re-running replaces the same ids with the same rows.
+pub async fn rooms_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+    let refused = |message: String| HeavenError::RoomsImport {
+        file: file.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(file).map_err(|source| HeavenError::DataDir {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let dump = rooms_import::read(&text).await.map_err(refused)?;
+    let songs_url = config.state_store_url();
+    let rooms_url = crate::resources::voice_rooms_config(config)?
+        .rooms_db
+        .unwrap_or_else(|| songs_url.clone());
+    // Creates the song table where the stack has it.
+    let songs = voice_rooms::songs::SongRegistry::open(&songs_url).await?;
+    let rooms = voice_rooms::rooms::RoomsDb::open(&rooms_url, None)
+        .await
+        .map_err(|e| HeavenError::Rooms(e.to_string()))?;
+    let together = rooms_url == songs_url;
+    let mut counts = rooms
+        .import(&dump, together)
+        .await
+        .map_err(|e| refused(e.to_string()))?;
+    if !together {
+        counts.songs = songs
+            .import(&dump.songs)
+            .await
+            .map_err(|e| refused(e.to_string()))?;
+    }
+    println!(
+        "imported {} rooms, {} room participants and {} songs from {} (active rooms closed)",
+        counts.rooms,
+        counts.participants,
+        counts.songs,
         file.display()
     );
     Ok(())

@@ -118,7 +118,9 @@ fn voice_agent_config(config: &StackConfig) -> Result<voice_agent::VoiceAgentCon
 
 /// voice-rooms' configuration; without `JWT_SECRET` its own dev secret is generated once and
 /// kept in the data dir (the two originals were separate workers with separate secrets).
-fn voice_rooms_config(config: &StackConfig) -> Result<voice_rooms::VoiceRoomsConfig, HeavenError> {
+pub(crate) fn voice_rooms_config(
+    config: &StackConfig,
+) -> Result<voice_rooms::VoiceRoomsConfig, HeavenError> {
     let env = EnvSource::Process;
     let dev_secret = match env.optional("JWT_SECRET") {
         Some(_) => None,

@@ -39,7 +39,9 @@
 //! `CorsPolicy::voice_rooms()`. Login nonces live in a [`portability::StateStore`]
 //! ([`auth::NonceBook`]); money state is the credits canister's, reached through
 //! [`CreditsClient`]. The songs registry is the `song_registry` table ([`songs::SongRegistry`]),
-//! in the state store's database in the local stack.
+//! in the state store's database in the local stack. `heaven migrate rooms-import` writes the
+//! original's `rooms`, `room_participants` and `song_registry` rows through
+//! [`rooms::import`] (one transaction, existing ids replaced; active rooms arrive closed).
 
 #![warn(missing_docs)]
 

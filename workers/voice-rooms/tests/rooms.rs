@@ -450,6 +450,56 @@ async fn twenty_concurrent_joins_into_six_seats_admit_exactly_six() {
 }
 
 #[tokio::test]
+async fn one_wallet_joining_several_rooms_concurrently_gets_exactly_one_seat() {
+    let (_dir, s) = stack().await;
+    let s = Arc::new(s);
+    let mut rooms = Vec::new();
+    for seed in 1..=5u8 {
+        // Hosts sit in their rooms, so the guest's leave does not close them.
+        let host = s.named(seed);
+        let room = s.create(&host).await;
+        s.join(&host, &room).await;
+        rooms.push(room);
+    }
+    let guest = Arc::new(s.named(40));
+    for round in 0..3 {
+        let joins: Vec<_> = rooms
+            .iter()
+            .flat_map(|room| [room.clone(), room.clone()])
+            .map(|room| {
+                let s = s.clone();
+                let guest = guest.clone();
+                tokio::spawn(async move {
+                    let body = json!({ "room_id": room }).to_string();
+                    (room, s.post(Some(&guest), "/rooms/join", &body).await)
+                })
+            })
+            .collect();
+        let mut seats = Vec::new();
+        for join in joins {
+            match join.await.unwrap() {
+                (room, (200, body)) => {
+                    let body: Value = serde_json::from_str(&body).unwrap();
+                    seats.push((room, body["connection_id"].as_str().unwrap().to_owned()));
+                }
+                (_, (409, body)) => assert_eq!(body, r#"{"error":"already_in_free_room"}"#),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seats.len(), 1, "round {round}: {seats:?}");
+        let mut rows = 0;
+        for room in &rooms {
+            rows += s.db.active_participant_count(room).await.unwrap();
+        }
+        assert_eq!(rows, 5 + 1, "round {round}: the hosts and one guest row");
+        // Leaving frees the seat for the next round.
+        let (room, connection) = &seats[0];
+        let (status, body) = s.on(&guest, "/rooms/leave", room, connection).await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+#[tokio::test]
 async fn concurrent_creates_by_one_host_make_one_room() {
     let (_dir, s) = stack().await;
     let s = Arc::new(s);

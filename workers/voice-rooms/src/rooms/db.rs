@@ -1,7 +1,9 @@
 //! The discovery tables of the free rooms, `rooms` and `room_participants`, with the original's
 //! columns (contract §2), on SQLite or Postgres. The participant row is the ownership authority
 //! for HTTP calls; the room actor holds the live copy. A partial unique index keeps one active
-//! free room per host, whatever the concurrency.
+//! free room per host, whatever the concurrency; `free_room_seats` (ours, not the original's)
+//! keeps one active free-room connection per wallet the same way: its row is written in the
+//! transaction that inserts the free participant row and deleted when that row is marked left.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{Executor, Row};
 
-const SCHEMA: [&str; 5] = [
+const SCHEMA: [&str; 7] = [
     "CREATE TABLE IF NOT EXISTS rooms (
         room_id TEXT PRIMARY KEY,
         room_type TEXT NOT NULL CHECK (room_type IN ('free', 'booked')),
@@ -40,7 +42,33 @@ const SCHEMA: [&str; 5] = [
     "CREATE INDEX IF NOT EXISTS idx_room_participants_room ON room_participants (room_id, left_at_epoch)",
     "CREATE INDEX IF NOT EXISTS idx_room_participants_wallet_active ON room_participants (wallet)
         WHERE left_at_epoch IS NULL",
+    // One seat per wallet across all free rooms: the store-level guard of "one active free
+    // room per wallet" (the original only checks it in the handler).
+    "CREATE TABLE IF NOT EXISTS free_room_seats (
+        wallet TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL,
+        connection_id TEXT NOT NULL
+    )",
+    // Tables made before the guard: seat the wallets already active in free rooms.
+    "INSERT INTO free_room_seats (wallet, room_id, connection_id)
+        SELECT rp.wallet, MIN(rp.room_id), MIN(rp.connection_id) FROM room_participants rp
+        JOIN rooms r ON rp.room_id = r.room_id
+        WHERE rp.left_at_epoch IS NULL AND r.room_type = 'free'
+        GROUP BY rp.wallet
+        ON CONFLICT DO NOTHING",
 ];
+
+/// Frees a wallet's seat whose connection is no longer active (its row was marked left or
+/// removed by hand), so a leave that failed between its two statements cannot block the
+/// wallet.
+const CLEAR_STALE_SEAT: &str = "DELETE FROM free_room_seats WHERE wallet = $1 AND NOT EXISTS
+    (SELECT 1 FROM room_participants rp
+     WHERE rp.connection_id = free_room_seats.connection_id AND rp.left_at_epoch IS NULL)";
+const TAKE_SEAT: &str =
+    "INSERT INTO free_room_seats (wallet, room_id, connection_id) VALUES ($1, $2, $3)";
+const INSERT_PARTICIPANT: &str = "INSERT INTO room_participants
+    (connection_id, room_id, wallet, agora_uid, joined_at_epoch, last_metered_at_epoch)
+    VALUES ($1, $2, $3, $4, $5, $6)";
 
 /// Why the room tables could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +76,10 @@ pub enum RoomsDbError {
     /// The host already has an active free room (the partial unique index refused the row).
     #[error("the host already has an active free room")]
     HostHasActiveRoom,
+    /// The wallet already has an active connection in a free room (`free_room_seats` refused
+    /// the seat).
+    #[error("the wallet is already in a free room")]
+    WalletInFreeRoom,
     /// Anything else from the database.
     #[error("rooms database: {0}")]
     Database(#[from] sqlx::Error),
@@ -391,12 +423,9 @@ impl RoomsDb {
 
     /// Inserts a participant row (joined = last metered = `joined_at`).
     pub async fn insert_participant(&self, p: &NewParticipant<'_>) -> Result<(), RoomsDbError> {
-        let sql = "INSERT INTO room_participants
-            (connection_id, room_id, wallet, agora_uid, joined_at_epoch, last_metered_at_epoch)
-            VALUES ($1, $2, $3, $4, $5, $6)";
         on_pool!(
             self,
-            sql,
+            INSERT_PARTICIPANT,
             |q| q
                 .bind(p.connection_id)
                 .bind(p.room_id)
@@ -407,6 +436,50 @@ impl RoomsDb {
             execute
         )?;
         Ok(())
+    }
+
+    /// Inserts a free room's participant row and the wallet's seat in one transaction;
+    /// [`RoomsDbError::WalletInFreeRoom`] (and no row) when the wallet holds an active seat.
+    pub async fn insert_free_participant(
+        &self,
+        p: &NewParticipant<'_>,
+    ) -> Result<(), RoomsDbError> {
+        macro_rules! seat {
+            ($pool:expr, $fix:expr) => {{
+                let mut tx = $pool.begin().await?;
+                sqlx::query(&$fix(CLEAR_STALE_SEAT))
+                    .bind(p.wallet)
+                    .execute(&mut *tx)
+                    .await?;
+                let taken = sqlx::query(&$fix(TAKE_SEAT))
+                    .bind(p.wallet)
+                    .bind(p.room_id)
+                    .bind(p.connection_id)
+                    .execute(&mut *tx)
+                    .await;
+                match taken {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(RoomsDbError::WalletInFreeRoom);
+                    }
+                    other => other?,
+                };
+                sqlx::query(&$fix(INSERT_PARTICIPANT))
+                    .bind(p.connection_id)
+                    .bind(p.room_id)
+                    .bind(p.wallet)
+                    .bind(i64::from(p.agora_uid))
+                    .bind(p.joined_at)
+                    .bind(p.joined_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }};
+        }
+        match self {
+            RoomsDb::Sqlite(pool) => seat!(pool, |sql: &str| sql.replace('$', "?")),
+            RoomsDb::Postgres(pool) => seat!(pool, |sql: &str| sql.to_owned()),
+        }
     }
 
     /// The original's ownership check: an active row with this connection, room and wallet,
@@ -430,7 +503,8 @@ impl RoomsDb {
         .is_some())
     }
 
-    /// Marks a participant left with its debited total.
+    /// Marks a participant left with its debited total, and frees its seat (a failure
+    /// between the two leaves a stale seat, which the next join of the wallet clears).
     pub async fn mark_left(
         &self,
         connection_id: &str,
@@ -445,14 +519,19 @@ impl RoomsDb {
             |q| q.bind(at).bind(debited_seconds as i64).bind(connection_id),
             execute
         )?;
+        let sql = "DELETE FROM free_room_seats WHERE connection_id = $1";
+        on_pool!(self, sql, |q| q.bind(connection_id), execute)?;
         Ok(())
     }
 
-    /// Marks every still-active participant row of the room left.
+    /// Marks every still-active participant row of the room left, and frees their seats.
     pub async fn mark_all_left(&self, room_id: &str, at: i64) -> Result<u64, RoomsDbError> {
         let sql = "UPDATE room_participants SET left_at_epoch = $1
             WHERE room_id = $2 AND left_at_epoch IS NULL";
-        Ok(on_pool!(self, sql, |q| q.bind(at).bind(room_id), execute)?.affected())
+        let left = on_pool!(self, sql, |q| q.bind(at).bind(room_id), execute)?.affected();
+        let sql = "DELETE FROM free_room_seats WHERE room_id = $1";
+        on_pool!(self, sql, |q| q.bind(room_id), execute)?;
+        Ok(left)
     }
 
     /// Closes the room if it is still active.

@@ -11,6 +11,7 @@ pub mod ai_host;
 mod alarm;
 pub mod answer;
 pub mod db;
+pub mod import;
 pub mod room;
 
 use std::sync::Arc;

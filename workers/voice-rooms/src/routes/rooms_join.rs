@@ -2,7 +2,9 @@
 //! `missing room_id`, credits (403), 409 `already_in_free_room`, 404 `room_not_found`, 400
 //! `room_type_mismatch`, 409 `room_full` (from the rows; the room actor checks again, exactly,
 //! and its 409 / 400 answers are forwarded). The actor seats the caller first, then the row is
-//! inserted (a failed insert is compensated by a leave and answers 500).
+//! inserted with the wallet's seat in `free_room_seats`, in one transaction (a failed insert
+//! is compensated by a leave and answers 500, or 409 `already_in_free_room` when a concurrent
+//! join by the same wallet won the seat after the check).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -11,6 +13,7 @@ use serde::Serialize;
 use super::extract::{JsonBody, Session};
 use super::rooms_shared::{credit_refusal, error, forward, json_text, rooms};
 use crate::error::AppError;
+use crate::rooms::RoomsDbError;
 use crate::rooms::agora::{address_to_uid, free_channel};
 use crate::rooms::db::NewParticipant;
 use crate::rooms::{JoinAnswer, RoomCommand};
@@ -80,14 +83,18 @@ pub async fn join_room(
         agora_uid,
         joined_at: state.now(),
     };
-    if let Err(err) = rooms.db().insert_participant(&row).await {
+    if let Err(err) = rooms.db().insert_free_participant(&row).await {
         let leave = RoomCommand::Leave {
             connection_id: connection_id.clone(),
         };
         if let Err(compensation) = rooms.call(room_id, leave).await {
             tracing::warn!(%compensation, room = %room_id, "join compensation failed");
         }
-        return Err(err.into());
+        return match err {
+            // A concurrent join by the same wallet took the seat after our check.
+            RoomsDbError::WalletInFreeRoom => Ok(error(409, "already_in_free_room")),
+            other => Err(other.into()),
+        };
     }
     let channel = free_channel(room_id);
     let body = serde_json::to_string(&Joined {

@@ -156,3 +156,149 @@ async fn postgres_tables_keep_the_contract() {
     let schema = format!("rooms_test_{}", rand::random::<u32>());
     scenario(RoomsDb::open(PG_URL, Some(&schema)).await.unwrap()).await;
 }
+
+/// One wallet joining four free rooms concurrently (two attempts each) gets exactly one seat;
+/// leave frees it, a seat left stale by a half-done leave does not block, and closing a room
+/// frees its seats.
+async fn one_seat_per_wallet(db: RoomsDb) {
+    let wallet = "0x00000000000000000000000000000000000000cc";
+    for i in 0..4u8 {
+        db.insert_free_room(
+            &format!("seat-room-{i}"),
+            &format!("0x00000000000000000000000000000000000000{:02x}", 0xd0 + i),
+            6,
+            r#"{"visibility":"open","ai_enabled":false}"#,
+            "2026-01-01T00:00:00.000Z",
+        )
+        .await
+        .unwrap();
+    }
+    let joins = (0..8u8).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let connection = format!("seat-c{i}");
+            let room = format!("seat-room-{}", i % 4);
+            db.insert_free_participant(&NewParticipant {
+                connection_id: &connection,
+                room_id: &room,
+                wallet,
+                agora_uid: 1,
+                joined_at: 100,
+            })
+            .await
+            .map(|()| connection)
+        })
+    });
+    let mut seated = Vec::new();
+    for join in joins {
+        match join.await.unwrap() {
+            Ok(connection) => seated.push(connection),
+            Err(RoomsDbError::WalletInFreeRoom) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(seated.len(), 1, "exactly one seat: {seated:?}");
+    let mut active = 0;
+    for i in 0..4 {
+        active += db
+            .active_participant_count(&format!("seat-room-{i}"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(active, 1, "no participant row without its seat");
+
+    let join = |connection: &'static str, room: &'static str| {
+        let db = db.clone();
+        async move {
+            db.insert_free_participant(&NewParticipant {
+                connection_id: connection,
+                room_id: room,
+                wallet,
+                agora_uid: 1,
+                joined_at: 200,
+            })
+            .await
+        }
+    };
+    // Leave frees the seat.
+    db.mark_left(&seated[0], 150, 0).await.unwrap();
+    join("seat-d1", "seat-room-1").await.unwrap();
+    assert!(matches!(
+        join("seat-d2", "seat-room-2").await,
+        Err(RoomsDbError::WalletInFreeRoom)
+    ));
+    // A leave whose seat delete never ran: the next join clears the stale seat.
+    let stale = "UPDATE room_participants SET left_at_epoch = 250 WHERE connection_id = 'seat-d1'";
+    match &db {
+        RoomsDb::Sqlite(pool) => pool.execute(stale).await.map(|_| ()),
+        RoomsDb::Postgres(pool) => pool.execute(stale).await.map(|_| ()),
+    }
+    .unwrap();
+    join("seat-d3", "seat-room-3").await.unwrap();
+    // Closing the room frees its seats.
+    db.mark_all_left("seat-room-3", 300).await.unwrap();
+    join("seat-d4", "seat-room-0").await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_keeps_one_free_seat_per_wallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rooms.db").display());
+    one_seat_per_wallet(RoomsDb::open(&url, None).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_keeps_one_free_seat_per_wallet() {
+    if tokio::net::TcpStream::connect("127.0.0.1:5432")
+        .await
+        .is_err()
+    {
+        eprintln!("no Postgres on 127.0.0.1:5432; skipped");
+        return;
+    }
+    let schema = format!("rooms_seats_{}", rand::random::<u32>());
+    one_seat_per_wallet(RoomsDb::open(PG_URL, Some(&schema)).await.unwrap()).await;
+}
+
+/// Tables made before the guard: opening them seats the wallets already active in free rooms.
+#[tokio::test]
+async fn opening_older_tables_seats_the_active_free_participants() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("rooms.db").display());
+    let db = RoomsDb::open(&url, None).await.unwrap();
+    let wallet = "0x00000000000000000000000000000000000000cc";
+    for room in ["old-a", "old-b"] {
+        db.insert_free_room(room, room, 6, "{}", "2026-01-01T00:00:00.000Z")
+            .await
+            .unwrap();
+    }
+    // A row written without a seat, as before the guard existed.
+    db.insert_participant(&NewParticipant {
+        connection_id: "old-c",
+        room_id: "old-a",
+        wallet,
+        agora_uid: 1,
+        joined_at: 100,
+    })
+    .await
+    .unwrap();
+    let RoomsDb::Sqlite(pool) = &db else {
+        unreachable!()
+    };
+    pool.execute("DELETE FROM free_room_seats").await.unwrap();
+    pool.close().await;
+    let db = RoomsDb::open(&url, None).await.unwrap();
+    let again = db
+        .insert_free_participant(&NewParticipant {
+            connection_id: "new-c",
+            room_id: "old-b",
+            wallet,
+            agora_uid: 1,
+            joined_at: 200,
+        })
+        .await;
+    assert!(
+        matches!(again, Err(RoomsDbError::WalletInFreeRoom)),
+        "{again:?}"
+    );
+}

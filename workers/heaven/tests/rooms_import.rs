@@ -1,0 +1,151 @@
+//! `heaven migrate rooms-import` of the original's `rooms`, `room_participants` and
+//! `song_registry` from a `wrangler d1 export` dump: imported exactly (active rooms closed at
+//! their last metered second, active participants marked left), a bad row imports nothing,
+//! re-running changes nothing.
+
+mod common;
+
+use common::run_to_end;
+use sqlx::{Connection, SqliteConnection};
+
+/// As `wrangler d1 export` writes it (schema of migrations 0001 and 0002, then the rows).
+const DUMP: &str = r#"PRAGMA defer_foreign_keys=TRUE;
+CREATE TABLE rooms (room_id TEXT PRIMARY KEY, room_type TEXT NOT NULL CHECK (room_type IN ('free','booked')), booking_id INTEGER, host_wallet TEXT NOT NULL, capacity INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('active','closed')), metadata_json TEXT, created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, closed_at TEXT);
+INSERT INTO "rooms" VALUES('r-closed','free',NULL,'0x00000000000000000000000000000000000000aa',6,'closed','{"visibility":"open","ai_enabled":false}','2026-01-10T10:00:00.000Z','2026-01-10T10:30:00.000Z');
+INSERT INTO "rooms" VALUES('r-live','free',NULL,'0x00000000000000000000000000000000000000AA',6,'active','{"visibility":"private","ai_enabled":true}','2026-01-10T11:00:00.000Z',NULL);
+INSERT INTO "rooms" VALUES('booked-7','booked',7,'0x00000000000000000000000000000000000000bb',2,'active',NULL,'2026-01-10T12:00:00.000Z',NULL);
+CREATE TABLE room_participants (connection_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, wallet TEXT NOT NULL, agora_uid INTEGER NOT NULL, joined_at_epoch INTEGER NOT NULL, last_metered_at_epoch INTEGER NOT NULL, left_at_epoch INTEGER, warned_low INTEGER NOT NULL DEFAULT 0, exhausted INTEGER NOT NULL DEFAULT 0, debited_seconds INTEGER NOT NULL DEFAULT 0);
+INSERT INTO "room_participants" VALUES('c1','r-closed','0x00000000000000000000000000000000000000aa',11,1768039200,1768041000,1768041000,0,0,1800);
+INSERT INTO "room_participants" VALUES('c2','r-live','0x00000000000000000000000000000000000000aa',12,1768042800,1768043400,NULL,1,0,600);
+INSERT INTO "room_participants" VALUES('c3','r-live','0x00000000000000000000000000000000000000cc',13,1768042900,1768043430,NULL,0,0,530);
+INSERT INTO "room_participants" VALUES('c4','r-live','0x00000000000000000000000000000000000000dd',4294967295,1768042800,1768042860,1768042860,0,1,60);
+CREATE TABLE song_registry (song_id TEXT PRIMARY KEY, title TEXT NOT NULL, artist TEXT NOT NULL, title_norm TEXT NOT NULL, artist_norm TEXT NOT NULL, story_ip_id TEXT NOT NULL UNIQUE, controller_wallet TEXT NOT NULL, payout_chain_id INTEGER NOT NULL, payout_address TEXT NOT NULL, default_upstream_bps INTEGER NOT NULL DEFAULT 0, payout_attestation_sig TEXT NOT NULL, license_preset_id TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+INSERT INTO "song_registry" VALUES('s1','Héllo','Ärtist','hello','artist','0xstory1','0x00000000000000000000000000000000000000aa',1315,'0x00000000000000000000000000000000000000ee',250,'0xsig',NULL,1768000000,1768000100);
+INSERT INTO "song_registry" VALUES('s2','Two','Band','two','band','0xstory2','0x00000000000000000000000000000000000000aa',1315,'0x00000000000000000000000000000000000000ee',0,'0xsig2','preset-1',1768000200,1768000200);
+"#;
+
+/// What the tables must hold after importing [`DUMP`].
+const EXPECTED: &str = "\
+rooms booked-7|booked|7|0x00000000000000000000000000000000000000bb|2|closed|NULL|2026-01-10T12:00:00.000Z|2026-01-10T12:00:00.000Z
+rooms r-closed|free|NULL|0x00000000000000000000000000000000000000aa|6|closed|{\"visibility\":\"open\",\"ai_enabled\":false}|2026-01-10T10:00:00.000Z|2026-01-10T10:30:00.000Z
+rooms r-live|free|NULL|0x00000000000000000000000000000000000000aa|6|closed|{\"visibility\":\"private\",\"ai_enabled\":true}|2026-01-10T11:00:00.000Z|2026-01-10T11:10:30.000Z
+room_participants c1|r-closed|0x00000000000000000000000000000000000000aa|11|1768039200|1768041000|1768041000|0|0|1800
+room_participants c2|r-live|0x00000000000000000000000000000000000000aa|12|1768042800|1768043400|1768043400|1|0|600
+room_participants c3|r-live|0x00000000000000000000000000000000000000cc|13|1768042900|1768043430|1768043430|0|0|530
+room_participants c4|r-live|0x00000000000000000000000000000000000000dd|4294967295|1768042800|1768042860|1768042860|0|1|60
+song_registry s1|Héllo|Ärtist|hello|artist|0xstory1|0x00000000000000000000000000000000000000aa|1315|0x00000000000000000000000000000000000000ee|250|0xsig|NULL|1768000000|1768000100
+song_registry s2|Two|Band|two|band|0xstory2|0x00000000000000000000000000000000000000aa|1315|0x00000000000000000000000000000000000000ee|0|0xsig2|preset-1|1768000200|1768000200
+";
+
+/// Every row of the three tables, one line each, in key order.
+async fn tables(data: &std::path::Path) -> String {
+    let path = data.join("state.sqlite3");
+    if !path.exists() {
+        return String::new();
+    }
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let mut out = String::new();
+    for (table, key) in [
+        ("rooms", "room_id"),
+        ("room_participants", "connection_id"),
+        ("song_registry", "song_id"),
+    ] {
+        let exists: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?")
+                .bind(table)
+                .fetch_optional(&mut db)
+                .await
+                .unwrap();
+        if exists.is_none() {
+            continue;
+        }
+        let columns: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        let row = columns
+            .iter()
+            .map(|(c,)| format!("COALESCE(CAST({c} AS TEXT), 'NULL')"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<(String,)> =
+            sqlx::query_as(&format!("SELECT {row} FROM {table} ORDER BY {key}"))
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+        for (r,) in rows {
+            out.push_str(&format!("{table} {r}\n"));
+        }
+    }
+    out
+}
+
+fn import(data: &std::path::Path, dump: &str) -> (i32, String, String) {
+    let file = data.join("dump.sql");
+    std::fs::write(&file, dump).unwrap();
+    run_to_end(
+        &["migrate", "rooms-import", file.to_str().unwrap()],
+        data,
+        &[],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_original_room_tables_import_exactly_whole_or_not_at_all_and_rerun_unchanged() {
+    let data = tempfile::tempdir().unwrap();
+
+    // A bad row (a participant of a room the dump does not have) refuses the dump.
+    let orphan = DUMP.replace("VALUES('c3','r-live'", "VALUES('c3','r-gone'");
+    let (code, _, err) = import(data.path(), &orphan);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("room_participants c3: no rooms row \"r-gone\""),
+        "{err}"
+    );
+    assert_eq!(tables(data.path()).await, "", "nothing was imported");
+
+    // The whole dump, exactly; active rooms closed, active participants left.
+    let (code, out, err) = import(data.path(), DUMP);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("imported 3 rooms, 4 room participants and 2 songs"),
+        "{out}"
+    );
+    assert_eq!(tables(data.path()).await, EXPECTED);
+
+    // Re-running changes nothing.
+    let (code, _, err) = import(data.path(), DUMP);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tables(data.path()).await, EXPECTED);
+
+    // A row the database refuses (a new song with an imported song's story id) rolls back
+    // the rows written before it in the same transaction: the changed room stays as it was.
+    let clash = DUMP
+        .replace(
+            "'r-closed','free',NULL,'0x00000000000000000000000000000000000000aa',6",
+            "'r-closed','free',NULL,'0x00000000000000000000000000000000000000aa',2",
+        )
+        .replace("VALUES('s2'", "VALUES('s0'")
+        .replace("'0xstory2'", "'0xstory1x'")
+        .replace("VALUES('s1'", "VALUES('s9'")
+        .replace("'0xstory1'", "'0xstory2'");
+    // s0 now claims story 1x (new) and s9 claims story 2, which s2 already holds.
+    let (code, _, err) = import(data.path(), &clash);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("song_registry s9"), "{err}");
+    assert_eq!(tables(data.path()).await, EXPECTED, "nothing was written");
+
+    // A refused check on the host wallet names the table and row too.
+    let bad_host = DUMP.replace(
+        "'booked',7,'0x00000000000000000000000000000000000000bb'",
+        "'booked',7,'nobody'",
+    );
+    let (code, _, err) = import(data.path(), &bad_host);
+    assert_eq!(code, 1);
+    assert!(err.contains("rooms booked-7: bad wallet"), "{err}");
+    assert_eq!(tables(data.path()).await, EXPECTED);
+}
