@@ -102,3 +102,35 @@ pub fn ensure_wasm_target() -> Result<()> {
     }
     proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
+
+/// The `sqlite3` command-line shell, which `tests/shim/wrangler` (the original suites' D1
+/// stand-in) runs; installed from Debian's `sqlite3` package when missing.
+pub fn ensure_sqlite3_cli() -> Result<()> {
+    let found = Command::new("sqlite3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        println!("sqlite3 is installed");
+        return Ok(());
+    }
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        let mut cmd = Command::new(all[0]);
+        cmd.args(&all[1..]).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    proc::run(&mut apt(&["update", "-q"]))?;
+    proc::run(&mut apt(&["install", "-y", "-q", "sqlite3"]))
+}
+
+/// Whether this process runs as root (`id -u` is 0).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
