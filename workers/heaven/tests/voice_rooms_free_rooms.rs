@@ -5,81 +5,11 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use common::rooms::{Wallet, login, now, post};
 use common::{Heaven, run_to_end};
-use k256::ecdsa::SigningKey;
 use serde_json::{Value, json};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-struct Wallet {
-    key: SigningKey,
-    address: String,
-}
-
-impl Wallet {
-    fn new(seed: u8) -> Wallet {
-        let key = SigningKey::from_slice(&[seed; 32]).unwrap();
-        let point = key.verifying_key().to_encoded_point(false);
-        let address = heaven_eth::address::from_public_key(point.as_bytes()).unwrap();
-        Wallet {
-            key,
-            address: heaven_eth::address::to_checksum(&address),
-        }
-    }
-
-    fn sign(&self, message: &str) -> String {
-        let digest = heaven_eth::eip191::message_hash(message);
-        let (signature, id) = self
-            .key
-            .sign_prehash_recoverable(digest.as_slice())
-            .unwrap();
-        let mut bytes = signature.to_bytes().to_vec();
-        bytes.push(27 + id.to_byte());
-        format!("0x{}", hex::encode(bytes))
-    }
-}
-
-async fn login(http: &reqwest::Client, base: &str, wallet: &Wallet) -> String {
-    let nonce: Value = http
-        .post(format!("{base}/auth/nonce"))
-        .json(&json!({ "wallet": wallet.address }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let nonce = nonce["nonce"].as_str().unwrap();
-    let verified: Value = http
-        .post(format!("{base}/auth/verify"))
-        .json(&json!({"wallet": wallet.address, "signature": wallet.sign(nonce), "nonce": nonce}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    verified["token"].as_str().unwrap().to_owned()
-}
-
-async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> (u16, Value) {
-    let response = http
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_free_room_survives_a_restart_and_parallel_heartbeats_bill_once() {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
+pub mod rooms;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
