@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Heaven;
-use k256::ecdsa::SigningKey;
+use common::rooms::{Wallet, login, post};
 use serde_json::{Value, json};
 
 fn shim() -> PathBuf {
@@ -56,75 +56,12 @@ fn d1json(data_dir: &Path, sql: &str) -> Vec<Value> {
     parsed[0]["results"].as_array().unwrap().clone()
 }
 
-struct Wallet {
-    key: SigningKey,
-    address: String,
-}
-
-impl Wallet {
-    fn new(seed: u8) -> Wallet {
-        let key = SigningKey::from_slice(&[seed; 32]).unwrap();
-        let point = key.verifying_key().to_encoded_point(false);
-        let address = heaven_eth::address::from_public_key(point.as_bytes()).unwrap();
-        // The suites use the lowercase address.
-        Wallet {
-            key,
-            address: heaven_eth::address::to_checksum(&address).to_lowercase(),
-        }
-    }
-
-    fn sign(&self, message: &str) -> String {
-        let digest = heaven_eth::eip191::message_hash(message);
-        let (signature, id) = self
-            .key
-            .sign_prehash_recoverable(digest.as_slice())
-            .unwrap();
-        let mut bytes = signature.to_bytes().to_vec();
-        bytes.push(27 + id.to_byte());
-        format!("0x{}", hex::encode(bytes))
-    }
-
-    fn grant_sql(&self, seconds: u64) -> String {
-        format!(
-            "INSERT INTO credit_accounts (wallet, base_granted_seconds, bonus_granted_seconds, consumed_seconds, updated_at) VALUES ('{}', {seconds}, 0, 0, datetime('now'))",
-            self.address
-        )
-    }
-}
-
-async fn login(http: &reqwest::Client, base: &str, wallet: &Wallet) -> String {
-    let nonce: Value = http
-        .post(format!("{base}/auth/nonce"))
-        .json(&json!({ "wallet": wallet.address }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let nonce = nonce["nonce"].as_str().unwrap();
-    let verified: Value = http
-        .post(format!("{base}/auth/verify"))
-        .json(&json!({"wallet": wallet.address, "signature": wallet.sign(nonce), "nonce": nonce}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    verified["token"].as_str().unwrap().to_owned()
-}
-
-async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> (u16, Value) {
-    let response = http
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+/// The suites' grant: a `credit_accounts` row with `seconds` of base credit.
+fn grant_sql(wallet: &Wallet, seconds: u64) -> String {
+    format!(
+        "INSERT INTO credit_accounts (wallet, base_granted_seconds, bonus_granted_seconds, consumed_seconds, updated_at) VALUES ('{}', {seconds}, 0, 0, datetime('now'))",
+        wallet.address
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,9 +76,9 @@ async fn every_statement_shape_of_the_original_suites_is_answered_by_the_shim() 
     );
     let http = reqwest::Client::new();
     let base = stack.url("voice-rooms");
-    let host = Wallet::new(31);
-    let guest = Wallet::new(32);
-    let stranger = Wallet::new(33);
+    let host = Wallet::lowercase(31);
+    let guest = Wallet::lowercase(32);
+    let stranger = Wallet::lowercase(33);
 
     // A wallet never granted has no credit_accounts row, as in D1.
     let none = d1json(
@@ -154,8 +91,8 @@ async fn every_statement_shape_of_the_original_suites_is_answered_by_the_shim() 
     assert_eq!(none, Vec::<Value>::new());
 
     // INSERT INTO credit_accounts: the grant the suites make, seen by GET /credits.
-    d1(dir, &host.grant_sql(1800));
-    d1(dir, &guest.grant_sql(1800));
+    d1(dir, &grant_sql(&host, 1800));
+    d1(dir, &grant_sql(&guest, 1800));
     let host_token = login(&http, &base, &host).await;
     let guest_token = login(&http, &base, &guest).await;
     let credits: Value = http

@@ -32,6 +32,15 @@ impl Wallet {
         }
     }
 
+    /// The same wallet with its address in lowercase, as the original's suites write it.
+    pub fn lowercase(seed: u8) -> Wallet {
+        let wallet = Wallet::new(seed);
+        Wallet {
+            address: wallet.address.to_lowercase(),
+            ..wallet
+        }
+    }
+
     /// EIP-191 `personal_sign` of `message`, 0x hex.
     pub fn sign(&self, message: &str) -> String {
         let digest = heaven_eth::eip191::message_hash(message);
