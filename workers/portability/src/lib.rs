@@ -12,7 +12,8 @@
 //! - [`RateLimit`]: events per window per key, shared by replicas through a [`CacheStore`].
 //! - [`ContentAddressedBlobStore`]: contract here; its adapters (local disk, Load, Irys,
 //!   Arweave, failover) are in the `blob_store` crate (workers/blob-store).
-//! - [`SessionCoordinator`]: one writer per live room; adapter [`ActorCoordinator`].
+//! - [`SessionCoordinator`]: one writer per live room; adapters [`ActorCoordinator`] (one
+//!   process) and [`LeasedCoordinator`] (replicas sharing a store, rooms leased to one each).
 //! - [`ImageTransformer`]: contract only for now; its adapter comes with the worker that needs it.
 //!
 //! Open stores from configuration with [`open_state_store`] and [`open_cache_store`].
@@ -30,7 +31,8 @@ pub mod session;
 pub mod state;
 
 pub use adapters::{
-    ActorCoordinator, Applied, PostgresStateStore, RedisCacheStore, RoomLogic, SqliteCacheStore,
+    ActorCoordinator, Applied, LeasedCoordinator, PeerError, PeerTransport, PostgresStateStore,
+    RedisCacheStore, ReplicaConfig, ReplicaRecord, RoomLease, RoomLogic, SqliteCacheStore,
     SqliteStateStore, TokioScheduler,
 };
 pub use blob::{

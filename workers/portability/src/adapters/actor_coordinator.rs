@@ -3,9 +3,11 @@
 //! a [`StateStore`] (compare-and-swap on the record's version) before it answers.
 //!
 //! What a command does is the [`RoomLogic`]'s business; the actor only orders, persists and
-//! wakes the room when the logic asks for an alarm (an alarm that deletes the room's state
-//! stops its actor). After a restart,
-//! [`ActorCoordinator::resume`] reopens every persisted room and re-arms its alarm.
+//! wakes the room when the logic asks for an alarm. A step that deletes the room's persisted
+//! state stops its actor (the next `open` starts a fresh one), and so does a write that loses
+//! its compare-and-swap: another writer (a replica that took the room over) owns the record
+//! now, and this actor's copy is stale. After a restart, [`ActorCoordinator::resume`] reopens
+//! every persisted room and re-arms its alarm.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -136,6 +138,7 @@ impl<L: RoomLogic> SessionCoordinator for ActorCoordinator<L> {
             key,
             state: record.as_ref().map(|r| r.value.clone()),
             version: record.map(|r| r.version),
+            stopped: false,
             shared: self.shared.clone(),
         };
         tokio::spawn(actor.run(rx));
@@ -182,6 +185,8 @@ struct RoomActor<L> {
     key: String,
     state: Option<Vec<u8>>,
     version: Option<u64>,
+    /// Set by a step that deleted the record or lost a compare-and-swap: the actor ends.
+    stopped: bool,
     shared: Arc<Shared<L>>,
 }
 
@@ -195,9 +200,7 @@ impl<L: RoomLogic> RoomActor<L> {
                     () = tokio::time::sleep_until(at) => {
                         let command = self.shared.logic.alarm_command();
                         alarm = match self.step(&command).await {
-                            // The alarm ended the room (its state is gone): stop the actor;
-                            // the next `open` starts a fresh one.
-                            Ok(_) if self.state.is_none() => return,
+                            _ if self.stopped => return,
                             Ok(_) => self.next_alarm(),
                             Err(err) => {
                                 // The state is unchanged, so the alarm is still due: wait a
@@ -215,6 +218,9 @@ impl<L: RoomLogic> RoomActor<L> {
             match message {
                 Some(Message::Apply(command, reply)) => {
                     let _ = reply.send(self.step(&command).await);
+                    if self.stopped {
+                        return;
+                    }
                     alarm = self.next_alarm();
                 }
                 Some(Message::Close(done)) => {
@@ -240,8 +246,26 @@ impl<L: RoomLogic> RoomActor<L> {
             .logic
             .apply(&self.room_id, self.state.as_deref(), command)
             .await?;
+        match self.persist(&applied.state).await {
+            Ok(()) => {}
+            Err(err @ PortabilityError::Conflict { .. }) => {
+                tracing::warn!(room = %self.room_id, %err, "room record written elsewhere: actor stops");
+                self.stopped = true;
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        }
+        if applied.state.is_none() && self.state.is_some() {
+            self.stopped = true;
+        }
+        self.state = applied.state;
+        Ok(applied.event)
+    }
+
+    /// Writes `next` over the record this actor last read or wrote (compare-and-swap).
+    async fn persist(&mut self, next: &Option<Vec<u8>>) -> Result<()> {
         let store = &self.shared.store;
-        match (&applied.state, self.version) {
+        match (next, self.version) {
             (Some(state), Some(version)) if self.state.as_ref() != Some(state) => {
                 self.version = Some(store.put(&self.key, state.clone(), Some(version)).await?);
             }
@@ -249,13 +273,18 @@ impl<L: RoomLogic> RoomActor<L> {
                 self.version = Some(store.insert(&self.key, state.clone()).await?);
             }
             (None, Some(version)) => {
-                store.delete(&self.key, Some(version)).await?;
+                if !store.delete(&self.key, Some(version)).await? {
+                    return Err(PortabilityError::Conflict {
+                        key: self.key.clone(),
+                        expected: Some(version),
+                        actual: None,
+                    });
+                }
                 self.version = None;
             }
             _ => {}
         }
-        self.state = applied.state;
-        Ok(applied.event)
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@
 //! [`open_cache_store`](crate::open_cache_store).
 
 mod actor_coordinator;
+mod leased_coordinator;
 mod postgres_state;
 mod redis_cache;
 mod sql_state;
@@ -20,6 +21,9 @@ mod sqlite_state;
 mod tokio_scheduler;
 
 pub use actor_coordinator::{ActorCoordinator, Applied, RoomLogic};
+pub use leased_coordinator::{
+    LeasedCoordinator, PeerError, PeerTransport, ReplicaConfig, ReplicaRecord, RoomLease,
+};
 pub use postgres_state::PostgresStateStore;
 pub use redis_cache::RedisCacheStore;
 pub use sqlite_cache::SqliteCacheStore;

@@ -118,7 +118,36 @@ async fn refused_commands_change_nothing_and_unopened_rooms_are_not_found() {
         b"dropped"
     );
     assert_eq!(stored(&store, "rooms/a").await, None);
+    // Deleting the record stopped the actor; the next open starts the room afresh.
+    assert!(matches!(
+        rooms.apply("a", b"add:2".to_vec()).await,
+        Err(PortabilityError::NotFound { .. })
+    ));
+    rooms.open("a").await.unwrap();
     assert_eq!(rooms.apply("a", b"add:2".to_vec()).await.unwrap(), b"2");
+}
+
+#[tokio::test]
+async fn an_actor_whose_record_was_written_elsewhere_stops_instead_of_overwriting_it() {
+    let store = store().await;
+    let rooms = ActorCoordinator::new(store.clone(), Arc::new(Counter), "rooms/");
+    rooms.open("a").await.unwrap();
+    rooms.apply("a", b"add:2".to_vec()).await.unwrap();
+    // Another writer (a replica that took the room over) rewrites the record.
+    let record = store.get("rooms/a").await.unwrap().unwrap();
+    store
+        .put("rooms/a", b"10".to_vec(), Some(record.version))
+        .await
+        .unwrap();
+    assert!(matches!(
+        rooms.apply("a", b"add:2".to_vec()).await,
+        Err(PortabilityError::Conflict { .. })
+    ));
+    assert!(!rooms.is_open("a"));
+    assert_eq!(stored(&store, "rooms/a").await, Some(10));
+    // Reopened, it continues from the other writer's state.
+    rooms.open("a").await.unwrap();
+    assert_eq!(rooms.apply("a", b"add:2".to_vec()).await.unwrap(), b"12");
 }
 
 #[tokio::test]
