@@ -275,6 +275,7 @@ async fn serve(dir: &std::path::Path) -> String {
             config.agora.clone(),
             http_common::BackgroundTasks::new(),
         ),
+        voice_rooms::rooms::Replication::single("test"),
     )
     .await
     .expect("rooms");

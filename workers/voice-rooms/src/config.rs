@@ -36,6 +36,49 @@ pub struct VoiceRoomsConfig {
     pub rooms_db: Option<String>,
     /// The escrow the booked sessions read.
     pub escrow: crate::escrow::EscrowConfig,
+    /// How this process shares the rooms with other replicas of the service.
+    pub replica: ReplicaSettings,
+}
+
+/// The replica settings: replicas on one shared store (Postgres) each run some rooms and
+/// forward the commands of the others' rooms to them (docs/adr/0022).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ReplicaSettings {
+    /// `ROOMS_REPLICA_ID`, else `HOSTNAME`, else `local`: unique per replica, stable across its
+    /// restarts.
+    pub id: String,
+    /// `ROOMS_PEER_URL`: base URL the other replicas reach this one at (e.g.
+    /// `http://10.0.0.5:8790`); unset, the binary uses its own listen address.
+    pub peer_url: Option<String>,
+    /// `ROOMS_PEER_SECRET`: shared by the replicas; forwarded commands carry it. Unset, the
+    /// internal route is off (a single replica needs none).
+    pub peer_secret: Option<String>,
+    /// `ROOMS_LEASE_TTL_MS` (default 6000): how long a replica that stops renewing keeps its
+    /// rooms before its peers take them.
+    pub lease_ttl_ms: u64,
+}
+
+impl std::fmt::Debug for ReplicaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaSettings")
+            .field("id", &self.id)
+            .field("peer_url", &self.peer_url)
+            .field("peer_secret", &self.peer_secret.as_ref().map(|_| "set"))
+            .field("lease_ttl_ms", &self.lease_ttl_ms)
+            .finish()
+    }
+}
+
+impl ReplicaSettings {
+    /// The lease timings: renewal and scan at a third of the ttl.
+    pub fn replica_config(&self, peer_url: String) -> portability::ReplicaConfig {
+        let ttl = std::time::Duration::from_millis(self.lease_ttl_ms);
+        let mut config = portability::ReplicaConfig::new(self.id.clone(), peer_url);
+        config.ttl = ttl;
+        config.renew_every = ttl / 3;
+        config.scan_every = ttl / 3;
+        config
+    }
 }
 
 /// Shared secrets of the non-user routes, each `None` when its variable is unset or empty.
@@ -67,6 +110,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
             .field("ai_host", &self.ai_host)
             .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
             .field("escrow", &self.escrow)
+            .field("replica", &self.replica)
             .finish()
     }
 }
@@ -98,8 +142,32 @@ impl VoiceRoomsConfig {
             ai_host: crate::rooms::AiHostConfig::from_env(env),
             rooms_db: env.optional("ROOMS_DB"),
             escrow: escrow_config(env)?,
+            replica: replica_settings(env)?,
         })
     }
+}
+
+/// `ROOMS_REPLICA_ID`, `ROOMS_PEER_URL`, `ROOMS_PEER_SECRET`, `ROOMS_LEASE_TTL_MS`.
+fn replica_settings(env: &EnvSource) -> Result<ReplicaSettings, ConfigError> {
+    let settings = ReplicaSettings {
+        id: env
+            .optional("ROOMS_REPLICA_ID")
+            .or_else(|| env.optional("HOSTNAME"))
+            .unwrap_or_else(|| "local".into()),
+        peer_url: env
+            .optional("ROOMS_PEER_URL")
+            .map(|url| url.trim_end_matches('/').to_owned()),
+        peer_secret: env.optional("ROOMS_PEER_SECRET"),
+        lease_ttl_ms: env.positive_or("ROOMS_LEASE_TTL_MS", 6_000)?,
+    };
+    if settings.lease_ttl_ms < 300 {
+        return Err(ConfigError::Invalid {
+            var: "ROOMS_LEASE_TTL_MS".into(),
+            value: settings.lease_ttl_ms.to_string(),
+            message: "must be at least 300 (renewals run every third of it)".into(),
+        });
+    }
+    Ok(settings)
 }
 
 /// The escrow variables, with the original's wrangler values as defaults. The mode is

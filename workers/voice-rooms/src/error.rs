@@ -32,8 +32,8 @@ pub enum AppError {
     /// yet.
     #[error("not implemented")]
     NotImplemented,
-    /// 503 `{"error":"service unavailable"}`: the credits canister did not answer. The detail
-    /// is logged, never sent.
+    /// 503 `{"error":"service unavailable"}`: the credits canister, a store or the replica
+    /// running the room did not answer. The detail is logged, never sent.
     #[error("service unavailable: {0}")]
     Unavailable(String),
     /// 500 `Internal Server Error` (text/plain), as Hono answers an uncaught exception. The
@@ -64,8 +64,13 @@ impl AppError {
 }
 
 impl From<portability::PortabilityError> for AppError {
+    /// A store or peer replica that cannot be reached is a 503 (the client retries); anything
+    /// else is the plain 500.
     fn from(err: portability::PortabilityError) -> Self {
-        Self::internal(err)
+        match err {
+            portability::PortabilityError::Unavailable { .. } => Self::Unavailable(err.to_string()),
+            other => Self::internal(other),
+        }
     }
 }
 
@@ -97,7 +102,7 @@ impl IntoResponse for AppError {
             }
             Self::NotImplemented => json_error(status, "not implemented"),
             Self::Unavailable(detail) => {
-                tracing::warn!(%detail, "credits canister unavailable");
+                tracing::warn!(%detail, "dependency unavailable");
                 json_error(status, "service unavailable")
             }
             Self::Internal(detail) => {

@@ -89,6 +89,7 @@ struct Inner {
     rooms: Option<Rooms>,
     escrow: Arc<dyn EscrowReads>,
     chain_id: u64,
+    peer_secret: Option<String>,
 }
 
 impl AppState {
@@ -137,6 +138,7 @@ impl AppState {
                 rooms,
                 escrow,
                 chain_id: config.escrow.chain_id,
+                peer_secret: config.replica.peer_secret,
             }),
         }
     }
@@ -189,6 +191,11 @@ impl AppState {
     /// `CHAIN_ID`, part of a booked session's channel.
     pub fn chain_id(&self) -> u64 {
         self.inner.chain_id
+    }
+
+    /// `ROOMS_PEER_SECRET`: what forwarded room commands must carry (`None`: not accepted).
+    pub fn peer_secret(&self) -> Option<&str> {
+        self.inner.peer_secret.as_deref()
     }
 
     /// The free rooms, when this worker serves them.

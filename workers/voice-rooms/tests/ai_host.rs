@@ -78,6 +78,7 @@ async fn start_with(dir: &Path, agora: &MockServer, credits: Arc<FakeCredits>) -
         clock.clone(),
         config.agora.clone(),
         AiHost::new(config.ai_host.clone(), config.agora.clone(), tasks.clone()),
+        voice_rooms::rooms::Replication::single("test"),
     )
     .await
     .unwrap();

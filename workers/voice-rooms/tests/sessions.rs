@@ -120,6 +120,7 @@ async fn start(dir: &Path, vars: &[(&str, &str)], from_config: bool) -> Stack {
             config.agora.clone(),
             http_common::BackgroundTasks::new(),
         ),
+        voice_rooms::rooms::Replication::single("test"),
     )
     .await
     .unwrap();

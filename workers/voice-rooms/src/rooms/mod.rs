@@ -12,11 +12,14 @@ mod alarm;
 pub mod answer;
 pub mod db;
 pub mod import;
+pub mod peers;
 pub mod room;
 
 use std::sync::Arc;
 
-use portability::{ActorCoordinator, PortabilityError, SessionCoordinator, StateStore};
+use portability::{
+    LeasedCoordinator, PeerError, PortabilityError, ReplicaConfig, SessionCoordinator, StateStore,
+};
 
 pub use agora::AgoraKeys;
 pub use ai_host::{AiHost, AiHostConfig};
@@ -31,19 +34,52 @@ use crate::state::Clock;
 /// StateStore prefix of the room actors' records.
 pub const ROOM_STATE_PREFIX: &str = "voice-rooms/room/";
 
+/// StateStore prefix of the replicas' records and the room leases (docs/adr/0022).
+pub const ROOM_LEASE_PREFIX: &str = "voice-rooms/lease/";
+
+/// Who this process is among the service's replicas, and how it reaches the others.
+pub struct Replication {
+    /// This replica and its lease timings.
+    pub replica: ReplicaConfig,
+    /// How commands reach the replica running a room.
+    pub peers: Arc<dyn portability::PeerTransport>,
+}
+
+impl Replication {
+    /// The replica `settings` describe, reached by its peers at `peer_url` unless the settings
+    /// name one, forwarding over HTTP with the shared secret.
+    pub fn from_settings(settings: &crate::config::ReplicaSettings, peer_url: String) -> Self {
+        let url = settings.peer_url.clone().unwrap_or(peer_url);
+        Self {
+            replica: settings.replica_config(url),
+            peers: Arc::new(peers::HttpPeers::new(settings.peer_secret.clone())),
+        }
+    }
+
+    /// A lone replica named `id` with the default lease timings (tests, tools): nothing to
+    /// forward to.
+    pub fn single(id: &str) -> Self {
+        Self {
+            replica: ReplicaConfig::new(id, "http://127.0.0.1"),
+            peers: Arc::new(peers::HttpPeers::new(None)),
+        }
+    }
+}
+
 /// The free rooms: their actors and their tables.
 #[derive(Clone)]
 pub struct Rooms {
-    coordinator: ActorCoordinator<FreeRoom>,
+    coordinator: LeasedCoordinator<FreeRoom>,
     db: RoomsDb,
     ai: AiHost,
     clock: Clock,
 }
 
 impl Rooms {
-    /// Starts the rooms over `store` (actor state) and `db` (tables), and reopens every room
-    /// persisted before a restart (their alarms are re-armed). `ai` starts and stops the AI
-    /// hosts of `ai_enabled` rooms.
+    /// Starts the rooms over `store` (actor state and leases) and `db` (tables) as the replica
+    /// `replication` describes (a single process is a replica too). The rooms this replica ran
+    /// before a restart, and those of dead replicas, are reopened (their alarms re-armed). `ai`
+    /// starts and stops the AI hosts of `ai_enabled` rooms.
     pub async fn start(
         store: Arc<dyn StateStore>,
         db: RoomsDb,
@@ -51,6 +87,7 @@ impl Rooms {
         clock: Clock,
         agora: AgoraKeys,
         ai: AiHost,
+        replication: Replication,
     ) -> Result<Self, PortabilityError> {
         let logic = Arc::new(FreeRoom {
             credits,
@@ -59,8 +96,16 @@ impl Rooms {
             agora,
             ai: ai.clone(),
         });
-        let coordinator = ActorCoordinator::new(store, logic, ROOM_STATE_PREFIX);
-        let resumed = coordinator.resume().await?;
+        let coordinator = LeasedCoordinator::start(
+            store,
+            logic,
+            ROOM_STATE_PREFIX,
+            ROOM_LEASE_PREFIX,
+            replication.replica,
+            replication.peers,
+        )
+        .await?;
+        let resumed = coordinator.rooms_here().len();
         if resumed > 0 {
             tracing::info!(resumed, "free rooms reloaded from the state store");
         }
@@ -72,6 +117,21 @@ impl Rooms {
         })
     }
 
+    /// Applies a command another replica forwarded (the internal route): only if this
+    /// replica runs the room; the caller looks again on [`PeerError::NotOwner`].
+    pub async fn apply_forwarded(
+        &self,
+        room_id: &str,
+        command: Vec<u8>,
+    ) -> Result<Vec<u8>, PeerError> {
+        self.coordinator.apply_here(room_id, command).await
+    }
+
+    /// Hands this replica's rooms to its peers (graceful stop, after the requests drained).
+    pub async fn resign(&self) {
+        self.coordinator.resign().await;
+    }
+
     /// The room tables.
     pub fn db(&self) -> &RoomsDb {
         &self.db
@@ -81,15 +141,7 @@ impl Rooms {
     /// persisted before it answers). A room that ended stops its actor.
     pub async fn call(&self, room_id: &str, command: RoomCommand) -> Result<RoomAnswer, AppError> {
         let bytes = serde_json::to_vec(&command).map_err(AppError::internal)?;
-        let mut attempts = 0;
-        let event = loop {
-            self.coordinator.open(room_id).await?;
-            match self.coordinator.apply(room_id, bytes.clone()).await {
-                // The actor stopped between open and apply (its room ended): open it again.
-                Err(PortabilityError::NotFound { .. }) if attempts < 3 => attempts += 1,
-                other => break other?,
-            }
-        };
+        let event = self.coordinator.apply(room_id, bytes).await?;
         let mut answer: RoomAnswer = serde_json::from_slice(&event).map_err(AppError::internal)?;
         if answer.ended {
             self.coordinator.close(room_id).await?;
@@ -132,8 +184,8 @@ impl Rooms {
         self.call(room_id, RoomCommand::Alarm).await
     }
 
-    /// Whether the room has a running actor (tests).
+    /// Whether the room has a running actor on this replica (tests).
     pub fn is_live(&self, room_id: &str) -> bool {
-        self.coordinator.is_open(room_id)
+        self.coordinator.runs(room_id)
     }
 }

@@ -6,6 +6,7 @@ pub mod credits_balance;
 pub mod credits_verify_celo;
 pub mod extract;
 pub mod health;
+pub mod internal_room_apply;
 pub mod not_implemented;
 pub mod rooms_active;
 pub mod rooms_create;
@@ -49,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .route("/session/{id}/attest", post(session_attest::attest));
     let router = if state.rooms().is_some() {
         add_rooms(router)
+            .route(
+                "/internal/rooms/{room}/apply",
+                post(internal_room_apply::apply_forwarded),
+            )
             .route("/session/join", post(session_join::join_session))
             .route("/session/{id}/leave", post(session_leave::leave_session))
     } else {

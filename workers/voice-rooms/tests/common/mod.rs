@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test binary uses a subset.
 
+pub mod rooms_stack;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
