@@ -255,9 +255,24 @@ async fn open_rooms(
             voice_rooms.agora.clone(),
             background,
         ),
+        voice_rooms::rooms::Replication::from_settings(&voice_rooms.replica, own_peer_url(config)),
     )
     .await
     .map_err(|e| HeavenError::Rooms(e.to_string()))
+}
+
+/// Where this process's voice-rooms listener is reached by a peer on the same host (the
+/// default when `ROOMS_PEER_URL` is unset; replicas on other hosts must set it).
+fn own_peer_url(config: &StackConfig) -> String {
+    let host = if config.bind_addr.is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        config.bind_addr
+    };
+    format!(
+        "http://{}",
+        std::net::SocketAddr::new(host, config.ports.voice_rooms)
+    )
 }
 
 #[cfg(test)]

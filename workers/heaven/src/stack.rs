@@ -129,6 +129,11 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
             tracing::error!(error = %join, "a server task panicked");
         }
     }
+    // Requests have drained: hand this replica's rooms to its peers now rather than after
+    // their leases expire.
+    if let Some(rooms) = &resources.rooms {
+        rooms.resign().await;
+    }
     if let Drained::CutOff(tasks) = resources.background.drain(config.edge.drain).await {
         tracing::warn!(
             cut_off = tasks.len(),
