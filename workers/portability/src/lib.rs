@@ -29,6 +29,8 @@ pub mod rate_limit;
 pub mod scheduler;
 pub mod session;
 pub mod state;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use adapters::{
     ActorCoordinator, Applied, LeasedCoordinator, PeerError, PeerTransport, PostgresStateStore,

@@ -8,52 +8,15 @@ mod common;
 use std::sync::Arc;
 
 use common::{Service, User, config};
+use portability::testing::PgSchema;
 use portability::{PostgresStateStore, StateStore};
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde_json::json;
-use sqlx::Connection;
 use voice_agent::sessions::{SessionBook, SessionRecord, SessionStatus};
-
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                            .execute(&mut conn)
-                            .await;
-                    }
-                });
-        })
-        .join();
-    }
-}
 
 #[tokio::test]
 async fn sessions_and_nonces_live_in_postgres() {
-    let url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
-    let suffix: String = rand::thread_rng()
-        .sample_iter(Alphanumeric)
-        .take(12)
-        .map(|b| char::from(b).to_ascii_lowercase())
-        .collect();
-    let schema = Schema {
-        url: url.clone(),
-        name: format!("voice_agent_test_{suffix}"),
-    };
+    let schema = PgSchema::new("voice_agent_test");
+    let url = schema.url.clone();
     let store: Arc<dyn StateStore> = Arc::new(
         PostgresStateStore::connect(&url, Some(&schema.name))
             .await

@@ -6,19 +6,16 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::rooms_stack::{self, StackParts, start_with};
 use common::{FakeCredits, JWT_SECRET, START, User};
-use http_common::{BackgroundTasks, ConnectionLimits, CorsPolicy, EnvSource, ServiceEdge};
-use portability::{SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
+use voice_rooms::Clock;
 use voice_rooms::auth::SessionToken;
-use voice_rooms::rooms::{AiHost, RoomState, Rooms, RoomsDb};
-use voice_rooms::songs::SongRegistry;
-use voice_rooms::{Clock, VoiceRoomsConfig};
+use voice_rooms::rooms::RoomState;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -31,99 +28,34 @@ fn leave_path(agent: &str) -> String {
     format!("/api/conversational-ai-agent/v2/projects/{APP_ID}/agents/{agent}/leave")
 }
 
-struct Stack {
-    base: String,
-    http: reqwest::Client,
-    clock: Clock,
-    credits: Arc<FakeCredits>,
-    store: Arc<dyn StateStore>,
-    rooms: Rooms,
-    tasks: BackgroundTasks,
-    server: tokio::task::JoinHandle<()>,
-}
+/// The shared stack with Agora's REST API at a wiremock server.
+struct Stack(rooms_stack::Stack);
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Stack {
+    type Target = rooms_stack::Stack;
+
+    fn deref(&self) -> &rooms_stack::Stack {
+        &self.0
     }
 }
 
 async fn start(dir: &Path, agora: &MockServer) -> Stack {
-    start_with(dir, agora, Arc::new(FakeCredits::default())).await
+    start_on(dir, agora, Arc::new(FakeCredits::default())).await
 }
 
-async fn start_with(dir: &Path, agora: &MockServer, credits: Arc<FakeCredits>) -> Stack {
-    let env = EnvSource::from_pairs([
-        ("JWT_SECRET", JWT_SECRET),
-        ("AGORA_APP_ID", APP_ID),
-        ("AGORA_APP_CERTIFICATE", "fedcba9876543210fedcba9876543210"),
-        ("AGORA_REST_BASE", agora.uri().as_str()),
-        ("AGORA_REST_AUTH", "customer:secret"),
-        ("LLM_BASE_URL", "https://llm.example/v1"),
-        ("LLM_API_KEY", "llm-key"),
-        ("ELEVENLABS_API_KEY", "eleven-key"),
-    ]);
-    let config = VoiceRoomsConfig::from_env(&env, None).unwrap();
-    let clock = Clock::manual(START);
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStateStore::open(dir.join("state.db")).await.unwrap());
-    let db = RoomsDb::open(&format!("sqlite:{}", dir.join("rooms.db").display()), None)
-        .await
-        .unwrap();
-    let tasks = BackgroundTasks::new();
-    let rooms = Rooms::start(
-        store.clone(),
-        db,
-        credits.clone(),
-        clock.clone(),
-        config.agora.clone(),
-        AiHost::new(config.ai_host.clone(), config.agora.clone(), tasks.clone()),
-        voice_rooms::rooms::Replication::single("test"),
-    )
-    .await
-    .unwrap();
-    let resources = voice_rooms::Resources {
-        state: store.clone(),
-        cache: Arc::new(SqliteCacheStore::open_in_memory().await.unwrap()),
-        credits: credits.clone(),
-        clock: clock.clone(),
-        songs: SongRegistry::open(&format!("sqlite://{}", dir.join("state.db").display()))
-            .await
-            .unwrap(),
-    };
-    let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms()).wrap(
-        voice_rooms::router_with_rooms(config, resources, rooms.clone()),
-    );
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(http_common::serve(
-        listener,
-        app,
-        ConnectionLimits::default(),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
-    Stack {
-        base,
-        http: reqwest::Client::new(),
-        clock,
-        credits,
-        store,
-        rooms,
-        tasks,
-        server,
-    }
+async fn start_on(dir: &Path, agora: &MockServer, credits: Arc<FakeCredits>) -> Stack {
+    let mut parts = StackParts::in_dir(dir, Clock::manual(START), credits).await;
+    parts.env = vec![
+        ("AGORA_REST_BASE", agora.uri()),
+        ("AGORA_REST_AUTH", "customer:secret".into()),
+        ("LLM_BASE_URL", "https://llm.example/v1".into()),
+        ("LLM_API_KEY", "llm-key".into()),
+        ("ELEVENLABS_API_KEY", "eleven-key".into()),
+    ];
+    Stack(start_with(parts).await)
 }
 
 impl Stack {
-    fn named(&self, seed: u8) -> User {
-        let user = User::new(seed);
-        self.credits.name(&user.wallet);
-        user
-    }
-
     async fn post(&self, user: &User, path: &str, body: Value) -> (u16, Value) {
         let token = SessionToken::new(JWT_SECRET).issue(&user.lower(), self.clock.now());
         let response = self
@@ -403,14 +335,14 @@ async fn a_restarted_worker_still_stops_the_agent_it_started() {
     let dir = tempfile::tempdir().unwrap();
     let credits = Arc::new(FakeCredits::default());
     let (host, room, conn) = {
-        let s = start_with(dir.path(), &agora, credits.clone()).await;
+        let s = start_on(dir.path(), &agora, credits.clone()).await;
         let host = s.named(1);
         let room = s.create(&host, true).await;
         let conn = s.join(&host, &room).await;
         s.settle().await;
         (host, room, conn)
     };
-    let s = start_with(dir.path(), &agora, credits).await;
+    let s = start_on(dir.path(), &agora, credits).await;
     assert_eq!(
         s.room_state(&room).await.unwrap().agent_id.as_deref(),
         Some("agent-restart")

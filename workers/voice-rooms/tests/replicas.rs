@@ -17,60 +17,17 @@ use std::time::{Duration, Instant};
 
 use common::rooms_stack::{Stack, StackParts, start_with};
 use common::{FakeCredits, START};
+use portability::testing::PgSchema;
 use portability::{PostgresStateStore, ReplicaConfig, StateStore};
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use voice_rooms::Clock;
 use voice_rooms::rooms::Replication;
 use voice_rooms::rooms::peers::{HttpPeers, PEER_SECRET_HEADER};
 
 const PEER_SECRET: &str = "replica-test-secret";
-const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// A private schema, dropped when the test ends (even on panic).
-struct Schema {
-    url: String,
-    name: String,
-}
-
-impl Schema {
-    fn new() -> Self {
-        let suffix: String = rand::thread_rng()
-            .sample_iter(Alphanumeric)
-            .take(12)
-            .map(|b| char::from(b).to_ascii_lowercase())
-            .collect();
-        Self {
-            url: std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into()),
-            name: format!("voice_rooms_replicas_{suffix}"),
-        }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-                            .execute(&mut conn)
-                            .await;
-                    }
-                });
-        })
-        .join();
-    }
-}
 
 struct Cluster {
-    _schema: Schema,
+    schema: PgSchema,
     _dir: tempfile::TempDir,
     store: Arc<dyn StateStore>,
     credits: Arc<FakeCredits>,
@@ -79,7 +36,7 @@ struct Cluster {
 
 impl Cluster {
     async fn new() -> Self {
-        let schema = Schema::new();
+        let schema = PgSchema::new("voice_rooms_replicas");
         let store: Arc<dyn StateStore> = Arc::new(
             PostgresStateStore::connect(&schema.url, Some(&schema.name))
                 .await
@@ -91,7 +48,7 @@ impl Cluster {
                 }),
         );
         Self {
-            _schema: schema,
+            schema,
             _dir: tempfile::tempdir().unwrap(),
             store,
             credits: Arc::new(FakeCredits::default()),
@@ -111,8 +68,8 @@ impl Cluster {
         replica.scan_every = Duration::from_millis(300);
         start_with(StackParts {
             store: self.store.clone(),
-            rooms_db: self._schema.url.clone(),
-            rooms_schema: Some(self._schema.name.clone()),
+            rooms_db: self.schema.url.clone(),
+            rooms_schema: Some(self.schema.name.clone()),
             songs_db: format!(
                 "sqlite://{}",
                 self._dir.path().join(format!("songs-{id}.db")).display()
@@ -126,6 +83,8 @@ impl Cluster {
             env: secret
                 .map(|s| vec![("ROOMS_PEER_SECRET", s.to_owned())])
                 .unwrap_or_default(),
+            escrow: None,
+            tasks: http_common::BackgroundTasks::new(),
             listener: Some(listener),
         })
         .await

@@ -6,23 +6,19 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
+use common::rooms_stack::{self, StackParts, start_with};
 use common::{FakeCredits, JWT_SECRET, START, User};
 use heaven_eth::abi::{Booking, Slot, SolCall, U48, getBookingCall, getSlotCall};
 use heaven_eth::{Address, B256, U256};
-use http_common::{ConnectionLimits, CorsPolicy, EnvSource, ServiceEdge};
-use portability::{SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
 use voice_rooms::auth::SessionToken;
 use voice_rooms::escrow::EscrowReads;
-use voice_rooms::rooms::{Rooms, RoomsDb};
-use voice_rooms::songs::SongRegistry;
-use voice_rooms::{Clock, CreditsError, PresenceChange, VoiceRoomsConfig};
+use voice_rooms::rooms::RoomsDb;
+use voice_rooms::{Clock, CreditsError, PresenceChange};
 
 /// An escrow double: bookings and slots by id.
 #[derive(Default)]
@@ -75,90 +71,32 @@ fn slot(host: Address, start: i64, minutes: u32) -> Slot {
     }
 }
 
+/// The shared stack with the escrow double it reads (unless the configuration's is used).
 struct Stack {
-    base: String,
-    http: reqwest::Client,
-    clock: Clock,
-    credits: Arc<FakeCredits>,
+    stack: rooms_stack::Stack,
     escrow: Arc<FakeEscrow>,
-    rooms: Rooms,
-    db: RoomsDb,
-    server: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.server.abort();
+impl std::ops::Deref for Stack {
+    type Target = rooms_stack::Stack;
+
+    fn deref(&self) -> &rooms_stack::Stack {
+        &self.stack
     }
 }
 
 /// Serves voice-rooms with `vars`; the escrow is `FakeEscrow` unless `from_config`.
-async fn start(dir: &Path, vars: &[(&str, &str)], from_config: bool) -> Stack {
-    let mut pairs = vec![
-        ("JWT_SECRET", JWT_SECRET),
-        ("AGORA_APP_ID", "0123456789abcdef0123456789abcdef"),
-        ("AGORA_APP_CERTIFICATE", "fedcba9876543210fedcba9876543210"),
-    ];
-    pairs.extend_from_slice(vars);
-    let config = VoiceRoomsConfig::from_env(&EnvSource::from_pairs(pairs), None).unwrap();
-    let clock = Clock::manual(START);
-    let credits = Arc::new(FakeCredits::default());
+async fn start(dir: &Path, vars: &[(&'static str, &str)], from_config: bool) -> Stack {
     let escrow = Arc::new(FakeEscrow::default());
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStateStore::open(dir.join("state.db")).await.unwrap());
-    let db = RoomsDb::open(&format!("sqlite:{}", dir.join("rooms.db").display()), None)
-        .await
-        .unwrap();
-    let rooms = Rooms::start(
-        store.clone(),
-        db.clone(),
-        credits.clone(),
-        clock.clone(),
-        config.agora.clone(),
-        voice_rooms::rooms::AiHost::new(
-            config.ai_host.clone(),
-            config.agora.clone(),
-            http_common::BackgroundTasks::new(),
-        ),
-        voice_rooms::rooms::Replication::single("test"),
-    )
-    .await
-    .unwrap();
-    let resources = voice_rooms::Resources {
-        state: store.clone(),
-        cache: Arc::new(SqliteCacheStore::open_in_memory().await.unwrap()),
-        credits: credits.clone(),
-        clock: clock.clone(),
-        songs: SongRegistry::open(&format!("sqlite://{}", dir.join("state.db").display()))
-            .await
-            .unwrap(),
-    };
-    let router = if from_config {
-        voice_rooms::router_with_rooms(config, resources, rooms.clone())
-    } else {
-        voice_rooms::router_with_escrow(config, resources, rooms.clone(), escrow.clone())
-    };
-    let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms()).wrap(router);
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(http_common::serve(
-        listener,
-        app,
-        ConnectionLimits::default(),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let mut parts =
+        StackParts::in_dir(dir, Clock::manual(START), Arc::new(FakeCredits::default())).await;
+    parts.env = vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    if !from_config {
+        parts.escrow = Some(escrow.clone());
+    }
     Stack {
-        base,
-        http: reqwest::Client::new(),
-        clock,
-        credits,
+        stack: start_with(parts).await,
         escrow,
-        rooms,
-        db,
-        server,
     }
 }
 
@@ -175,20 +113,6 @@ impl Stack {
             .lock()
             .unwrap()
             .insert(U256::from(id), slot(address(host), start, minutes));
-    }
-
-    async fn post(&self, user: Option<&User>, path: &str, body: &str) -> (u16, String) {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-        if let Some(user) = user {
-            let token = SessionToken::new(JWT_SECRET).issue(&user.lower(), self.clock.now());
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     async fn join(&self, user: &User, id: &str) -> (u16, String) {

@@ -269,6 +269,29 @@ pub struct Service {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// Serves `app` on `listener` (a fresh 127.0.0.1 port when `None`) until the handle is
+/// aborted; returns its base URL.
+pub async fn serve(
+    app: axum::Router,
+    listener: Option<tokio::net::TcpListener>,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = match listener {
+        Some(listener) => listener,
+        None => tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap(),
+    };
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(http_common::serve(
+        listener,
+        app,
+        ConnectionLimits::default(),
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    (base, server)
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         self.server.abort();
@@ -306,17 +329,7 @@ impl Service {
         };
         let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms())
             .wrap(voice_rooms::router(config, resources));
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(http_common::serve(
-            listener,
-            app,
-            ConnectionLimits::default(),
-            std::future::pending(),
-            Duration::from_secs(1),
-        ));
+        let (base, server) = serve(app, None).await;
         Service {
             base,
             store,

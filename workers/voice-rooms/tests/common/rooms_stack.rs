@@ -3,15 +3,14 @@
 //! stack is. Several stacks on one store and one credits double are the replicas of one
 //! service.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use http_common::{ConnectionLimits, CorsPolicy, EnvSource, ServiceEdge};
+use http_common::{BackgroundTasks, CorsPolicy, EnvSource, ServiceEdge};
 use portability::{SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
 use voice_rooms::auth::SessionToken;
+use voice_rooms::escrow::EscrowReads;
 use voice_rooms::rooms::{Replication, Rooms, RoomsDb};
 use voice_rooms::songs::SongRegistry;
 use voice_rooms::{Clock, CreditBalance, VoiceRoomsConfig};
@@ -31,8 +30,12 @@ pub struct StackParts {
     pub credits: Arc<FakeCredits>,
     /// This stack as a replica.
     pub replication: Replication,
-    /// Extra environment (e.g. `ROOMS_PEER_SECRET`).
+    /// Extra environment (e.g. `ROOMS_PEER_SECRET`, Agora's REST base).
     pub env: Vec<(&'static str, String)>,
+    /// The escrow reads (`None`: as the configuration says).
+    pub escrow: Option<Arc<dyn EscrowReads>>,
+    /// Where the AI host's Agora calls run.
+    pub tasks: BackgroundTasks,
     /// Listener to serve on (`None`: a fresh port).
     pub listener: Option<tokio::net::TcpListener>,
 }
@@ -49,6 +52,8 @@ impl StackParts {
             credits,
             replication: Replication::single("test"),
             env: Vec::new(),
+            escrow: None,
+            tasks: BackgroundTasks::new(),
             listener: None,
         }
     }
@@ -62,6 +67,7 @@ pub struct Stack {
     pub rooms: Rooms,
     pub db: RoomsDb,
     pub store: Arc<dyn StateStore>,
+    pub tasks: BackgroundTasks,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -101,7 +107,7 @@ pub async fn start_with(parts: StackParts) -> Stack {
         voice_rooms::rooms::AiHost::new(
             config.ai_host.clone(),
             config.agora.clone(),
-            http_common::BackgroundTasks::new(),
+            parts.tasks.clone(),
         ),
         parts.replication,
     )
@@ -114,23 +120,12 @@ pub async fn start_with(parts: StackParts) -> Stack {
         clock: parts.clock.clone(),
         songs: SongRegistry::open(&parts.songs_db).await.unwrap(),
     };
-    let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms()).wrap(
-        voice_rooms::router_with_rooms(config, resources, rooms.clone()),
-    );
-    let listener = match parts.listener {
-        Some(listener) => listener,
-        None => tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .unwrap(),
+    let router = match parts.escrow {
+        Some(escrow) => voice_rooms::router_with_escrow(config, resources, rooms.clone(), escrow),
+        None => voice_rooms::router_with_rooms(config, resources, rooms.clone()),
     };
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(http_common::serve(
-        listener,
-        app,
-        ConnectionLimits::default(),
-        std::future::pending(),
-        Duration::from_secs(1),
-    ));
+    let app = ServiceEdge::new("voice-rooms", CorsPolicy::voice_rooms()).wrap(router);
+    let (base, server) = super::serve(app, parts.listener).await;
     Stack {
         base,
         http: reqwest::Client::new(),
@@ -139,6 +134,7 @@ pub async fn start_with(parts: StackParts) -> Stack {
         rooms,
         db,
         store: parts.store,
+        tasks: parts.tasks,
         server,
     }
 }
