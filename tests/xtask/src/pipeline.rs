@@ -1,7 +1,7 @@
 //! `cargo xtask test`: everything a fresh CI machine needs, in order, each step under a
 //! `== step ==` header, stopping at the first failure.
 //!
-//! toolchain (wasm32 target, candid-extractor, ic-wasm) → the sqlite3 shell → PostgreSQL and Redis → arlocal (npm ci)
+//! toolchain (wasm32 target, candid-extractor, ic-wasm) → Debian tools (sqlite3, caddy) → PostgreSQL and Redis → arlocal (npm ci)
 //! → canister build → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
 //! (host, then wasm for the canister and fixture packages) → the worker profile unwinds →
 //! `cargo test --workspace` with a one-line summary (and how many PocketIC scenarios skipped).
@@ -50,8 +50,8 @@ pub fn setup() -> Result<()> {
         IC_WASM.ensure_installed()?;
     }
 
-    step("sqlite3 (the wrangler shim's SQL shell)");
-    tools::ensure_sqlite3_cli()?;
+    step("Debian tools (sqlite3 for the wrangler shim, caddy for the TLS front)");
+    tools::ensure_debian_tools()?;
 
     step("PostgreSQL and Redis");
     services::ensure_all()

@@ -103,15 +103,31 @@ pub fn ensure_wasm_target() -> Result<()> {
     proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// The `sqlite3` command-line shell, which `tests/shim/wrangler` (the original suites' D1
-/// stand-in) runs; installed from Debian's `sqlite3` package when missing.
-pub fn ensure_sqlite3_cli() -> Result<()> {
-    let found = Command::new("sqlite3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        println!("sqlite3 is installed");
+/// The Debian packages the tests run as programs: `sqlite3` (the wrangler shim's SQL shell)
+/// and `caddy` (the TLS front of deploy/caddy). Each is installed with `apt-get` (through `sudo`
+/// unless root) when its binary does not answer `<binary> <version_arg>`.
+pub const DEBIAN_TOOLS: [(&str, &str, &str); 2] = [
+    ("sqlite3", "--version", "sqlite3"),
+    ("caddy", "version", "caddy"),
+];
+
+/// Installs every [`DEBIAN_TOOLS`] entry that is missing, with one `apt-get update`.
+pub fn ensure_debian_tools() -> Result<()> {
+    let missing: Vec<&str> = DEBIAN_TOOLS
+        .iter()
+        .filter(|(binary, version_arg, _)| {
+            let found = Command::new(binary)
+                .arg(version_arg)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if found {
+                println!("{binary} is installed");
+            }
+            !found
+        })
+        .map(|(_, _, package)| *package)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
@@ -124,7 +140,9 @@ pub fn ensure_sqlite3_cli() -> Result<()> {
         cmd
     };
     proc::run(&mut apt(&["update", "-q"]))?;
-    proc::run(&mut apt(&["install", "-y", "-q", "sqlite3"]))
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(missing);
+    proc::run(&mut apt(&install))
 }
 
 /// Whether this process runs as root (`id -u` is 0).
