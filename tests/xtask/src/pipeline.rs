@@ -2,6 +2,7 @@
 //! `== step ==` header, stopping at the first failure.
 //!
 //! toolchain (wasm32 target, candid-extractor, ic-wasm) → Debian tools (sqlite3, caddy) → PostgreSQL and Redis → arlocal (npm ci)
+//! → the Akash SDL check (npm ci, Akash's parser, env drift)
 //! → canister build → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
 //! (host, then wasm for the canister and fixture packages) → the worker profile unwinds →
 //! `cargo test --workspace` with a one-line summary (and how many PocketIC scenarios skipped).
@@ -29,6 +30,7 @@ fn step(title: &str) {
 pub fn test(root: &Path) -> Result<()> {
     setup()?;
     install_arlocal(root)?;
+    check_akash_sdl(root)?;
     let built = check_canisters(root)?;
     lint_and_test(root, &built)
 }
@@ -62,7 +64,7 @@ pub const ARLOCAL_DIR: &str = "workers/blob-store/tests/arlocal";
 
 /// Whether `npm ci` must run in `dir`: no install yet, or `package-lock.json` is newer than
 /// the installed tree's `node_modules/.package-lock.json`.
-pub fn arlocal_needs_install(dir: &Path) -> bool {
+pub fn npm_needs_install(dir: &Path) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     match (
         modified(&dir.join("package-lock.json")),
@@ -76,16 +78,38 @@ pub fn arlocal_needs_install(dir: &Path) -> bool {
 /// `npm ci` of the local Arweave gateway `arlocal` the blob-store tests start (its
 /// package.json pins `avsc` from the registry: the upstream dependency points at GitHub).
 fn install_arlocal(root: &Path) -> Result<()> {
-    let dir = root.join(ARLOCAL_DIR);
-    if !arlocal_needs_install(&dir) {
-        step("arlocal (npm, up to date)");
+    npm_ci(&root.join(ARLOCAL_DIR), "arlocal", &[])
+}
+
+/// Where the Akash SDL check keeps its npm install and script.
+pub const AKASH_CHECK_DIR: &str = "deploy/akash/check";
+
+/// Parses `deploy/akash/*.yaml` with Akash's SDL parser and checks them against the variables
+/// `heaven` reads (`deploy/akash/check/check.mjs`). Install scripts are skipped: akashjs pulls
+/// `keytar`, whose native build downloads from GitHub, and the SDL parser does not use it.
+fn check_akash_sdl(root: &Path) -> Result<()> {
+    let dir = root.join(AKASH_CHECK_DIR);
+    npm_ci(&dir, "Akash SDL parser", &["--ignore-scripts"])?;
+    step("Akash SDL (parse, manifest, groups, env drift)");
+    proc::run(
+        std::process::Command::new("node")
+            .arg("check.mjs")
+            .current_dir(&dir),
+    )
+}
+
+/// `npm ci` in `dir` unless its install is up to date.
+fn npm_ci(dir: &Path, what: &str, extra: &[&str]) -> Result<()> {
+    if !npm_needs_install(dir) {
+        step(&format!("{what} (npm, up to date)"));
         return Ok(());
     }
-    step("arlocal (npm ci)");
+    step(&format!("{what} (npm ci)"));
     proc::run(
         std::process::Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir),
+            .args(extra)
+            .current_dir(dir),
     )
 }
 
@@ -179,19 +203,16 @@ mod tests {
     #[test]
     fn arlocal_installs_when_missing_or_stale() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(arlocal_needs_install(dir.path()), "nothing installed");
+        assert!(npm_needs_install(dir.path()), "nothing installed");
         std::fs::write(dir.path().join("package-lock.json"), "{}").unwrap();
-        assert!(arlocal_needs_install(dir.path()), "no node_modules");
+        assert!(npm_needs_install(dir.path()), "no node_modules");
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::create_dir(dir.path().join("node_modules")).unwrap();
         std::fs::write(dir.path().join("node_modules/.package-lock.json"), "{}").unwrap();
-        assert!(
-            !arlocal_needs_install(dir.path()),
-            "installed after the lock"
-        );
+        assert!(!npm_needs_install(dir.path()), "installed after the lock");
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(dir.path().join("package-lock.json"), "{ }").unwrap();
-        assert!(arlocal_needs_install(dir.path()), "lock changed since");
+        assert!(npm_needs_install(dir.path()), "lock changed since");
     }
 
     #[test]

@@ -255,17 +255,30 @@ async fn open_rooms(
             voice_rooms.agora.clone(),
             background,
         ),
-        voice_rooms::rooms::Replication::from_settings(&voice_rooms.replica, own_peer_url(config)),
+        voice_rooms::rooms::Replication::from_settings(
+            &voice_rooms.replica,
+            own_peer_url(
+                config,
+                voice_rooms.replica.peer_url.as_deref() == Some("auto"),
+            ),
+        ),
     )
     .await
     .map_err(|e| HeavenError::Rooms(e.to_string()))
 }
 
-/// Where this process's voice-rooms listener is reached by a peer on the same host (the
-/// default when `ROOMS_PEER_URL` is unset; replicas on other hosts must set it).
-fn own_peer_url(config: &StackConfig) -> String {
-    let host = if config.bind_addr.is_unspecified() {
-        std::net::IpAddr::from([127, 0, 0, 1])
+/// Where this process's voice-rooms listener is reached by its peers: on the same host by
+/// default (`ROOMS_PEER_URL` unset), or at this host's outbound interface address with
+/// `ROOMS_PEER_URL=auto` (replicas in containers, whose addresses are only known at start).
+fn own_peer_url(config: &StackConfig, auto: bool) -> String {
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    let host = if auto {
+        outbound_address().unwrap_or_else(|| {
+            tracing::warn!("ROOMS_PEER_URL=auto: no outbound interface address, using 127.0.0.1");
+            loopback
+        })
+    } else if config.bind_addr.is_unspecified() {
+        loopback
     } else {
         config.bind_addr
     };
@@ -273,6 +286,15 @@ fn own_peer_url(config: &StackConfig) -> String {
         "http://{}",
         std::net::SocketAddr::new(host, config.ports.voice_rooms)
     )
+}
+
+/// The address of the interface this host routes outbound traffic through (a UDP "connect"
+/// picks it without sending anything).
+fn outbound_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_unspecified() && !ip.is_loopback()).then_some(ip)
 }
 
 #[cfg(test)]
