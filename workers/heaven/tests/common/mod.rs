@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
+pub mod d1_dump;
 pub mod rooms;
 
 use std::io::{BufRead, BufReader, Read};
