@@ -1,4 +1,5 @@
-// Checks deploy/akash/*.yaml with Akash's own SDL parser (@akashnetwork/akashjs): the file must
+// Checks deploy/akash/*.yaml with Akash's own SDL parser (@akashnetwork/chain-sdk, the successor
+// of akashjs, whose 0.11 refuses the `uact` denom providers take now): the file must
 // parse, validate and yield a manifest and deployment groups for the beta3 network. Then the
 // drift check: every variable an SDL sets on a `heaven` service is one the binary reads (found
 // in the workers' and canisters' sources), the variables the binary requires are set, and every
@@ -8,7 +9,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
-import { SDL } from "@akashnetwork/akashjs/build/sdl/index.js";
+import { SDL } from "@akashnetwork/chain-sdk";
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "../../..");
 const akashDir = join(root, "deploy/akash");

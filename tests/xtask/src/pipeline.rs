@@ -87,8 +87,8 @@ fn install_arlocal(root: &Path) -> Result<()> {
 pub const AKASH_CHECK_DIR: &str = "deploy/akash/check";
 
 /// Parses `deploy/akash/*.yaml` with Akash's SDL parser and checks them against the variables
-/// `heaven` reads (`deploy/akash/check/check.mjs`). Install scripts are skipped: akashjs pulls
-/// `keytar`, whose native build downloads from GitHub, and the SDL parser does not use it.
+/// `heaven` reads (`deploy/akash/check/check.mjs`). Install scripts are skipped: the parser
+/// (`@akashnetwork/chain-sdk`) needs none, and none may download from GitHub here.
 fn check_akash_sdl(root: &Path) -> Result<()> {
     let dir = root.join(AKASH_CHECK_DIR);
     npm_ci(&dir, "Akash SDL parser", &["--ignore-scripts"])?;
