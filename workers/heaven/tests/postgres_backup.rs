@@ -150,7 +150,10 @@ async fn a_pg_dump_restored_into_a_fresh_database_serves_the_same_data() {
     let borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let stack = Heaven::start(&["serve", "rooms"], fresh.path(), &borrowed, false);
     let base = stack.url("voice-rooms");
-    assert_eq!(get(&http, format!("{base}/songs/search?q=hello")).await, songs);
+    assert_eq!(
+        get(&http, format!("{base}/songs/search?q=hello")).await,
+        songs
+    );
     assert_eq!(
         get(&http, format!("{base}/songs/s2")).await.0,
         200,

@@ -22,7 +22,7 @@ use portability::{PostgresStateStore, ReplicaConfig, StateStore};
 use serde_json::{Value, json};
 use voice_rooms::Clock;
 use voice_rooms::rooms::Replication;
-use voice_rooms::rooms::peers::{HttpPeers, PEER_SECRET_HEADER};
+use voice_rooms::rooms::peers::{FREE_ROOMS, HttpPeers, PEER_SECRET_HEADER};
 
 const PEER_SECRET: &str = "replica-test-secret";
 
@@ -78,7 +78,7 @@ impl Cluster {
             credits: self.credits.clone(),
             replication: Replication {
                 replica,
-                peers: Arc::new(HttpPeers::new(secret.map(str::to_owned))),
+                peers: Arc::new(HttpPeers::new(secret.map(str::to_owned), FREE_ROOMS)),
             },
             env: secret
                 .map(|s| vec![("ROOMS_PEER_SECRET", s.to_owned())])

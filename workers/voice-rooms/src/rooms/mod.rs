@@ -56,7 +56,10 @@ impl Replication {
         };
         Self {
             replica: settings.replica_config(url),
-            peers: Arc::new(peers::HttpPeers::new(settings.peer_secret.clone())),
+            peers: Arc::new(peers::HttpPeers::new(
+                settings.peer_secret.clone(),
+                peers::FREE_ROOMS,
+            )),
         }
     }
 
@@ -65,7 +68,7 @@ impl Replication {
     pub fn single(id: &str) -> Self {
         Self {
             replica: ReplicaConfig::new(id, "http://127.0.0.1"),
-            peers: Arc::new(peers::HttpPeers::new(None)),
+            peers: Arc::new(peers::HttpPeers::new(None, peers::FREE_ROOMS)),
         }
     }
 }

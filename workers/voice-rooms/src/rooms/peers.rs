@@ -1,7 +1,8 @@
 //! Forwarding room commands between replicas over HTTP: [`HttpPeers`] sends a command to the
-//! replica that runs the room (`POST <peer>/internal/rooms/<room>/apply`, the command's JSON
+//! replica that runs the room (`POST <peer>/internal/<kind>/<room>/apply`, the command's JSON
 //! as the body, the shared secret in [`PEER_SECRET_HEADER`]); the route
-//! `routes::internal_room_apply` answers it on the other side.
+//! `routes::internal_room_apply` answers it on the other side. `kind` names the room family
+//! (`rooms` for free rooms and booked sessions), each with its own coordinator.
 
 use std::time::Duration;
 
@@ -22,18 +23,26 @@ pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct HttpPeers {
     client: reqwest::Client,
     secret: Option<String>,
+    kind: &'static str,
 }
+
+/// The free rooms' and booked sessions' family in forwarded paths.
+pub const FREE_ROOMS: &str = "rooms";
 
 impl HttpPeers {
     /// Peers reached with `secret` (`None`: forwarding fails as unavailable, since no peer
-    /// would accept an unauthenticated command).
-    pub fn new(secret: Option<String>) -> Self {
+    /// would accept an unauthenticated command), for the rooms of family `kind`.
+    pub fn new(secret: Option<String>, kind: &'static str) -> Self {
         let client = reqwest::Client::builder()
             .timeout(FORWARD_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
             .build()
             .unwrap_or_default();
-        Self { client, secret }
+        Self {
+            client,
+            secret,
+            kind,
+        }
     }
 }
 
@@ -61,7 +70,7 @@ impl PeerTransport for HttpPeers {
         url.path_segments_mut()
             .map_err(|()| unavailable("peer URL cannot take a path".into()))?
             .pop_if_empty()
-            .extend(["internal", "rooms", room_id, "apply"]);
+            .extend(["internal", self.kind, room_id, "apply"]);
         let response = self
             .client
             .post(url.clone())
