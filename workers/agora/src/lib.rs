@@ -49,19 +49,31 @@ pub struct RtcGrant<'a> {
 /// Builds the token; empty when the app id or certificate is not 32 characters long (as
 /// `agora-token` answers).
 pub fn build_rtc_token(grant: &RtcGrant<'_>) -> String {
+    build_with_privileges(
+        grant,
+        &[
+            PRIVILEGE_JOIN_CHANNEL,
+            PRIVILEGE_PUBLISH_AUDIO,
+            PRIVILEGE_PUBLISH_VIDEO,
+            PRIVILEGE_PUBLISH_DATA,
+        ],
+    )
+}
+
+/// A subscriber (audience) token: join privilege only, as `agora-token`'s
+/// `buildTokenWithUid(..., RtcRole.SUBSCRIBER, ...)`; empty without 32-character keys.
+pub fn build_rtc_subscriber_token(grant: &RtcGrant<'_>) -> String {
+    build_with_privileges(grant, &[PRIVILEGE_JOIN_CHANNEL])
+}
+
+fn build_with_privileges(grant: &RtcGrant<'_>, privileges: &[u16]) -> String {
     if grant.app_id.len() != 32 || grant.app_cert.len() != 32 {
         return String::new();
     }
     let mut service = Vec::new();
     put_u16(&mut service, SERVICE_RTC);
-    let privileges = [
-        PRIVILEGE_JOIN_CHANNEL,
-        PRIVILEGE_PUBLISH_AUDIO,
-        PRIVILEGE_PUBLISH_VIDEO,
-        PRIVILEGE_PUBLISH_DATA,
-    ];
     put_u16(&mut service, privileges.len() as u16);
-    for privilege in privileges {
+    for &privilege in privileges {
         put_u16(&mut service, privilege);
         put_u32(&mut service, grant.lifetime_secs);
     }

@@ -36,6 +36,8 @@ pub struct VoiceRoomsConfig {
     pub rooms_db: Option<String>,
     /// The escrow the booked sessions read.
     pub escrow: crate::escrow::EscrowConfig,
+    /// The x402 facilitator of the duet rooms (`X402_FACILITATOR_MODE`, ...).
+    pub x402: crate::duet::FacilitatorConfig,
 }
 
 /// Shared secrets of the non-user routes, each `None` when its variable is unset or empty.
@@ -67,6 +69,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
             .field("ai_host", &self.ai_host)
             .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
             .field("escrow", &self.escrow)
+            .field("x402", &self.x402)
             .finish()
     }
 }
@@ -98,6 +101,7 @@ impl VoiceRoomsConfig {
             ai_host: crate::rooms::AiHostConfig::from_env(env),
             rooms_db: env.optional("ROOMS_DB"),
             escrow: escrow_config(env)?,
+            x402: crate::duet::FacilitatorConfig::from_env(env)?,
         })
     }
 }

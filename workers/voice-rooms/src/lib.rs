@@ -48,6 +48,7 @@
 pub mod auth;
 pub mod config;
 pub mod credits;
+pub mod duet;
 pub mod error;
 pub mod escrow;
 pub mod rooms;
@@ -96,6 +97,17 @@ pub fn router_with_escrow(
         Some(rooms),
         escrow,
     ))
+}
+
+/// The voice-rooms routes with the free rooms and booked sessions served by `rooms` (when
+/// given) and the duet rooms (`/duet/*`) served by `duet`.
+pub fn router_with_duet(
+    config: VoiceRoomsConfig,
+    resources: Resources,
+    rooms: Option<rooms::Rooms>,
+    duet: duet::DuetRooms,
+) -> axum::Router {
+    routes::router(AppState::with_rooms(config, resources, rooms).with_duet(duet))
 }
 
 /// How often expired login nonces are deleted.
