@@ -226,8 +226,8 @@ impl RoomsDb {
         wallet: &str,
     ) -> Result<Vec<DiscoveredRoom>, RoomsDbError> {
         let sql = "SELECT room_id, host_wallet, guest_wallet, status, title, room_kind,
-                live_amount, replay_amount, audience_mode, listener_count, live_started_at,
-                created_at, updated_at
+                live_amount, replay_amount, audience_mode, listener_count,
+                COALESCE(live_started_at, -1), created_at, updated_at
             FROM duet_rooms
             WHERE status IN ('created', 'live')
               AND (visibility = 'public' OR host_wallet = $1 OR guest_wallet = $2)
@@ -238,7 +238,8 @@ impl RoomsDb {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let live_started_at = r.0[10].as_i64();
+                // NULL comes back as -1 (SQLite's driver reads a NULL integer as 0).
+                let live_started_at = r.0[10].as_i64().filter(|&at| at >= 0);
                 let created_at = r.int(11);
                 DiscoveredRoom {
                     room_id: r.text(0),
