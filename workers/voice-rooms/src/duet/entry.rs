@@ -121,7 +121,7 @@ impl DuetRooms {
             )
             .await?;
         Ok(match answer.quote {
-            Some(q) if answer.status == 200 => Ok(q),
+            Some(q) if answer.status == 200 => Ok(*q),
             _ => Err(Reply::json(answer.status, answer.body)),
         })
     }
@@ -650,12 +650,17 @@ enum Claimed {
     Refused(Reply),
 }
 
+/// A `public-enter` body wallet that is not an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid_wallet")]
+pub struct InvalidWallet;
+
 /// The body's `wallet` of `public-enter`: absent, or `Err` when malformed.
-pub fn public_wallet(body: &Value) -> Result<Option<String>, ()> {
+pub fn public_wallet(body: &Value) -> Result<Option<String>, InvalidWallet> {
     match body.get("wallet") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) if super::room::is_address(s) => Ok(Some(s.to_lowercase())),
-        Some(_) => Err(()),
+        Some(_) => Err(InvalidWallet),
     }
 }

@@ -175,7 +175,7 @@ pub struct DuetAnswer {
     pub body: String,
     /// The terms, for [`DuetCommand::Quote`].
     #[serde(default)]
-    pub quote: Option<EnterQuote>,
+    pub quote: Option<Box<EnterQuote>>,
     /// The room has no state (an unknown id): its actor can stop.
     #[serde(default)]
     pub absent: bool,
@@ -881,7 +881,7 @@ fn quoted(s: &Segment) -> QuotedSegment {
 
 fn quote(meta: &DuetMeta, segment_id: Option<&str>) -> DuetAnswer {
     let mut answer = DuetAnswer::json(200, Body::new().field("ok", true).finish());
-    answer.quote = Some(EnterQuote {
+    answer.quote = Some(Box::new(EnterQuote {
         room_id: meta.room_id.clone(),
         status: meta.status,
         agora_channel: meta.agora_channel.clone(),
@@ -894,7 +894,7 @@ fn quote(meta: &DuetMeta, segment_id: Option<&str>) -> DuetAnswer {
         current: quoted(meta.current_segment()),
         requested: segment_id.and_then(|id| meta.segment(id)).map(quoted),
         recording: meta.recording.clone(),
-    });
+    }));
     answer
 }
 

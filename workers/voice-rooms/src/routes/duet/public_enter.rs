@@ -30,7 +30,7 @@ pub async fn public_enter(
         .unwrap_or_else(|| format!("/duet/{id}/public-enter"));
     let entrant = match public_wallet(&body) {
         Ok(wallet) => Entrant::Public(wallet),
-        Err(()) => Entrant::InvalidPublic,
+        Err(_) => Entrant::InvalidPublic,
     };
     let answer = duet
         .enter(EntryRequest {
