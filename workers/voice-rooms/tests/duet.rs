@@ -759,3 +759,71 @@ async fn a_restarted_service_keeps_rooms_tickets_seats_and_segments() {
     assert_eq!(listed["rooms"][0]["room_id"], room.as_str());
     let _ = USDC;
 }
+
+#[tokio::test]
+async fn the_pages_embed_the_room_and_the_guest_link_redirects_with_its_query() {
+    let (_dir, s) = stack().await;
+    let watch = s.get("/duet/room-1%3Cx/watch").await;
+    assert_eq!(watch.status, 200);
+    assert_eq!(watch.headers["content-type"], "text/html; charset=UTF-8");
+    assert!(watch.body.contains(r#"const roomId = "room-1x";"#));
+    assert!(watch.body.contains(r#"const facilitatorMode = "mock";"#));
+    for id in [
+        "enterBtn",
+        "remote",
+        "message",
+        "error",
+        "connectBtn",
+        "statusRow",
+        "walletRow",
+    ] {
+        assert!(watch.body.contains(&format!(r#"id="{id}""#)), "{id}");
+    }
+    let page = s
+        .get(&format!(
+            "/duet/room-1/broadcast?bridgeTicket={}",
+            "ab".repeat(24)
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains(&format!(r#"const bridgeTicket = "{}";"#, "ab".repeat(24)))
+    );
+    assert!(page.body.contains(&format!(r#"const appId = "{APP_ID}";"#)));
+    for id in [
+        "startBtn",
+        "stopBtn",
+        "toneBtn",
+        "shareBtn",
+        "cameraBtn",
+        "stopVideoBtn",
+        "screenVideoBtn",
+        "statePill",
+        "message",
+        "error",
+        "micSelect",
+        "camSelect",
+        "diag",
+        "localPreview",
+    ] {
+        assert!(page.body.contains(&format!(r#"id="{id}""#)), "{id}");
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = client
+        .get(format!(
+            "{}/duet/a%20b/guest/broadcast?bridgeTicket=abc&x=1",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.status(), 302);
+    assert_eq!(
+        redirect.headers()["location"],
+        "/duet/a%20b/broadcast?bridgeTicket=abc&x=1"
+    );
+}

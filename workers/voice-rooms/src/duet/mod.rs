@@ -9,6 +9,7 @@ pub mod body;
 pub mod checkout;
 pub mod entry;
 pub mod meta;
+pub mod pages;
 pub mod rights;
 pub mod room;
 pub mod x402;

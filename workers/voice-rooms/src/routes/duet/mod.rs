@@ -12,6 +12,7 @@ pub mod enter;
 pub mod guest_accept;
 pub mod guest_remove;
 pub mod guest_start;
+pub mod pages;
 pub mod public_enter;
 pub mod public_info;
 pub mod recording_complete;
@@ -31,9 +32,8 @@ use crate::duet::{DuetAnswer, DuetRooms};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Adds the duet routes that are served (the others keep answering 501).
+/// Adds the 19 duet routes.
 pub fn add_routes(router: Router<AppState>) -> Router<AppState> {
-    use super::not_implemented::not_implemented;
     router
         .route("/duet/create", post(create::create))
         .route("/duet/discover", get(discover::discover))
@@ -57,9 +57,9 @@ pub fn add_routes(router: Router<AppState>) -> Router<AppState> {
         .route("/duet/{id}/public-enter", post(public_enter::public_enter))
         .route("/duet/{id}/replay", get(replay::replay))
         .route("/duet/{id}/replay/source", get(replay_source::source))
-        .route("/duet/{id}/watch", get(not_implemented))
-        .route("/duet/{id}/broadcast", get(not_implemented))
-        .route("/duet/{id}/guest/broadcast", get(not_implemented))
+        .route("/duet/{id}/watch", get(pages::watch))
+        .route("/duet/{id}/broadcast", get(pages::broadcast))
+        .route("/duet/{id}/guest/broadcast", get(pages::guest_broadcast))
 }
 
 /// The duet rooms (the routes are only mounted when they exist).
