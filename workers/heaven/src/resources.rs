@@ -45,6 +45,9 @@ pub struct LocalResources {
     /// voice-rooms' free rooms (actors reloaded from `state`, tables in `ROOMS_DB` or the
     /// state store's database); only when voice-rooms is served.
     pub rooms: Option<voice_rooms::rooms::Rooms>,
+    /// voice-rooms' duet rooms (actors reloaded from `state`, index beside the free rooms'
+    /// tables); only when voice-rooms is served.
+    pub duet: Option<voice_rooms::duet::DuetRooms>,
 }
 
 /// The identity canister on its own thread, and the key this process's edge presents with the
@@ -208,8 +211,29 @@ pub async fn open_resources(
         ),
         None => None,
     };
+    let duet = match (&credits, &rooms) {
+        (Some(native), Some(rooms)) => Some(
+            voice_rooms::duet::DuetRooms::start(
+                state.clone(),
+                rooms.db().clone(),
+                Arc::new(crate::services::credits_client::InProcessCredits(
+                    native.clone(),
+                )),
+                voice_rooms::Clock::system(),
+                voice_rooms::duet::DuetSettings {
+                    agora: voice_rooms.agora.clone(),
+                    facilitator: voice_rooms.x402.clone(),
+                    checkout_secret: voice_rooms.jwt_secret.clone(),
+                },
+            )
+            .await
+            .map_err(|e| HeavenError::Rooms(e.to_string()))?,
+        ),
+        _ => None,
+    };
     Ok(LocalResources {
         rooms,
+        duet,
         state,
         cache,
         background,

@@ -466,6 +466,9 @@ impl DuetRooms {
             return Ok(Reply::error(404, "recording_not_ready"));
         };
         if q.replay_mode == "load_gated" {
+            if recording.replay_x402_url.is_none() {
+                return Ok(Reply::error(404, "recording_not_ready"));
+            }
             return Ok(Reply::json(
                 200,
                 Body::new()
