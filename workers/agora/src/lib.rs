@@ -179,6 +179,29 @@ mod tests {
     }
 
     #[test]
+    fn subscriber_tokens_carry_the_join_privilege_only() {
+        let grant = RtcGrant {
+            app_id: APP_ID,
+            app_cert: APP_CERT,
+            channel: "c",
+            uid: 7,
+            issued_at: 1,
+            lifetime_secs: 90,
+            salt: 5,
+        };
+        let info = |token: String| decode(&token)[34..].to_vec();
+        let publisher = info(build_rtc_token(&grant));
+        let subscriber = info(build_rtc_subscriber_token(&grant));
+        // After the app id, times, salt and service count: the service type, then the
+        // privilege count and the first privilege.
+        assert_eq!(&publisher[50..52], &4u16.to_le_bytes());
+        assert_eq!(&subscriber[50..52], &1u16.to_le_bytes());
+        assert_eq!(&subscriber[52..54], &PRIVILEGE_JOIN_CHANNEL.to_le_bytes());
+        assert_eq!(&subscriber[54..58], &90u32.to_le_bytes());
+        assert!(subscriber.ends_with(b"\x01\x007"));
+    }
+
+    #[test]
     fn uid_zero_is_any_and_bad_ids_give_empty() {
         let mut grant = RtcGrant {
             app_id: APP_ID,
