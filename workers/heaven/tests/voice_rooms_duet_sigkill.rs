@@ -165,3 +165,99 @@ async fn a_sigkilled_worker_keeps_live_duet_rooms_entitlements_and_markers() {
         (400, Some("room_not_live"))
     );
 }
+
+/// A facilitator that accepts connections and never answers, counting them.
+async fn silent_facilitator() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_during_a_settlement_never_settles_that_signature_twice() {
+    use std::sync::atomic::Ordering;
+    let data = tempfile::tempdir().unwrap();
+    let (facilitator, settles) = silent_facilitator().await;
+    let env = [
+        ("RPC_URL", "http://127.0.0.1:1"),
+        ("X402_FACILITATOR_MODE", "self"),
+        ("PAYMENT_FACILITATOR_BASE_URL", facilitator.as_str()),
+        ("X402_FACILITATOR_AUTH_TOKEN", "t"),
+        ("X402_PENDING_WAIT_MS", "500"),
+    ];
+    let host = Wallet::new(51);
+    let viewer = Wallet::new(52);
+    let attacker = Wallet::new(53);
+    let stack = Heaven::start(&["serve", "rooms"], data.path(), &env, false);
+    let http = reqwest::Client::new();
+    let base = stack.url("voice-rooms");
+    let host_token = login(&http, &base, &host).await;
+    let viewer_token = login(&http, &base, &viewer).await;
+    let attacker_token = login(&http, &base, &attacker).await;
+    let (_, created) = post(
+        &http,
+        format!("{base}/duet/create"),
+        &host_token,
+        json!({"split_address": host.address}),
+    )
+    .await;
+    let room = created["room_id"].as_str().unwrap().to_owned();
+    post(
+        &http,
+        format!("{base}/duet/{room}/start"),
+        &host_token,
+        json!({}),
+    )
+    .await;
+    let signature = json!({"x402Version": 2, "payload": {"signature": "0xabc"}}).to_string();
+    // The entry hangs at the facilitator with its claim pending; the worker is killed there.
+    let hanging = {
+        let (http, base, room, token, signature) = (
+            http.clone(),
+            base.clone(),
+            room.clone(),
+            viewer_token.clone(),
+            signature.clone(),
+        );
+        tokio::spawn(async move { enter(&http, &base, &room, &token, Some(&signature)).await })
+    };
+    for _ in 0..100 {
+        if settles.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        settles.load(Ordering::SeqCst),
+        1,
+        "the settle call was made"
+    );
+    let status = stack.kill();
+    assert!(!status.success());
+    // The hanging entry never got an answer (its connection died with the process).
+    assert!(hanging.await.is_err());
+
+    let stack = Heaven::start(&["serve", "rooms"], data.path(), &env, false);
+    let base = stack.url("voice-rooms");
+    // The pending claim survived the kill: neither the payer's retry nor another wallet
+    // reaches the facilitator again.
+    for token in [&viewer_token, &attacker_token] {
+        let (status, refused, _) = enter(&http, &base, &room, token, Some(&signature)).await;
+        assert_eq!(status, 409, "{refused}");
+        assert_eq!(refused["error"], "payment_settlement_in_progress");
+    }
+    assert_eq!(settles.load(Ordering::SeqCst), 1);
+    // Without a signature the viewer is simply asked to pay: nothing was granted.
+    let (status, _, _) = enter(&http, &base, &room, &viewer_token, None).await;
+    assert_eq!(status, 402);
+}

@@ -22,8 +22,6 @@ use crate::credits::duet_api::{
 use crate::error::AppError;
 use crate::rooms::agora::address_to_uid;
 
-/// How long a request waits for another process's settlement of the same signature.
-pub const FOREIGN_SETTLEMENT_WAIT: Duration = Duration::from_secs(30);
 const FOREIGN_SETTLEMENT_POLL: Duration = Duration::from_millis(200);
 
 /// A route's answer: status, JSON body and payment headers.
@@ -384,7 +382,7 @@ impl DuetRooms {
     }
 
     async fn claim(&self, claim: ClaimSettlement) -> Result<Claimed, AppError> {
-        let deadline = tokio::time::Instant::now() + FOREIGN_SETTLEMENT_WAIT;
+        let deadline = tokio::time::Instant::now() + self.settings().facilitator.pending_wait;
         loop {
             match self.credits().claim_settlement(claim.clone()).await? {
                 ClaimOutcome::Claimed => return Ok(Claimed::Go),

@@ -30,6 +30,10 @@ pub struct FacilitatorConfig {
     /// Timeout of the settle call (new: the original set none). `X402_SETTLE_TIMEOUT_MS`,
     /// default 30 000.
     pub timeout: Duration,
+    /// How long a request waits for another process's settlement of the same signature
+    /// before answering 409 `payment_settlement_in_progress`. `X402_PENDING_WAIT_MS`, default
+    /// 30 000.
+    pub pending_wait: Duration,
 }
 
 impl std::fmt::Debug for FacilitatorConfig {
@@ -39,6 +43,7 @@ impl std::fmt::Debug for FacilitatorConfig {
             .field("base_url", &self.base_url)
             .field("auth_token", &self.auth_token.as_ref().map(|_| ".."))
             .field("timeout", &self.timeout)
+            .field("pending_wait", &self.pending_wait)
             .finish()
     }
 }
@@ -61,6 +66,7 @@ impl FacilitatorConfig {
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty()),
             timeout: Duration::from_millis(env.positive_or("X402_SETTLE_TIMEOUT_MS", 30_000)?),
+            pending_wait: Duration::from_millis(env.positive_or("X402_PENDING_WAIT_MS", 30_000)?),
         })
     }
 }
