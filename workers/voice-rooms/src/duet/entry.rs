@@ -1,5 +1,5 @@
-//! Paid entry (§4.3–4.5, §4.8): `enter` (JWT wallet), `public-enter` (optional body wallet)
-//! and the worker-gated `replay`. The room's terms come from its actor ([`DuetCommand::Quote`]);
+//! Paid live entry (§4.3–4.5): `enter` (JWT wallet) and `public-enter` (optional body
+//! wallet), and the claim/commit steps `replay` shares (§4.8, [`super::replay`]). The room's terms come from its actor ([`DuetCommand::Quote`]);
 //! the money goes claim → facilitator settle → commit through the credits canister, so two
 //! requests with one PAYMENT-SIGNATURE settle once (the second waits for the first and is
 //! granted from its marker), a signature settled for one wallet is refused to another, and an
@@ -12,12 +12,12 @@ use serde_json::Value;
 use super::body::{Body, error};
 use super::checkout::{self, SignatureSegment};
 use super::meta::{RoomStatus, VIEWER_TOKEN_TTL_SECONDS};
-use super::room::{EnterQuote, QuotedSegment, random_ticket, random_uid, sha256_hex};
+use super::room::{EnterQuote, QuotedSegment, random_uid, sha256_hex};
 use super::x402::{self, Requirement};
 use super::{DuetCommand, DuetRooms};
 use crate::credits::duet_api::{
     CanisterWallet, ClaimOutcome, ClaimSettlement, CommitSettlement, EntitlementKind,
-    ExtendEntitlement, IssueReplayToken, RoomId, SettledPayment, SettlementResult, Sha256Hex,
+    ExtendEntitlement, RoomId, SettledPayment, SettlementResult, Sha256Hex,
 };
 use crate::error::AppError;
 use crate::rooms::agora::address_to_uid;
@@ -38,7 +38,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn json(status: u16, body: String) -> Self {
+    pub(super) fn json(status: u16, body: String) -> Self {
         Self {
             status,
             body,
@@ -47,11 +47,11 @@ impl Reply {
         }
     }
 
-    fn error(status: u16, code: &str) -> Self {
+    pub(super) fn error(status: u16, code: &str) -> Self {
         Self::json(status, error(code))
     }
 
-    fn with_header(mut self, name: &'static str, value: String) -> Self {
+    pub(super) fn with_header(mut self, name: &'static str, value: String) -> Self {
         self.headers.push((name, value));
         self
     }
@@ -92,20 +92,20 @@ pub struct EntryRequest {
     pub base_resource: String,
 }
 
-fn canister_wallet(wallet: &str) -> Result<CanisterWallet, AppError> {
+pub(super) fn canister_wallet(wallet: &str) -> Result<CanisterWallet, AppError> {
     CanisterWallet::parse(wallet).map_err(AppError::internal)
 }
 
-fn room_key(room_id: &str) -> Result<RoomId, AppError> {
+pub(super) fn room_key(room_id: &str) -> Result<RoomId, AppError> {
     RoomId::parse(room_id).map_err(AppError::internal)
 }
 
-fn unix(at: impl Into<Option<credits_canister::units::UnixSeconds>>) -> Option<i64> {
+pub(super) fn unix(at: impl Into<Option<credits_canister::units::UnixSeconds>>) -> Option<i64> {
     at.into().map(|s| i64::try_from(s.0).unwrap_or(i64::MAX))
 }
 
 impl DuetRooms {
-    async fn quote(
+    pub(super) async fn quote(
         &self,
         room_id: &str,
         segment: Option<String>,
@@ -381,7 +381,7 @@ impl DuetRooms {
         Ok(grant.with_header("PAYMENT-RESPONSE", response))
     }
 
-    async fn claim(&self, claim: ClaimSettlement) -> Result<Claimed, AppError> {
+    pub(super) async fn claim(&self, claim: ClaimSettlement) -> Result<Claimed, AppError> {
         let deadline = tokio::time::Instant::now() + self.settings().facilitator.pending_wait;
         loop {
             match self.credits().claim_settlement(claim.clone()).await? {
@@ -414,7 +414,7 @@ impl DuetRooms {
 
     /// Commits a claimed signature; retried a little, because a settled payment whose commit
     /// is lost leaves the payer without the entitlement it paid for.
-    async fn commit(
+    pub(super) async fn commit(
         &self,
         room: &RoomId,
         hash: &Sha256Hex,
@@ -447,205 +447,9 @@ impl DuetRooms {
             }
         }
     }
-
-    /// `GET /duet/:id/replay` (the route resolved the optional JWT into `wallet`).
-    pub async fn replay(
-        &self,
-        room_id: &str,
-        wallet: Option<String>,
-        signature: Option<String>,
-    ) -> Result<Reply, AppError> {
-        let now = self.now();
-        let q = match self.quote(room_id, None).await? {
-            Ok(q) => q,
-            Err(reply) => return Ok(reply),
-        };
-        let Some(recording) = q.recording.clone() else {
-            return Ok(Reply::error(404, "recording_not_ready"));
-        };
-        if q.replay_mode == "load_gated" {
-            if recording.replay_x402_url.is_none() {
-                return Ok(Reply::error(404, "recording_not_ready"));
-            }
-            return Ok(Reply::json(
-                200,
-                Body::new()
-                    .field("mode", "load_gated")
-                    .field("replay_x402_url", &recording.replay_x402_url)
-                    .finish(),
-            ));
-        }
-        let Some(wallet) = wallet else {
-            return Ok(Reply::error(401, "wallet_required"));
-        };
-        let Some(replay_url) = recording.replay_url.clone() else {
-            return Ok(Reply::error(404, "recording_not_ready"));
-        };
-        let room = room_key(&q.room_id)?;
-        let cw = canister_wallet(&wallet)?;
-        let window = u64::try_from(q.access_window_minutes).unwrap_or(0) * 60;
-        let view = self.credits().entitlement(&room, &cw).await?;
-        if let Some(until) = unix(view.replay_expires_at).filter(|&at| at > now) {
-            return self.replay_grant(&room, &cw, &replay_url, until).await;
-        }
-        if q.replay_amount == "0" {
-            let until = self
-                .credits()
-                .extend_entitlement(ExtendEntitlement {
-                    room_id: room.clone(),
-                    wallet: cw.clone(),
-                    entitlement: EntitlementKind::Replay,
-                    window_seconds: window,
-                })
-                .await?;
-            return self.replay_grant(&room, &cw, &replay_url, until).await;
-        }
-        let requirement = Requirement {
-            network: q.network.clone(),
-            asset: q.asset_usdc.clone(),
-            amount: q.replay_amount.clone(),
-            pay_to: q.split_address.clone(),
-            resource: format!("/duet/{}/replay", q.room_id),
-        };
-        let required = || x402::base64_json(&x402::payment_required(&requirement, None));
-        let Some(signature) = signature.filter(|s| !s.is_empty()) else {
-            return Ok(
-                Reply::error(402, "payment_required").with_header("PAYMENT-REQUIRED", required())
-            );
-        };
-        let hash = sha256_hex(&signature);
-        let lock = self.signature_lock(&hash);
-        let _held = lock.lock().await;
-        let signature_hash = Sha256Hex::parse(&hash).map_err(AppError::internal)?;
-        let claim = ClaimSettlement {
-            room_id: room.clone(),
-            signature_hash: signature_hash.clone(),
-            wallet: Some(cw.clone()),
-            entitlement: EntitlementKind::Replay,
-        };
-        match self.claim(claim).await? {
-            Claimed::Go => {}
-            Claimed::Done(paid) => {
-                let until = unix(paid.expires_at).unwrap_or(now);
-                let reply = self.replay_grant(&room, &cw, &replay_url, until).await?;
-                return Ok(reply.with_header(
-                    "PAYMENT-RESPONSE",
-                    x402::base64_json(&x402::payment_response(
-                        true,
-                        "replay",
-                        Some(until),
-                        &paid.facilitator,
-                        paid.transaction_hash.as_deref(),
-                    )),
-                ));
-            }
-            Claimed::Refused(reply) => return Ok(reply),
-        }
-        let settled = match x402::settle(
-            &self.settings().facilitator,
-            self.http(),
-            &signature,
-            &requirement,
-        )
-        .await
-        {
-            Ok(s) => s,
-            Err(reason) => {
-                self.commit(
-                    &room,
-                    &signature_hash,
-                    EntitlementKind::Replay,
-                    SettlementResult::Failed,
-                )
-                .await?;
-                return Ok(Reply::error(402, &reason).with_header("PAYMENT-REQUIRED", required()));
-            }
-        };
-        let mismatch = settled.payer.as_deref().is_some_and(|p| p != wallet);
-        let owner = if mismatch {
-            settled.payer.clone()
-        } else {
-            Some(wallet.clone())
-        }
-        .filter(|w| super::room::is_address(w));
-        let payment = self
-            .commit(
-                &room,
-                &signature_hash,
-                EntitlementKind::Replay,
-                SettlementResult::Settled {
-                    wallet: owner.as_deref().map(canister_wallet).transpose()?,
-                    window_seconds: window,
-                    segment_id: None,
-                    pay_to: None,
-                    amount: None,
-                    facilitator: settled.facilitator.to_owned(),
-                    transaction_hash: settled.transaction_hash.clone(),
-                },
-            )
-            .await?;
-        if mismatch {
-            return Ok(Reply::error(402, "payment_wallet_mismatch")
-                .with_header("PAYMENT-REQUIRED", required()));
-        }
-        let until = payment
-            .as_ref()
-            .and_then(|p| unix(p.expires_at))
-            .unwrap_or(now);
-        let reply = self.replay_grant(&room, &cw, &replay_url, until).await?;
-        Ok(reply.with_header(
-            "PAYMENT-RESPONSE",
-            x402::base64_json(&x402::payment_response(
-                false,
-                "replay",
-                Some(until),
-                settled.facilitator,
-                settled.transaction_hash.as_deref(),
-            )),
-        ))
-    }
-
-    async fn replay_grant(
-        &self,
-        room: &RoomId,
-        wallet: &CanisterWallet,
-        replay_url: &str,
-        replay_expires_at: i64,
-    ) -> Result<Reply, AppError> {
-        let token = random_ticket();
-        let hash = Sha256Hex::parse(&sha256_hex(&token)).map_err(AppError::internal)?;
-        let expires = self
-            .credits()
-            .issue_replay_token(IssueReplayToken {
-                room_id: room.clone(),
-                token_hash: hash,
-                wallet: wallet.clone(),
-                replay_url: replay_url.to_owned(),
-            })
-            .await?;
-        Ok(Reply::json(
-            200,
-            Body::new()
-                .field("mode", "worker_gated")
-                .field("replay_access_token", token)
-                .field("replay_access_expires_at", expires)
-                .field("replay_expires_at", replay_expires_at)
-                .finish(),
-        ))
-    }
-
-    /// Redeems a replay token once: the recording's URL, or `None`.
-    pub async fn redeem_replay(&self, token: &str) -> Result<Option<String>, AppError> {
-        let hash = Sha256Hex::parse(&sha256_hex(token)).map_err(AppError::internal)?;
-        Ok(self
-            .credits()
-            .redeem_replay_token(hash)
-            .await?
-            .map(|access| access.replay_url))
-    }
 }
 
-enum Claimed {
+pub(super) enum Claimed {
     Go,
     Done(SettledPayment),
     Refused(Reply),

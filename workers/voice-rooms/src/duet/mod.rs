@@ -6,10 +6,13 @@
 //! actor (claim → facilitator → commit, §9).
 
 pub mod body;
+mod broadcast;
 pub mod checkout;
+pub mod command;
 pub mod entry;
 pub mod meta;
 pub mod pages;
+mod replay;
 pub mod rights;
 pub mod room;
 pub mod x402;
