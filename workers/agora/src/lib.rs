@@ -49,19 +49,31 @@ pub struct RtcGrant<'a> {
 /// Builds the token; empty when the app id or certificate is not 32 characters long (as
 /// `agora-token` answers).
 pub fn build_rtc_token(grant: &RtcGrant<'_>) -> String {
+    build_with_privileges(
+        grant,
+        &[
+            PRIVILEGE_JOIN_CHANNEL,
+            PRIVILEGE_PUBLISH_AUDIO,
+            PRIVILEGE_PUBLISH_VIDEO,
+            PRIVILEGE_PUBLISH_DATA,
+        ],
+    )
+}
+
+/// A subscriber (audience) token: join privilege only, as `agora-token`'s
+/// `buildTokenWithUid(..., RtcRole.SUBSCRIBER, ...)`; empty without 32-character keys.
+pub fn build_rtc_subscriber_token(grant: &RtcGrant<'_>) -> String {
+    build_with_privileges(grant, &[PRIVILEGE_JOIN_CHANNEL])
+}
+
+fn build_with_privileges(grant: &RtcGrant<'_>, privileges: &[u16]) -> String {
     if grant.app_id.len() != 32 || grant.app_cert.len() != 32 {
         return String::new();
     }
     let mut service = Vec::new();
     put_u16(&mut service, SERVICE_RTC);
-    let privileges = [
-        PRIVILEGE_JOIN_CHANNEL,
-        PRIVILEGE_PUBLISH_AUDIO,
-        PRIVILEGE_PUBLISH_VIDEO,
-        PRIVILEGE_PUBLISH_DATA,
-    ];
     put_u16(&mut service, privileges.len() as u16);
-    for privilege in privileges {
+    for &privilege in privileges {
         put_u16(&mut service, privilege);
         put_u32(&mut service, grant.lifetime_secs);
     }
@@ -164,6 +176,29 @@ mod tests {
         assert_eq!(&info[2..34], APP_ID.as_bytes());
         assert_eq!(&info[34..38], &1111111u32.to_le_bytes());
         assert!(info.ends_with(b"\x0a\x002882341273"));
+    }
+
+    #[test]
+    fn subscriber_tokens_carry_the_join_privilege_only() {
+        let grant = RtcGrant {
+            app_id: APP_ID,
+            app_cert: APP_CERT,
+            channel: "c",
+            uid: 7,
+            issued_at: 1,
+            lifetime_secs: 90,
+            salt: 5,
+        };
+        let info = |token: String| decode(&token)[34..].to_vec();
+        let publisher = info(build_rtc_token(&grant));
+        let subscriber = info(build_rtc_subscriber_token(&grant));
+        // After the app id, times, salt and service count: the service type, then the
+        // privilege count and the first privilege.
+        assert_eq!(&publisher[50..52], &4u16.to_le_bytes());
+        assert_eq!(&subscriber[50..52], &1u16.to_le_bytes());
+        assert_eq!(&subscriber[52..54], &PRIVILEGE_JOIN_CHANNEL.to_le_bytes());
+        assert_eq!(&subscriber[54..58], &90u32.to_le_bytes());
+        assert!(subscriber.ends_with(b"\x01\x007"));
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct LocalResources {
     /// voice-rooms' free rooms (actors reloaded from `state`, tables in `ROOMS_DB` or the
     /// state store's database); only when voice-rooms is served.
     pub rooms: Option<voice_rooms::rooms::Rooms>,
+    /// voice-rooms' duet rooms (actors reloaded from `state`, index beside the free rooms'
+    /// tables); only when voice-rooms is served.
+    pub duet: Option<voice_rooms::duet::DuetRooms>,
 }
 
 /// The identity canister on its own thread, and the key this process's edge presents with the
@@ -208,8 +211,30 @@ pub async fn open_resources(
         ),
         None => None,
     };
+    let duet = match (&credits, &rooms) {
+        (Some(native), Some(rooms)) => Some(
+            voice_rooms::duet::DuetRooms::start(
+                state.clone(),
+                rooms.db().clone(),
+                Arc::new(crate::services::credits_client::InProcessCredits(
+                    native.clone(),
+                )),
+                voice_rooms::Clock::system(),
+                voice_rooms::duet::DuetSettings {
+                    agora: voice_rooms.agora.clone(),
+                    facilitator: voice_rooms.x402.clone(),
+                    checkout_secret: voice_rooms.jwt_secret.clone(),
+                },
+                replication(config, &voice_rooms, voice_rooms::rooms::peers::DUET_ROOMS),
+            )
+            .await
+            .map_err(|e| HeavenError::Rooms(e.to_string()))?,
+        ),
+        _ => None,
+    };
     Ok(LocalResources {
         rooms,
+        duet,
         state,
         cache,
         background,
@@ -255,16 +280,24 @@ async fn open_rooms(
             voice_rooms.agora.clone(),
             background,
         ),
-        voice_rooms::rooms::Replication::from_settings(
-            &voice_rooms.replica,
-            own_peer_url(
-                config,
-                voice_rooms.replica.peer_url.as_deref() == Some("auto"),
-            ),
-        ),
+        replication(config, voice_rooms, voice_rooms::rooms::peers::FREE_ROOMS),
     )
     .await
     .map_err(|e| HeavenError::Rooms(e.to_string()))
+}
+
+/// This process as a replica of voice-rooms, for the rooms of family `kind`.
+fn replication(
+    config: &StackConfig,
+    voice_rooms: &voice_rooms::VoiceRoomsConfig,
+    kind: &'static str,
+) -> voice_rooms::rooms::Replication {
+    let auto = voice_rooms.replica.peer_url.as_deref() == Some("auto");
+    voice_rooms::rooms::Replication::from_settings(
+        &voice_rooms.replica,
+        own_peer_url(config, auto),
+        kind,
+    )
 }
 
 /// Where this process's voice-rooms listener is reached by its peers: on the same host by

@@ -134,6 +134,9 @@ pub async fn serve(config: &StackConfig, selected: &[ServiceId]) -> Result<(), H
     if let Some(rooms) = &resources.rooms {
         rooms.resign().await;
     }
+    if let Some(duet) = &resources.duet {
+        duet.resign().await;
+    }
     if let Drained::CutOff(tasks) = resources.background.drain(config.edge.drain).await {
         tracing::warn!(
             cut_off = tasks.len(),

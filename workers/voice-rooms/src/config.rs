@@ -36,6 +36,8 @@ pub struct VoiceRoomsConfig {
     pub rooms_db: Option<String>,
     /// The escrow the booked sessions read.
     pub escrow: crate::escrow::EscrowConfig,
+    /// The x402 facilitator of the duet rooms (`X402_FACILITATOR_MODE`, ...).
+    pub x402: crate::duet::FacilitatorConfig,
     /// How this process shares the rooms with other replicas of the service.
     pub replica: ReplicaSettings,
 }
@@ -111,6 +113,7 @@ impl std::fmt::Debug for VoiceRoomsConfig {
             .field("rooms_db", &self.rooms_db.as_ref().map(|_| ".."))
             .field("escrow", &self.escrow)
             .field("replica", &self.replica)
+            .field("x402", &self.x402)
             .finish()
     }
 }
@@ -143,6 +146,7 @@ impl VoiceRoomsConfig {
             rooms_db: env.optional("ROOMS_DB"),
             escrow: escrow_config(env)?,
             replica: replica_settings(env)?,
+            x402: crate::duet::FacilitatorConfig::from_env(env)?,
         })
     }
 }

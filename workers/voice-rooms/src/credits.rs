@@ -118,6 +118,57 @@ pub trait CreditsClient: Send + Sync {
         change: PresenceChange,
         at: i64,
     ) -> Result<(), CreditsError>;
+
+    // The duet rooms' money state (contract §4.3–4.8, §9): settlement markers keyed by room
+    // and sha256 of the PAYMENT-SIGNATURE, entitlements and one-time replay tokens. The types
+    // are the canister's candid types.
+    /// Claims a payment signature before the facilitator is called.
+    async fn claim_settlement(
+        &self,
+        request: duet_api::ClaimSettlement,
+    ) -> Result<duet_api::ClaimOutcome, CreditsError>;
+
+    /// Commits (or releases) a claimed signature with the facilitator's answer.
+    async fn commit_settlement(
+        &self,
+        request: duet_api::CommitSettlement,
+    ) -> Result<duet_api::CommitOutcome, CreditsError>;
+
+    /// Extends an entitlement without a payment (free room or free replay); the new expiry.
+    async fn extend_entitlement(
+        &self,
+        request: duet_api::ExtendEntitlement,
+    ) -> Result<i64, CreditsError>;
+
+    /// A viewer's entitlements in a room.
+    async fn entitlement(
+        &self,
+        room: &duet_api::RoomId,
+        wallet: &duet_api::CanisterWallet,
+    ) -> Result<duet_api::EntitlementView, CreditsError>;
+
+    /// Records a one-time replay token (by its hash); its expiry.
+    async fn issue_replay_token(
+        &self,
+        request: duet_api::IssueReplayToken,
+    ) -> Result<i64, CreditsError>;
+
+    /// Redeems a replay token once (`None`: unknown, spent or expired).
+    async fn redeem_replay_token(
+        &self,
+        token_hash: duet_api::Sha256Hex,
+    ) -> Result<Option<duet_api::ReplayAccess>, CreditsError>;
+}
+
+/// The credits canister's duet types used by [`CreditsClient`]'s duet methods.
+pub mod duet_api {
+    pub use credits_canister::api::{
+        ClaimSettlement, CommitError, CommitOutcome, CommitSettlement, EntitlementView,
+        ExtendEntitlement, IssueReplayToken, ReplayAccess, SettlementResult,
+    };
+    pub use credits_canister::duet::settlement::{ClaimOutcome, SettledPayment};
+    pub use credits_canister::duet::{EntitlementKind, RoomId, Sha256Hex};
+    pub use credits_canister::wallet::Wallet as CanisterWallet;
 }
 
 /// A booked-session join or leave.

@@ -27,9 +27,15 @@
 //! [`rooms::Rooms`] ([`router_with_rooms`]; booked sessions read the escrow through
 //! [`escrow::EscrowReads`]); with [`router`] they answer 501 like the rest.
 //!
-//! Not built yet: every path under `/duet` answers 501 `{"error":"not implemented"}`,
-//! whatever the method, through one fallback per prefix ([`routes::not_implemented`]).
-//! Other paths under `/songs` and `/session` are the plain-text 404.
+//! The 19 duet routes (`/duet/create`, `/duet/discover`, `/duet/:id/…`: guest accept, start
+//! and remove, start, end, segments/start, bridge/token, broadcast/heartbeat, enter,
+//! public-info, public-enter, watch, broadcast, guest/broadcast, recording/complete, replay,
+//! replay/source; [`routes::duet`]) are served when the binary hands in [`duet::DuetRooms`]
+//! ([`router_with_duet`]): one actor per room over the same coordinator, payments through
+//! the x402 facilitator and the credits canister's settlement markers (ADR 0023). Without it
+//! every path under `/duet` answers 501 `{"error":"not implemented"}`, whatever the method,
+//! through one fallback per prefix ([`routes::not_implemented`]). Other paths under `/songs`
+//! and `/session` are the plain-text 404.
 //!
 //! Any other path under `/credits` runs the JWT check first, as the original's middleware does
 //! (401 `{"error":"unauthorized"}`, else Hono's plain-text `404 Not Found`); any other path at
@@ -48,6 +54,7 @@
 pub mod auth;
 pub mod config;
 pub mod credits;
+pub mod duet;
 pub mod error;
 pub mod escrow;
 pub mod rooms;
@@ -96,6 +103,17 @@ pub fn router_with_escrow(
         Some(rooms),
         escrow,
     ))
+}
+
+/// The voice-rooms routes with the free rooms and booked sessions served by `rooms` (when
+/// given) and the duet rooms (`/duet/*`) served by `duet`.
+pub fn router_with_duet(
+    config: VoiceRoomsConfig,
+    resources: Resources,
+    rooms: Option<rooms::Rooms>,
+    duet: duet::DuetRooms,
+) -> axum::Router {
+    routes::router(AppState::with_rooms(config, resources, rooms).with_duet(duet))
 }
 
 /// How often expired login nonces are deleted.

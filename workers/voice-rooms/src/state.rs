@@ -10,6 +10,7 @@ use portability::{CacheStore, RateLimit, StateStore};
 use crate::auth::{NonceBook, SessionToken};
 use crate::config::{ServiceTokens, VoiceRoomsConfig};
 use crate::credits::CreditsClient;
+use crate::duet::DuetRooms;
 use crate::escrow::EscrowReads;
 use crate::rooms::Rooms;
 use crate::songs::SongRegistry;
@@ -87,6 +88,7 @@ struct Inner {
     songs: SongRegistry,
     service_tokens: ServiceTokens,
     rooms: Option<Rooms>,
+    duet: Option<DuetRooms>,
     escrow: Arc<dyn EscrowReads>,
     chain_id: u64,
     peer_secret: Option<String>,
@@ -136,6 +138,7 @@ impl AppState {
                 songs: resources.songs,
                 service_tokens: config.tokens,
                 rooms,
+                duet: None,
                 escrow,
                 chain_id: config.escrow.chain_id,
                 peer_secret: config.replica.peer_secret,
@@ -196,6 +199,20 @@ impl AppState {
     /// `ROOMS_PEER_SECRET`: what forwarded room commands must carry (`None`: not accepted).
     pub fn peer_secret(&self) -> Option<&str> {
         self.inner.peer_secret.as_deref()
+    }
+
+    /// The same state with the duet rooms served by `duet` (call before cloning the state).
+    pub fn with_duet(mut self, duet: DuetRooms) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.duet = Some(duet),
+            None => panic!("AppState::with_duet on a shared state"),
+        }
+        self
+    }
+
+    /// The duet rooms, when this worker serves them.
+    pub fn duet(&self) -> Option<&DuetRooms> {
+        self.inner.duet.as_ref()
     }
 
     /// The free rooms, when this worker serves them.

@@ -6,6 +6,7 @@ use credits_canister::api as canister;
 use credits_canister::native::{NativeCredits, NativeCreditsError};
 use credits_canister::units::UnixSeconds;
 use voice_rooms::auth::Wallet;
+use voice_rooms::credits::duet_api;
 use voice_rooms::{
     AttestOutcome, CeloOutcome, CreditAlert, CreditBalance, CreditsClient, CreditsError,
     EnsuredCredits, MeterRefused, MeterRequest, Metered, PresenceChange,
@@ -203,6 +204,72 @@ impl CreditsClient for InProcessCredits {
             }
         })
     }
+
+    async fn claim_settlement(
+        &self,
+        request: duet_api::ClaimSettlement,
+    ) -> Result<duet_api::ClaimOutcome, CreditsError> {
+        self.0.claim_settlement(request).await.map_err(client_error)
+    }
+
+    async fn commit_settlement(
+        &self,
+        request: duet_api::CommitSettlement,
+    ) -> Result<duet_api::CommitOutcome, CreditsError> {
+        self.0
+            .commit_settlement(request)
+            .await
+            .map_err(client_error)
+    }
+
+    async fn extend_entitlement(
+        &self,
+        request: duet_api::ExtendEntitlement,
+    ) -> Result<i64, CreditsError> {
+        let at = self
+            .0
+            .extend_entitlement(request)
+            .await
+            .map_err(client_error)?;
+        Ok(seconds(at))
+    }
+
+    async fn entitlement(
+        &self,
+        room: &duet_api::RoomId,
+        wallet: &duet_api::CanisterWallet,
+    ) -> Result<duet_api::EntitlementView, CreditsError> {
+        self.0
+            .entitlement(room.clone(), wallet.clone())
+            .await
+            .map_err(client_error)
+    }
+
+    async fn issue_replay_token(
+        &self,
+        request: duet_api::IssueReplayToken,
+    ) -> Result<i64, CreditsError> {
+        let at = self
+            .0
+            .issue_replay_token(request)
+            .await
+            .map_err(client_error)?;
+        Ok(seconds(at))
+    }
+
+    async fn redeem_replay_token(
+        &self,
+        token_hash: duet_api::Sha256Hex,
+    ) -> Result<Option<duet_api::ReplayAccess>, CreditsError> {
+        self.0
+            .redeem_replay_token(token_hash)
+            .await
+            .map_err(client_error)
+    }
+}
+
+fn seconds(at: UnixSeconds) -> i64 {
+    i64::try_from(at.0).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

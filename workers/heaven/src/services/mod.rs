@@ -143,9 +143,12 @@ impl ServiceId {
                     songs: resources.songs.clone()?,
                 };
                 let config = resources.voice_rooms.clone();
-                match resources.rooms.clone() {
-                    Some(rooms) => voice_rooms::router_with_rooms(config, service, rooms),
-                    None => voice_rooms::router(config, service),
+                match (resources.rooms.clone(), resources.duet.clone()) {
+                    (rooms, Some(duet)) => {
+                        voice_rooms::router_with_duet(config, service, rooms, duet)
+                    }
+                    (Some(rooms), None) => voice_rooms::router_with_rooms(config, service, rooms),
+                    (None, None) => voice_rooms::router(config, service),
                 }
             }
         })

@@ -2,7 +2,7 @@
 //! and `addressToUid`, both from the shared `agora` crate (workers/agora).
 
 pub use agora::address_to_uid;
-use agora::{RtcGrant, build_rtc_token};
+use agora::{RtcGrant, build_rtc_subscriber_token, build_rtc_token};
 use rand::Rng;
 
 /// `AGORA_APP_ID` and `AGORA_APP_CERTIFICATE`; tokens are empty strings unless both are 32
@@ -29,6 +29,21 @@ impl AgoraKeys {
     /// the original's absolute-expiry quirk is fixed, ADR 0020).
     pub fn publisher_token(&self, channel: &str, uid: u32, now: i64, ttl: u32) -> String {
         build_rtc_token(&RtcGrant {
+            app_id: &self.app_id,
+            app_cert: &self.app_certificate,
+            channel,
+            uid,
+            issued_at: u32::try_from(now).unwrap_or(0),
+            lifetime_secs: ttl,
+            salt: rand::thread_rng().gen_range(1..=99_999_999),
+        })
+    }
+}
+
+impl AgoraKeys {
+    /// A subscriber (viewer) token for `uid` on `channel`, valid `ttl` seconds from `now`.
+    pub fn subscriber_token(&self, channel: &str, uid: u32, now: i64, ttl: u32) -> String {
+        build_rtc_subscriber_token(&RtcGrant {
             app_id: &self.app_id,
             app_cert: &self.app_certificate,
             channel,

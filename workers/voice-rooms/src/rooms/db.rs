@@ -285,7 +285,7 @@ impl RoomsDb {
                 .await?;
             RoomsDb::Sqlite(pool)
         };
-        for statement in SCHEMA {
+        for &statement in SCHEMA.iter().chain(duet::SCHEMA.iter()) {
             match &db {
                 RoomsDb::Sqlite(pool) => pool.execute(statement).await?,
                 RoomsDb::Postgres(pool) => {
@@ -592,6 +592,9 @@ impl RoomsDb {
             .collect())
     }
 }
+
+mod duet;
+pub use duet::{DiscoveredRoom, DuetRow};
 
 #[cfg(test)]
 mod tests;

@@ -48,18 +48,20 @@ pub struct Replication {
 impl Replication {
     /// The replica `settings` describe, reached by its peers at `peer_url` unless the settings
     /// name one (`auto` leaves it to the binary, which passes the address it found as
-    /// `peer_url`), forwarding over HTTP with the shared secret.
-    pub fn from_settings(settings: &crate::config::ReplicaSettings, peer_url: String) -> Self {
+    /// `peer_url`), forwarding the commands of room family `kind` ([`peers::FREE_ROOMS`],
+    /// [`peers::DUET_ROOMS`]) over HTTP with the shared secret.
+    pub fn from_settings(
+        settings: &crate::config::ReplicaSettings,
+        peer_url: String,
+        kind: &'static str,
+    ) -> Self {
         let url = match settings.peer_url.as_deref() {
             Some("auto") | None => peer_url,
             Some(url) => url.to_owned(),
         };
         Self {
             replica: settings.replica_config(url),
-            peers: Arc::new(peers::HttpPeers::new(
-                settings.peer_secret.clone(),
-                peers::FREE_ROOMS,
-            )),
+            peers: Arc::new(peers::HttpPeers::new(settings.peer_secret.clone(), kind)),
         }
     }
 

@@ -2,7 +2,8 @@
 //! replica that runs the room (`POST <peer>/internal/<kind>/<room>/apply`, the command's JSON
 //! as the body, the shared secret in [`PEER_SECRET_HEADER`]); the route
 //! `routes::internal_room_apply` answers it on the other side. `kind` names the room family
-//! (`rooms` for free rooms and booked sessions), each with its own coordinator.
+//! (`rooms` for free rooms and booked sessions, `duet` for duet rooms), each with its own
+//! coordinator.
 
 use std::time::Duration;
 
@@ -28,6 +29,9 @@ pub struct HttpPeers {
 
 /// The free rooms' and booked sessions' family in forwarded paths.
 pub const FREE_ROOMS: &str = "rooms";
+
+/// The duet rooms' family in forwarded paths.
+pub const DUET_ROOMS: &str = "duet";
 
 impl HttpPeers {
     /// Peers reached with `secret` (`None`: forwarding fails as unavailable, since no peer

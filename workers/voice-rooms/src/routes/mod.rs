@@ -4,6 +4,7 @@ pub mod auth_nonce;
 pub mod auth_verify;
 pub mod credits_balance;
 pub mod credits_verify_celo;
+pub mod duet;
 pub mod extract;
 pub mod health;
 pub mod internal_room_apply;
@@ -51,7 +52,7 @@ pub fn router(state: AppState) -> Router {
     let router = if state.rooms().is_some() {
         add_rooms(router)
             .route(
-                "/internal/rooms/{room}/apply",
+                "/internal/{family}/{room}/apply",
                 post(internal_room_apply::apply_forwarded),
             )
             .route("/session/join", post(session_join::join_session))
@@ -61,12 +62,19 @@ pub fn router(state: AppState) -> Router {
             .route("/session/join", any(not_implemented::not_implemented))
             .route("/session/{id}/leave", any(not_implemented::not_implemented))
     };
-    let served: &[&str] = if state.rooms().is_some() {
-        &["/rooms"]
+    let router = if state.duet().is_some() {
+        duet::add_routes(router)
     } else {
-        &[]
+        router
     };
-    not_implemented::add_fallbacks_except(router, served)
+    let served: Vec<&str> = [
+        state.rooms().is_some().then_some("/rooms"),
+        state.duet().is_some().then_some("/duet"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    not_implemented::add_fallbacks_except(router, &served)
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)

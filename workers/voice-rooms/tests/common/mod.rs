@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a subset.
 
+pub mod duet;
 pub mod rooms_stack;
 
 use std::collections::HashMap;
@@ -11,11 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use credits_canister::duet::entitlement::Entitlement;
+use credits_canister::duet::settlement::{Marker, SettledPayment, decide_claim};
+use credits_canister::units::UnixSeconds;
 use http_common::{ConnectionLimits, CorsPolicy, EnvSource, ServiceEdge};
 use k256::ecdsa::SigningKey;
 use portability::{CacheStore, SqliteCacheStore, SqliteStateStore, StateStore};
 use serde_json::{Value, json};
 use voice_rooms::auth::Wallet;
+use voice_rooms::credits::duet_api;
 use voice_rooms::songs::SongRegistry;
 use voice_rooms::{
     AttestOutcome, CeloOutcome, Clock, CreditAlert, CreditBalance, CreditsClient, CreditsError,
@@ -49,6 +54,23 @@ pub struct FakeCredits {
     pub connections: Mutex<HashMap<String, FakeConnection>>,
     /// Booked-session presence recorded, as `(booking_id, wallet, change, at)`.
     pub presence: Mutex<Vec<(String, String, PresenceChange, i64)>>,
+    /// The canister's clock (duet expiries are its time).
+    pub clock: Clock,
+    /// Duet money state, with the canister's own decision rules.
+    pub duet: Mutex<FakeDuet>,
+}
+
+/// The duet money state of the fake canister: markers by `(room, signature hash)`,
+/// entitlements by `(room, wallet)`, replay tokens by hash, and what was committed.
+#[derive(Default)]
+pub struct FakeDuet {
+    pub markers: HashMap<(String, String), Marker>,
+    pub entitlements: HashMap<(String, String), Entitlement>,
+    pub replay_tokens: HashMap<String, (duet_api::ReplayAccess, i64)>,
+    /// Settled commits.
+    pub settled: Vec<SettledPayment>,
+    /// Claims answered `Claimed`.
+    pub claims: u32,
 }
 
 /// A connection the fake canister meters: the same watermark rule as the credits canister.
@@ -249,6 +271,174 @@ impl CreditsClient for FakeCredits {
         }
         Ok(outcome)
     }
+
+    async fn claim_settlement(
+        &self,
+        r: duet_api::ClaimSettlement,
+    ) -> Result<duet_api::ClaimOutcome, CreditsError> {
+        self.check_up()?;
+        let now = self.unix_now();
+        let mut duet = self.duet.lock().unwrap();
+        let key = (
+            r.room_id.as_str().to_owned(),
+            r.signature_hash.as_str().to_owned(),
+        );
+        let outcome = decide_claim(
+            duet.markers.get(&key),
+            r.wallet.as_ref(),
+            r.entitlement,
+            now,
+        );
+        if outcome == duet_api::ClaimOutcome::Claimed {
+            duet.claims += 1;
+            duet.markers.insert(
+                key,
+                Marker::Pending {
+                    claimed_at: now,
+                    wallet: r.wallet,
+                    entitlement: r.entitlement,
+                },
+            );
+        }
+        Ok(outcome)
+    }
+
+    async fn commit_settlement(
+        &self,
+        r: duet_api::CommitSettlement,
+    ) -> Result<duet_api::CommitOutcome, CreditsError> {
+        self.check_up()?;
+        let now = self.unix_now();
+        let mut duet = self.duet.lock().unwrap();
+        let key = (
+            r.room_id.as_str().to_owned(),
+            r.signature_hash.as_str().to_owned(),
+        );
+        match duet.markers.get(&key) {
+            Some(Marker::Pending { entitlement, .. }) if *entitlement == r.entitlement => {}
+            _ => return Ok(Err(duet_api::CommitError::NotClaimed)),
+        }
+        let duet_api::SettlementResult::Settled {
+            wallet,
+            window_seconds,
+            segment_id,
+            pay_to,
+            amount,
+            facilitator,
+            transaction_hash,
+        } = r.result
+        else {
+            duet.markers.remove(&key);
+            return Ok(Ok(None));
+        };
+        let expires_at = wallet.as_ref().map(|w| {
+            let ent_key = (r.room_id.as_str().to_owned(), w.as_str().to_owned());
+            let current = duet.entitlements.get(&ent_key).copied().unwrap_or_default();
+            let at = current.extended_expiry(r.entitlement, now, window_seconds);
+            duet.entitlements
+                .insert(ent_key, current.raised_to(r.entitlement, at));
+            at
+        });
+        let payment = SettledPayment {
+            processed_at: now,
+            wallet,
+            entitlement: r.entitlement,
+            expires_at,
+            segment_id,
+            pay_to,
+            amount,
+            facilitator,
+            transaction_hash,
+        };
+        duet.markers.insert(key, Marker::Settled(payment.clone()));
+        duet.settled.push(payment.clone());
+        Ok(Ok(Some(payment)))
+    }
+
+    async fn extend_entitlement(
+        &self,
+        r: duet_api::ExtendEntitlement,
+    ) -> Result<i64, CreditsError> {
+        self.check_up()?;
+        let now = self.unix_now();
+        let mut duet = self.duet.lock().unwrap();
+        let key = (r.room_id.as_str().to_owned(), r.wallet.as_str().to_owned());
+        let current = duet.entitlements.get(&key).copied().unwrap_or_default();
+        let at = current.extended_expiry(r.entitlement, now, r.window_seconds);
+        duet.entitlements
+            .insert(key, current.raised_to(r.entitlement, at));
+        Ok(at.0 as i64)
+    }
+
+    async fn entitlement(
+        &self,
+        room: &duet_api::RoomId,
+        wallet: &duet_api::CanisterWallet,
+    ) -> Result<duet_api::EntitlementView, CreditsError> {
+        self.check_up()?;
+        let duet = self.duet.lock().unwrap();
+        let e = duet
+            .entitlements
+            .get(&(room.as_str().to_owned(), wallet.as_str().to_owned()))
+            .copied()
+            .unwrap_or_default();
+        Ok(duet_api::EntitlementView {
+            live_expires_at: e.live_expires_at,
+            replay_expires_at: e.replay_expires_at,
+        })
+    }
+
+    async fn issue_replay_token(&self, r: duet_api::IssueReplayToken) -> Result<i64, CreditsError> {
+        self.check_up()?;
+        let expires = self.clock.now() + 60;
+        self.duet.lock().unwrap().replay_tokens.insert(
+            r.token_hash.as_str().to_owned(),
+            (
+                duet_api::ReplayAccess {
+                    wallet: r.wallet,
+                    replay_url: r.replay_url,
+                },
+                expires,
+            ),
+        );
+        Ok(expires)
+    }
+
+    async fn redeem_replay_token(
+        &self,
+        token_hash: duet_api::Sha256Hex,
+    ) -> Result<Option<duet_api::ReplayAccess>, CreditsError> {
+        self.check_up()?;
+        let now = self.clock.now();
+        let grant = self
+            .duet
+            .lock()
+            .unwrap()
+            .replay_tokens
+            .remove(token_hash.as_str());
+        Ok(grant.filter(|(_, expires)| now < *expires).map(|(a, _)| a))
+    }
+}
+
+impl FakeCredits {
+    fn check_up(&self) -> Result<(), CreditsError> {
+        match self.down.lock().unwrap().clone() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    fn unix_now(&self) -> UnixSeconds {
+        UnixSeconds(self.clock.now().max(0) as u64)
+    }
+
+    /// A credits double on `clock`.
+    pub fn with_clock(clock: Clock) -> FakeCredits {
+        FakeCredits {
+            clock,
+            ..FakeCredits::default()
+        }
+    }
 }
 
 /// A running voice-rooms.
@@ -313,7 +503,7 @@ impl Service {
         let cache: Arc<dyn CacheStore> =
             Arc::new(SqliteCacheStore::open_in_memory().await.unwrap());
         let clock = Clock::manual(START);
-        let credits = Arc::new(FakeCredits::default());
+        let credits = Arc::new(FakeCredits::with_clock(clock.clone()));
         let songs = SongRegistry::open(&format!(
             "sqlite://{}",
             dir.path().join("state.db").display()
