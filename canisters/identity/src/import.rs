@@ -381,5 +381,49 @@ pub fn combine(batches: &[Vec<TableSummary>]) -> Vec<TableSummary> {
         .collect()
 }
 
+/// Splits `rows` into batches of at most `max_rows` rows each (tables in import order, so a
+/// profile's batch never follows its likes' batch), for the deployed canister's
+/// `import_batch` (each call stays well inside the instruction and message limits).
+pub fn split(rows: ImportRows, max_rows: usize) -> Vec<ImportRows> {
+    let max_rows = max_rows.max(1);
+    let mut out = vec![ImportRows::default()];
+    macro_rules! spread {
+        ($field:ident) => {
+            for row in rows.$field {
+                let len = row_count(out.last().expect("one batch at least"));
+                if len >= max_rows {
+                    out.push(ImportRows::default());
+                }
+                out.last_mut().expect("one batch at least").$field.push(row);
+            }
+        };
+    }
+    spread!(users);
+    spread!(shadow_profiles);
+    spread!(claim_tokens);
+    spread!(likes);
+    spread!(matches);
+    spread!(self_sessions);
+    spread!(identities);
+    spread!(names);
+    spread!(reserved);
+    spread!(permit_issuance);
+    out
+}
+
+/// Rows in a batch (all tables).
+pub fn row_count(rows: &ImportRows) -> usize {
+    rows.users.len()
+        + rows.shadow_profiles.len()
+        + rows.claim_tokens.len()
+        + rows.likes.len()
+        + rows.matches.len()
+        + rows.self_sessions.len()
+        + rows.identities.len()
+        + rows.names.len()
+        + rows.reserved.len()
+        + rows.permit_issuance.len()
+}
+
 #[cfg(test)]
 mod tests;
