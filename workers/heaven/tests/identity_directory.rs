@@ -117,7 +117,7 @@ async fn a_dump_of_the_original_schema_imports_whole_and_serves_the_directory() 
     // The legacy name (owner from `pkp_address`) and the reserved labels.
     let (status, name) = get(format!("{api}/api/names/skyline")).await;
     assert_eq!(status, 200, "{name}");
-    assert_eq!(name["pkpAddress"], V);
+    assert_eq!(name["pkp_address"], V);
     let (_, availability) = get(format!("{api}/api/names/available/admin")).await;
     assert_eq!(availability["reason"], "reserved");
     // W owns Alex's profile, so W's candidates are Jordan only (Sam is not featured).
@@ -172,8 +172,8 @@ async fn a_broken_dump_is_refused_whole() {
     let data = tempfile::tempdir().unwrap();
     let file = data.path().join("dump.sql");
     let text = std::fs::read_to_string(dump_path()).unwrap().replace(
-        "'0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc','fedcba",
-        "'0xnope','fedcba",
+        "'fedcba9876543210fedcba9876543210','0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc'",
+        "'fedcba9876543210fedcba9876543210','0xnope'",
     );
     std::fs::write(&file, text).unwrap();
     let (code, _, stderr) = common::run_to_end(
