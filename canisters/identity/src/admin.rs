@@ -4,13 +4,18 @@
 
 use canister_runtime::Runtime;
 
-use crate::endpoints::{AdminError, AuditReport, IdentityView, SecretName, Stats};
+use crate::endpoints::{
+    AdminError, AuditReport, IdentityView, ImportBatchOutcome, SecretName, Stats,
+};
+use crate::import;
 use crate::names::{policy, registry};
 use crate::secret::sha256_hex;
 use crate::state::audit::{self, AuditFinding, process_event};
 use crate::state::event::EventType;
+use crate::state::event::ImportRows;
 use crate::state::{
-    self, IdentityRecord, NamesPolicyConfig, SecretKind, ShadowProfile, WalletRelayConfig, keys,
+    self, IdentityRecord, LikesConfig, NamesPolicyConfig, SecretKind, SelfConfig, ShadowProfile,
+    WalletRelayConfig, keys,
 };
 use crate::time::Now;
 use crate::{claim, gateway};
@@ -145,6 +150,105 @@ pub fn import_identities(records: Vec<IdentityRecord>, now: Now) -> Result<u64, 
         policy::import_identity(record, now);
     }
     Ok(n)
+}
+
+fn invalid(field: &str, reason: &str) -> AdminError {
+    AdminError::InvalidConfig {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks Self settings.
+pub fn validate_self_config(config: &SelfConfig) -> Result<(), AdminError> {
+    if config.nullifier_namespace.trim().is_empty() {
+        return Err(invalid("nullifier_namespace", "must not be empty"));
+    }
+    if config.deeplink_scheme.is_empty()
+        || !config
+            .deeplink_scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err(invalid("deeplink_scheme", "must be a URL scheme"));
+    }
+    if let Some(endpoint) = &config.endpoint
+        && !endpoint.starts_with("https://")
+        && !endpoint.starts_with("http://")
+    {
+        return Err(invalid("endpoint", "must be an http(s) URL"));
+    }
+    Ok(())
+}
+
+/// Replaces the Self settings after checking them.
+pub fn set_self_config(config: SelfConfig, now: Now) -> Result<(), AdminError> {
+    validate_self_config(&config)?;
+    state::mutate(|s| process_event(s, now, EventType::SelfConfigured { config }));
+    Ok(())
+}
+
+/// Checks like limits.
+pub fn validate_likes_config(config: &LikesConfig) -> Result<(), AdminError> {
+    if !(1..=86_400).contains(&config.window_seconds) {
+        return Err(invalid("window_seconds", "must be 1-86400"));
+    }
+    if config.per_viewer == 0 || config.per_ip == 0 {
+        return Err(invalid("per_viewer", "limits must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Replaces the like limits after checking them.
+pub fn set_likes_config(config: LikesConfig, now: Now) -> Result<(), AdminError> {
+    validate_likes_config(&config)?;
+    state::mutate(|s| process_event(s, now, EventType::LikesConfigured { config }));
+    Ok(())
+}
+
+/// Applies batch `batch` of import run `run` unless it was applied before (a resumed run sends
+/// it again); either way answers the summary of what the state holds for the batch's keys.
+pub fn import_batch(
+    run: String,
+    batch: u64,
+    rows: ImportRows,
+    now: Now,
+) -> Result<ImportBatchOutcome, AdminError> {
+    if run.is_empty() || run.contains('|') {
+        return Err(invalid("run", "must be non-empty and without '|'"));
+    }
+    let rows = import::check_rows(rows).map_err(|reason| AdminError::InvalidRecord {
+        index: batch,
+        reason,
+    })?;
+    state::mutate(|s| {
+        let key = keys::import_batch_key(&run, batch);
+        let applied = !s.import_batches().contains_key(&key);
+        if applied {
+            let event = EventType::RowsImported {
+                run: Some(run.clone()),
+                batch: Some(batch),
+                rows: rows.clone(),
+            };
+            process_event(s, now, event);
+        }
+        Ok(ImportBatchOutcome {
+            applied,
+            summary: import::summarize_stored(s, &rows),
+        })
+    })
+}
+
+/// The batches of import run `run` applied so far, in order.
+pub fn import_progress(run: &str) -> Vec<u64> {
+    let prefix = format!("{run}|");
+    state::with(|s| {
+        s.import_batches()
+            .keys_range(prefix.clone()..)
+            .take_while(|k| k.starts_with(&prefix))
+            .filter_map(|k| k[prefix.len()..].parse().ok())
+            .collect()
+    })
 }
 
 /// Reserves a legacy label (or releases it with `None`).

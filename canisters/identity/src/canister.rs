@@ -13,14 +13,18 @@ use crate::admin;
 use crate::api::{ApiRequest, Now};
 use crate::chain;
 use crate::endpoints::{
-    AdminError, AuditReport, EdgeRequest, EdgeResponse, Health, IdentityView, SecretName, Stats,
-    VERSION,
+    AdminError, AuditReport, EdgeRequest, EdgeResponse, Health, IdentityView, ImportBatchOutcome,
+    SecretName, Stats, VERSION,
 };
 use crate::gateway::{self, Recertify};
 use crate::lifecycle::{self, InitArg, SWEEP_INTERVAL, UpgradeArg};
 use crate::router;
 use crate::signer;
-use crate::state::{self, IdentityRecord, NamesPolicyConfig, ShadowProfile, WalletRelayConfig};
+use crate::state::event::ImportRows;
+use crate::state::{
+    self, IdentityRecord, LikesConfig, NamesPolicyConfig, SelfConfig, ShadowProfile,
+    WalletRelayConfig,
+};
 
 fn now() -> Now {
     Now::from_ns(IcRuntime.time_ns())
@@ -202,6 +206,39 @@ fn set_reserved(label: String, reason: Option<String>) -> Result<(), AdminError>
     admin::require_controller(&IcRuntime)?;
     gateway::certified(&IcRuntime, |now| admin::set_reserved(&label, reason, now));
     Ok(())
+}
+
+/// Controller: Self.xyz settings (mock mode, scope, deeplink texts, nullifier namespace).
+#[ic_cdk::update]
+fn set_self_config(config: SelfConfig) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::set_self_config(config, now))
+}
+
+/// Controller: rate limits of `POST /api/likes`.
+#[ic_cdk::update]
+fn set_likes_config(config: LikesConfig) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::set_likes_config(config, now))
+}
+
+/// Controller: one batch of a D1 migration run (`heaven migrate identity-import --canister`);
+/// a batch applied before is skipped, so a failed run resumes by sending its batches again.
+#[ic_cdk::update]
+fn import_batch(
+    run: String,
+    batch: u64,
+    rows: ImportRows,
+) -> Result<ImportBatchOutcome, AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::import_batch(run, batch, rows, now))
+}
+
+/// Controller: the batches of import run `run` applied so far.
+#[ic_cdk::query]
+fn import_progress(run: String) -> Result<Vec<u64>, AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    Ok(admin::import_progress(&run))
 }
 
 ic_cdk::export_candid!();

@@ -127,6 +127,15 @@ pub enum AdminError {
     },
 }
 
+/// Answer of `import_batch`.
+#[derive(Clone, Debug, PartialEq, Eq, CandidType, Deserialize)]
+pub struct ImportBatchOutcome {
+    /// False when the batch had been applied before (a resumed run sent it again).
+    pub applied: bool,
+    /// Row counts and checksums of what the state holds for the batch's keys.
+    pub summary: Vec<crate::import::TableSummary>,
+}
+
 /// What [`crate::state::audit::check_against_log`] found.
 #[derive(Clone, Debug, PartialEq, Eq, CandidType, Deserialize)]
 pub enum AuditReport {

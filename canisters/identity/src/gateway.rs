@@ -4,8 +4,10 @@
 //! Certified reads: responses that depend only on stored state are kept in an
 //! [`HttpCertificationTree`] (heap; rebuilt in `post_upgrade`) and served from the query with
 //! an `IC-Certificate` header: `GET /health`, `GET /api/names/<label>` for every name still
-//! within its grace period, and `GET /api/names/policy/signer` once the key is known.
-//! Everything else — writes, and reads whose answer moves with the clock (claim links, name
+//! within its grace period, `GET /api/names/policy/signer` once the key is known, and the
+//! per-address answers Self clients poll: `GET /api/self/session/<id>` (unless pending past
+//! expiry, which an update marks expired) and `GET /api/self/identity/<lowercase address>`
+//! (served only while its `currentAge` is still the certified one). Everything else — writes, and reads whose answer moves with the clock (claim links, name
 //! availability, reverse lookups, DNS) — is upgraded to `http_request_update`, whose answer
 //! goes through consensus. Every update (HTTP, candid, timer) ends with [`Recertify::finish`]:
 //! the answers the events it appended may have changed ([`touched`], one mapping for every
@@ -30,7 +32,7 @@ use ic_http_certification::{
 use crate::api::{ApiRequest, ApiResponse, Now};
 use crate::names::{policy, registry};
 use crate::state::event::EventType;
-use crate::{router, state};
+use crate::{router, selfxyz, state};
 
 /// Origins the original api-core allows (contracts/api-core.md §0.1).
 pub const ALLOWED_ORIGINS: [&str; 5] = [
@@ -162,6 +164,37 @@ pub fn rebuild(now: Now) {
         recertify_name(&label, now);
     }
     refresh_signer();
+    recertify_self(now);
+}
+
+/// Re-certifies `GET /api/self/session/<id>`: certified unless it is missing or pending past
+/// its expiry (then an update marks it expired).
+pub fn recertify_session(session_id: &str, now: Now) {
+    let path = selfxyz::session_path(session_id);
+    match selfxyz::session_status_query(session_id, now) {
+        Some(Ok(response)) => certify(&path, &response),
+        _ => uncertify(&path),
+    }
+}
+
+/// Re-certifies `GET /api/self/identity/<address>` (lowercase address).
+pub fn recertify_identity(address: &str, now: Now) {
+    let path = selfxyz::identity_path(address);
+    match selfxyz::identity(address, now) {
+        Ok(response) => certify(&path, &response),
+        Err(_) => uncertify(&path),
+    }
+}
+
+/// Re-certifies every Self session and identity answer.
+fn recertify_self(now: Now) {
+    let (sessions, identities) = selfxyz::all_keys();
+    for id in sessions {
+        recertify_session(&id, now);
+    }
+    for address in identities {
+        recertify_identity(&address, now);
+    }
 }
 
 /// A certified answer an event can change.
@@ -173,6 +206,12 @@ pub enum Touched {
     NamesPastGrace,
     /// `GET /api/names/policy/signer` (its key, key name, chain or store).
     Signer,
+    /// `GET /api/self/session/<id>` and the identity of its address.
+    SelfSession(String),
+    /// `GET /api/self/identity/<address>`.
+    SelfIdentity(String),
+    /// Every Self session and identity answer (rows were imported).
+    SelfAll,
 }
 
 /// The certified answers `event` can change. Every event type is named here, so a new one
@@ -187,6 +226,12 @@ pub fn touched(event: &EventType) -> Option<Touched> {
         | EventType::LegacyNameRenewed { label, .. }
         | EventType::LegacyNameUpdated { label } => Some(Touched::Name(label.clone())),
         EventType::SweepRan { .. } | EventType::LegacySwept { .. } => Some(Touched::NamesPastGrace),
+        EventType::IdentityImported { record } => {
+            Some(Touched::SelfIdentity(record.address.clone()))
+        }
+        EventType::LegacyIdentityUpserted { address } => {
+            Some(Touched::SelfIdentity(address.clone()))
+        }
         // The signer answer shows the key's address and name, the chain id and the store.
         EventType::SignerKeyFetched { .. }
         | EventType::LegacySignerKeyFetched { .. }
@@ -206,8 +251,6 @@ pub fn touched(event: &EventType) -> Option<Touched> {
         | EventType::LegacyClaimStarted { .. }
         | EventType::ClaimCompleted { .. }
         | EventType::ClaimCodeRejected { .. }
-        | EventType::IdentityImported { .. }
-        | EventType::LegacyIdentityUpserted { .. }
         | EventType::PowChallengeIssued { .. }
         | EventType::LegacyPowChallengeIssued { .. }
         | EventType::PowChallengeConsumed { .. }
@@ -218,7 +261,20 @@ pub fn touched(event: &EventType) -> Option<Touched> {
         | EventType::RelayerNonceReserved { .. }
         | EventType::RelayerNonceReleased { .. }
         | EventType::RelayerNonceForgotten { .. }
-        | EventType::ProfileRelayCounted { .. } => None,
+        | EventType::ProfileRelayCounted { .. }
+        | EventType::LikesConfigured { .. }
+        | EventType::LikeSubmitted { .. }
+        | EventType::ProfileIndexesBuilt => None,
+        EventType::SelfSessionCreated { session_id, .. }
+        | EventType::SelfSessionExpired { session_id }
+        | EventType::SelfSessionFailed { session_id, .. }
+        | EventType::SelfVerified { session_id, .. } => {
+            Some(Touched::SelfSession(session_id.clone()))
+        }
+        // The identity answer shows the address's verification; a changed scope or mock mode
+        // changes no stored answer.
+        EventType::SelfConfigured { .. } => None,
+        EventType::RowsImported { .. } => Some(Touched::SelfAll),
     }
 }
 
@@ -272,13 +328,31 @@ pub fn recertify_since(since: u64, now: Now) {
                 }
             }
             Touched::Signer => refresh_signer(),
+            Touched::SelfSession(id) => {
+                recertify_session(&id, now);
+                if let Some(owner) = selfxyz::session_owner(&id) {
+                    recertify_identity(&owner, now);
+                }
+            }
+            Touched::SelfIdentity(address) => recertify_identity(&address, now),
+            Touched::SelfAll => recertify_self(now),
         }
     }
 }
 
 /// Whether the certified answer of `path` still holds at `now` (a name past its grace must
 /// be answered by an update even before the sweep removes its certification).
-fn still_valid(path: &str, now: Now) -> bool {
+fn still_valid(path: &str, now: Now, certified_body: &[u8]) -> bool {
+    if let Some(id) = path.strip_prefix("/api/self/session/") {
+        return matches!(
+            selfxyz::session_status_query(id, now),
+            Some(Ok(fresh)) if fresh.body == certified_body
+        );
+    }
+    if let Some(address) = path.strip_prefix("/api/self/identity/") {
+        // `currentAge` moves on the birthday: answer by update until re-certified.
+        return selfxyz::identity(address, now).is_ok_and(|fresh| fresh.body == certified_body);
+    }
     match path.strip_prefix("/api/names/") {
         Some(label) if path != SIGNER_PATH => state::with(|s| {
             s.names()
@@ -329,9 +403,6 @@ pub fn serve_query(
         return upgrade();
     };
     let path = path_of(req.url());
-    if !still_valid(path, now) {
-        return upgrade();
-    }
     let found = CERTIFIED.with_borrow(|c| {
         c.get(path)
             .map(|cert| (cert.response.clone(), cert.certification))
@@ -339,6 +410,9 @@ pub fn serve_query(
     let Some((mut response, certification)) = found else {
         return upgrade();
     };
+    if !still_valid(path, now, response.body()) {
+        return upgrade();
+    }
     let http_path = HttpCertificationPath::exact(path.to_string());
     let entry = HttpCertificationTreeEntry::new(&http_path, certification);
     let witness = match TREE.with_borrow(|t| t.witness(&entry, path)) {

@@ -13,8 +13,10 @@ pub mod api;
 pub mod canister;
 pub mod chain;
 pub mod claim;
+pub mod dating;
 pub mod endpoints;
 pub mod gateway;
+pub mod import;
 pub mod lifecycle;
 pub mod names;
 #[cfg(feature = "native")]
@@ -22,6 +24,7 @@ pub mod native;
 pub mod primitives;
 pub mod router;
 pub mod secret;
+pub mod selfxyz;
 pub mod signer;
 pub mod state;
 #[cfg(any(test, feature = "test-support"))]

@@ -166,6 +166,9 @@ impl NativeIdentity {
     pub fn start(data_dir: &Path, settings: NativeSettings) -> Result<Self, NativeIdentityError> {
         policy::validate_config(&settings.names_policy)
             .map_err(|e| NativeIdentityError::InvalidSettings(e.to_string()))?;
+        crate::admin::validate_self_config(&settings.self_verification)
+            .and_then(|()| crate::admin::validate_likes_config(&settings.likes))
+            .map_err(|e| NativeIdentityError::InvalidSettings(e.to_string()))?;
         create_private_dir(data_dir).map_err(|source| NativeIdentityError::DataDir {
             path: data_dir.to_path_buf(),
             source,
@@ -248,6 +251,14 @@ fn apply_settings(settings: &NativeSettings, now: Now) {
         if current.wallet != settings.wallet {
             let config = settings.wallet.clone();
             process_event(s, now, EventType::WalletRelayConfigured { config });
+        }
+        if current.self_verification != settings.self_verification {
+            let config = settings.self_verification.clone();
+            process_event(s, now, EventType::SelfConfigured { config });
+        }
+        if current.likes != settings.likes {
+            let config = settings.likes.clone();
+            process_event(s, now, EventType::LikesConfigured { config });
         }
         if current.development != settings.development {
             let event = EventType::AccessConfigured {

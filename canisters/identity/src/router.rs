@@ -12,9 +12,10 @@ use serde::Serialize;
 use candid::Principal;
 
 use crate::api::{ApiError, ApiRequest, ApiResponse, ApiResult, Now, Rng, rng_from_seed};
+use crate::dating::{candidates, likes};
 use crate::names::{policy, registry};
 use crate::state::SecretKind;
-use crate::{claim, secret, state, wallet};
+use crate::{claim, secret, selfxyz, state, wallet};
 
 /// Header the trusted edge sends its key in (docs/adr/0003-client-ip-for-rate-limits.md).
 pub const EDGE_KEY_HEADER: &str = "x-heaven-edge-key";
@@ -32,6 +33,12 @@ enum Route<'a> {
     PolicySigner,
     NameAction(&'a str),
     WalletAction(&'a str),
+    SelfAction(&'a str),
+    SelfSession(&'a str),
+    SelfIdentity(&'a str),
+    Likes,
+    LikesReceived,
+    Candidates,
     NotFound,
 }
 
@@ -51,6 +58,12 @@ fn route(segments: &[String]) -> Route<'_> {
         ["api", "names", "policy", "signer"] => Route::PolicySigner,
         ["api", "names", label] if !label.is_empty() => Route::NameAction(label),
         ["api", "wallet", action] => Route::WalletAction(action),
+        ["api", "self", action @ ("session" | "verify")] => Route::SelfAction(action),
+        ["api", "self", "session", id] if !id.is_empty() => Route::SelfSession(id),
+        ["api", "self", "identity", address] if !address.is_empty() => Route::SelfIdentity(address),
+        ["api", "likes"] => Route::Likes,
+        ["api", "likes", "received"] => Route::LikesReceived,
+        ["api", "candidates"] => Route::Candidates,
         _ => Route::NotFound,
     }
 }
@@ -94,6 +107,13 @@ pub fn query(req: &ApiRequest, now: Now) -> Option<ApiResponse> {
         Route::NameAction(action) if req.method == "POST" && NAME_POSTS.contains(&action) => {
             return None;
         }
+        Route::SelfSession(id) if get => {
+            return selfxyz::session_status_query(id, now).map(respond);
+        }
+        Route::SelfIdentity(address) if get => respond(selfxyz::identity(address, now)),
+        Route::LikesReceived if get => respond(likes::received(req)),
+        Route::Candidates if get => respond(candidates::candidates(req, now)),
+        Route::SelfAction(_) | Route::Likes if req.method == "POST" => return None,
         Route::WalletAction("nonce" | "domain") if get => return None,
         Route::WalletAction("set-profile" | "register-name") if req.method == "POST" => {
             return None;
@@ -174,6 +194,13 @@ pub async fn update_with_client_ip<R: Runtime>(
             Err(e) => Err(e),
         },
         Route::PolicySigner if get => policy::signer_info(rt).await,
+        Route::SelfAction("session") if post => match fresh_rng(rt).await {
+            Ok(mut rng) => selfxyz::create_session(req, now, &mut rng),
+            Err(e) => Err(e),
+        },
+        Route::SelfAction("verify") if post => selfxyz::verify(req, now),
+        Route::SelfSession(id) if get => selfxyz::session_status(id, now),
+        Route::Likes if post => likes::like(req, now, client_ip.as_deref()),
         Route::WalletAction("nonce") if get => wallet::nonce(rt, req).await,
         Route::WalletAction("domain") if get => wallet::domain(rt).await,
         Route::WalletAction("set-profile") if post => wallet::set_profile(rt, req, now).await,

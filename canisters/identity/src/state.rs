@@ -63,6 +63,15 @@ const COUNTERS: MemoryId = MemoryId::new(18);
 const CLAIM_ATTEMPTS: MemoryId = MemoryId::new(19);
 const SIGNER_KEYS: MemoryId = MemoryId::new(20);
 const REGISTER_WINDOWS: MemoryId = MemoryId::new(21);
+const SELF_SESSIONS: MemoryId = MemoryId::new(22);
+const SELF_SESSIONS_BY_USER: MemoryId = MemoryId::new(23);
+const LIKES: MemoryId = MemoryId::new(24);
+const LIKES_BY_TARGET: MemoryId = MemoryId::new(25);
+const MATCHES: MemoryId = MemoryId::new(26);
+const FEATURED_PROFILES: MemoryId = MemoryId::new(27);
+const CLAIMED_PROFILES: MemoryId = MemoryId::new(28);
+const LIKE_WINDOWS: MemoryId = MemoryId::new(29);
+const IMPORT_BATCHES: MemoryId = MemoryId::new(30);
 
 /// Pages per memory-manager bucket. The IC default (128 pages, 8 MiB) on the canister; natively
 /// 1 MiB, so a fresh local state file or test state is not ~150 MiB of zeroed buckets. The size
@@ -126,6 +135,15 @@ pub struct State<M: Memory + Clone = BaseMemory> {
     signer_keys: TextMap<Vec<u8>, M>,
     claim_attempts: TextMap<u64, M>,
     register_windows: KeySet<M>,
+    self_sessions: RecordMap<SelfSession, M>,
+    self_sessions_by_user: KeySet<M>,
+    likes: RecordMap<Like, M>,
+    likes_by_target: TextMap<String, M>,
+    matches: RecordMap<Match, M>,
+    featured_profiles: KeySet<M>,
+    claimed_profiles: KeySet<M>,
+    like_windows: KeySet<M>,
+    import_batches: KeySet<M>,
     events: StableLog<Cbor<Event>, Region<M>, Region<M>>,
     /// The memory everything above is laid out on (natively: to open it again after a
     /// panicked segment was undone; on the IC the heap rolls back with the memory).
@@ -162,6 +180,15 @@ impl<M: Memory + Clone> State<M> {
             signer_keys: StableBTreeMap::init(m(SIGNER_KEYS)),
             claim_attempts: StableBTreeMap::init(m(CLAIM_ATTEMPTS)),
             register_windows: StableBTreeMap::init(m(REGISTER_WINDOWS)),
+            self_sessions: StableBTreeMap::init(m(SELF_SESSIONS)),
+            self_sessions_by_user: StableBTreeMap::init(m(SELF_SESSIONS_BY_USER)),
+            likes: StableBTreeMap::init(m(LIKES)),
+            likes_by_target: StableBTreeMap::init(m(LIKES_BY_TARGET)),
+            matches: StableBTreeMap::init(m(MATCHES)),
+            featured_profiles: StableBTreeMap::init(m(FEATURED_PROFILES)),
+            claimed_profiles: StableBTreeMap::init(m(CLAIMED_PROFILES)),
+            like_windows: StableBTreeMap::init(m(LIKE_WINDOWS)),
+            import_batches: StableBTreeMap::init(m(IMPORT_BATCHES)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
             #[cfg(all(not(target_arch = "wasm32"), any(feature = "native", test)))]
             base: kept,
@@ -267,6 +294,52 @@ impl<M: Memory + Clone> State<M> {
     /// Legacy registrations as sliding-window keys `<o|i>|<owner or IP hash>|<at>|<seq>`.
     pub fn register_windows(&self) -> &KeySet<M> {
         &self.register_windows
+    }
+
+    /// `self_verifications`, by session id.
+    pub fn self_sessions(&self) -> &RecordMap<SelfSession, M> {
+        &self.self_sessions
+    }
+
+    /// `<user address>|<created_at, 20 digits>|<session id>`: a user's sessions, oldest first.
+    pub fn self_sessions_by_user(&self) -> &KeySet<M> {
+        &self.self_sessions_by_user
+    }
+
+    /// `likes`, by `<liker>|<target type>|<target id as sent>` (the original's unique key).
+    pub fn likes(&self) -> &RecordMap<Like, M> {
+        &self.likes
+    }
+
+    /// `<target type>|<target key>|<created_at ms, 20 digits>|<id, 20 digits>` → like key;
+    /// the target key is the lowercased id for `user` targets, the id as sent for `shadow`.
+    pub fn likes_by_target(&self) -> &TextMap<String, M> {
+        &self.likes_by_target
+    }
+
+    /// `matches`, by `<user1>|<user2>`.
+    pub fn matches(&self) -> &RecordMap<Match, M> {
+        &self.matches
+    }
+
+    /// `<featured_rank, 20 digits>|<profile id>` of every profile with a rank above 0.
+    pub fn featured_profiles(&self) -> &KeySet<M> {
+        &self.featured_profiles
+    }
+
+    /// `<claimed address>|<profile id>` of every claimed profile.
+    pub fn claimed_profiles(&self) -> &KeySet<M> {
+        &self.claimed_profiles
+    }
+
+    /// Like rate-limit windows: `<v|i>|<viewer or IP hash>|<at>|<seq>`.
+    pub fn like_windows(&self) -> &KeySet<M> {
+        &self.like_windows
+    }
+
+    /// Import batches applied: `<run id>|<batch index, 20 digits>`.
+    pub fn import_batches(&self) -> &KeySet<M> {
+        &self.import_batches
     }
 
     /// The counter `name` (0 before its first event): `permit_issuance`,

@@ -1,6 +1,7 @@
 //! `heaven migrate`: loading the original services' Cloudflare exports into our stores.
 
 pub mod credits_import;
+pub mod identity_dump;
 pub mod identity_import;
 pub mod rooms_import;
 
@@ -44,8 +45,10 @@ pub async fn d1_import(config: &StackConfig, file: &Path) -> Result<(), HeavenEr
     Ok(())
 }
 
-/// `heaven migrate identity-import <file>`: loads shadow profiles, identities and reserved
-/// labels into the native identity canister's state (the stack must be stopped).
+/// `heaven migrate identity-import <file>`: a `wrangler d1 export` SQL dump of api-core's
+/// database (every identity table, all or nothing, with per-table counts and checksums), or
+/// the JSON document of shadow profiles, identities and reserved labels, into the native
+/// identity canister's state (the stack must be stopped).
 pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
     let refused = |message: String| HeavenError::IdentityImport {
         file: file.display().to_string(),
@@ -55,6 +58,9 @@ pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), He
         path: file.display().to_string(),
         source,
     })?;
+    if !text.trim_start().starts_with('{') {
+        return identity_dump_import(config, file, &text).await;
+    }
     let now = identity_import::now();
     let checked = identity_import::IdentityImport::parse(&text)
         .and_then(|doc| doc.check(now))
@@ -73,6 +79,82 @@ pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), He
         file.display()
     );
     Ok(())
+}
+
+/// The SQL dump path of [`identity_import`]: read, check, import in one canister job whose
+/// writes are undone unless what the canister then holds matches the dump table by table.
+async fn identity_dump_import(
+    config: &StackConfig,
+    file: &Path,
+    dump: &str,
+) -> Result<(), HeavenError> {
+    use identity_canister::import::{self, TableSummary};
+    let refused = |message: String| HeavenError::IdentityImport {
+        file: file.display().to_string(),
+        message,
+    };
+    println!("reading {} ...", file.display());
+    let rows = identity_dump::read(dump).await.map_err(refused)?;
+    let rows = import::check_rows(rows).map_err(refused)?;
+    let expected = import::summarize(&rows);
+    println!(
+        "checked {} rows of {} tables; importing in one run",
+        import::row_count(&rows),
+        import::TABLES.len()
+    );
+    let identity = LocalIdentity::start(&config.data_dir, &EnvSource::Process)?;
+    let now = identity_import::now();
+    let stored_slot = std::sync::Arc::new(std::sync::Mutex::new(None::<Vec<TableSummary>>));
+    let slot = stored_slot.clone();
+    let want = expected.clone();
+    let outcome = identity
+        .canister
+        .run(move || {
+            let stored = identity_import::apply_rows(rows, now);
+            if stored != want {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(stored);
+                // The canister thread undoes every write of a panicking job.
+                panic!("imported rows differ from the dump");
+            }
+            stored
+        })
+        .await;
+    let stored = match outcome {
+        Ok(stored) => stored,
+        Err(_) => {
+            let stored = stored_slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(stored) = &stored {
+                print_summaries(&expected, stored);
+            }
+            return Err(refused(
+                "the canister's rows differ from the dump; nothing was imported".into(),
+            ));
+        }
+    };
+    print_summaries(&expected, &stored);
+    println!(
+        "imported {} tables from {}",
+        import::TABLES.len(),
+        file.display()
+    );
+    Ok(())
+}
+
+fn print_summaries(
+    dump: &[identity_canister::import::TableSummary],
+    canister: &[identity_canister::import::TableSummary],
+) {
+    println!(
+        "{:<22} {:>8}  {:<64}  {:<64}",
+        "table", "rows", "dump sha256", "canister sha256"
+    );
+    for (d, c) in dump.iter().zip(canister) {
+        let mark = if d == c { "ok" } else { "MISMATCH" };
+        println!(
+            "{:<22} {:>8}  {}  {}  {mark}",
+            d.table, d.rows, d.sha256, c.sha256
+        );
+    }
 }
 
 /// `heaven migrate credits-import <file>`: voice-control-plane's credit tables into the local

@@ -90,6 +90,7 @@ fn an_import_with_a_bad_record_writes_nothing() {
         address: " 0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266 ".into(),
         nullifier_hash: None,
         verified_at: 1,
+        ..Default::default()
     };
     let bad = IdentityRecord {
         address: "0x12".into(),

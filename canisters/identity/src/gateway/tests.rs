@@ -144,18 +144,24 @@ fn controller_changes_recertify_what_they_touch_and_only_that() {
     );
     assert_eq!(rt.certified_data(), root_hash());
 
-    // Reserving a label or importing an identity changes no certified answer.
+    // Reserving a label changes no certified answer; importing an identity certifies its
+    // `GET /api/self/identity/<address>`.
     let root = root_hash();
     certified(&rt, |now| {
         admin::set_reserved("alice", Some("team".into()), now)
     });
+    assert_eq!(root_hash(), root);
     let record = IdentityRecord {
         address: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266".into(),
         nullifier_hash: None,
         verified_at: 1,
+        ..Default::default()
     };
     certified(&rt, |now| admin::import_identities(vec![record], now)).unwrap();
-    assert_eq!(root_hash(), root);
+    assert_ne!(root_hash(), root);
+    let path = "/api/self/identity/0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+    assert!(certified_paths().contains(&path.to_string()));
+    assert_eq!(rt.certified_data(), root_hash());
 }
 
 #[tokio::test]
@@ -186,4 +192,95 @@ async fn options_preflight_and_cors_on_updates() {
         header(resp.headers(), "access-control-allow-origin"),
         Some("http://localhost:5173")
     );
+}
+
+#[tokio::test]
+async fn self_answers_are_certified_after_the_webhook_and_served_while_they_hold() {
+    let (rt, _dir) = runtime();
+    let t0 = 1_771_600_000; // 2026-02-20
+    rebuild(Now::from_secs(t0));
+    let config = crate::state::SelfConfig {
+        mock: true,
+        ..Default::default()
+    };
+    certified(&rt, |now| admin::set_self_config(config, now)).unwrap();
+    let user = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+    let post = |path: &str, body: serde_json::Value| -> HttpUpdateRequest<'static> {
+        HttpRequest::post(path.to_string())
+            .with_headers(vec![("host".into(), "x.icp0.io".into())])
+            .with_body(body.to_string().into_bytes())
+            .build()
+            .into()
+    };
+    let created = serve_update(
+        &rt,
+        &post(
+            "/api/self/session",
+            serde_json::json!({"userAddress": user}),
+        ),
+        Now::from_secs(t0),
+    )
+    .await;
+    let created: serde_json::Value = serde_json::from_slice(created.body()).unwrap();
+    let id = created["sessionId"].as_str().unwrap().to_string();
+    // The deeplink names this host over https.
+    assert!(
+        created["deeplinkUrl"]
+            .as_str()
+            .unwrap()
+            .contains("https%3A%2F%2Fx.icp0.io%2Fapi%2Fself%2Fverify")
+    );
+    let session_path = format!("/api/self/session/{id}");
+    let poll = HttpRequest::get(session_path.clone()).build();
+    let pending = serve_query(&poll, Now::from_secs(t0 + 1), Some(vec![1]));
+    assert_eq!(
+        resp_json(&pending),
+        serde_json::json!({"status": "pending"})
+    );
+    assert!(header(pending.headers(), "ic-certificate").is_some());
+    // Past expiry the query declines: an update marks the session expired.
+    assert_eq!(
+        serve_query(&poll, Now::from_secs(t0 + 601), Some(vec![1])).upgrade(),
+        Some(true)
+    );
+
+    let webhook = post(
+        "/api/self/verify",
+        serde_json::json!({"attestationId": 1, "proof": {}, "publicSignals": [],
+                           "userContextData": format!("{id}|dob:2000-02-21|nat:FRA")}),
+    );
+    let answer = serve_update(&rt, &webhook, Now::from_secs(t0 + 2)).await;
+    assert_eq!(answer.body(), br#"{"status":"success","result":true}"#);
+    assert_eq!(rt.certified_data(), root_hash());
+
+    let verified = serve_query(&poll, Now::from_secs(t0 + 3), Some(vec![1]));
+    assert_eq!(resp_json(&verified)["status"], "verified");
+    let lookup = HttpRequest::get(format!("/api/self/identity/{user}")).build();
+    let identity = serve_query(&lookup, Now::from_secs(t0 + 3), Some(vec![1]));
+    assert_eq!(identity.upgrade(), None);
+    assert_eq!(resp_json(&identity)["currentAge"], 25);
+    assert!(header(identity.headers(), "ic-certificate").is_some());
+    // On the birthday the certified `currentAge` is stale: answered by update instead.
+    assert_eq!(
+        serve_query(&lookup, Now::from_secs(t0 + 86_400), Some(vec![1])).upgrade(),
+        Some(true)
+    );
+    // A mixed-case address is not a certified path.
+    let mixed = HttpRequest::get(format!(
+        "/api/self/identity/{}",
+        user.to_uppercase().replace("0X", "0x")
+    ))
+    .build();
+    assert_eq!(
+        serve_query(&mixed, Now::from_secs(t0 + 3), Some(vec![1])).upgrade(),
+        Some(true)
+    );
+    // An upgrade rebuilds the same certifications.
+    let root = root_hash();
+    rebuild(Now::from_secs(t0 + 3));
+    assert_eq!(root_hash(), root);
+}
+
+fn resp_json(resp: &HttpResponse) -> serde_json::Value {
+    serde_json::from_slice(resp.body()).unwrap()
 }

@@ -43,5 +43,8 @@ pub fn post_upgrade(arg: Option<UpgradeArg>, now: Now) {
         for event in migrated {
             process_event(s, now, event);
         }
+        if state::audit::directory::profile_indexes_missing(s) {
+            process_event(s, now, EventType::ProfileIndexesBuilt);
+        }
     });
 }

@@ -2,7 +2,7 @@
 //! environment variables, read with its parse rules, standing for what controllers set on
 //! the IC.
 
-use crate::state::{NamesPolicyConfig, SecretKind, WalletRelayConfig};
+use crate::state::{LikesConfig, NamesPolicyConfig, SecretKind, SelfConfig, WalletRelayConfig};
 
 /// What the local stack configures from its environment: the parts of the canister's
 /// configuration and secrets a controller would set on the IC.
@@ -16,6 +16,10 @@ pub struct NativeSettings {
     pub wallet: WalletRelayConfig,
     /// Route secrets; `edge_key` is the key the local edge presents with the client IP.
     pub secrets: RouteSecrets,
+    /// Self.xyz settings (`SELF_MOCK_PASSPORT`, `APP_SCOPE`, ...).
+    pub self_verification: SelfConfig,
+    /// Like rate limits (`LIKES_WINDOW_SECONDS`, `LIKES_PER_VIEWER`, `LIKES_PER_IP`).
+    pub likes: LikesConfig,
 }
 
 /// The route secrets as the local stack reads them (plain text, from its environment); the
@@ -49,6 +53,11 @@ impl Default for NativeSettings {
             names_policy: NamesPolicyConfig::default(),
             wallet: WalletRelayConfig::default(),
             secrets: RouteSecrets::default(),
+            self_verification: SelfConfig {
+                mock: true,
+                ..SelfConfig::default()
+            },
+            likes: LikesConfig::default(),
         }
     }
 }
@@ -127,8 +136,31 @@ impl NativeSettings {
             enabled: var("WALLET_RELAY_ENABLED").as_deref() == Some("true"),
             ..w
         };
+        let development = var("ENVIRONMENT").as_deref().unwrap_or("development") == "development";
+        let sd = SelfConfig::default();
+        let self_verification = SelfConfig {
+            // The original: `SELF_MOCK_PASSPORT === 'true' || ENVIRONMENT === 'development'`.
+            mock: var("SELF_MOCK_PASSPORT").as_deref() == Some("true") || development,
+            scope: var("APP_SCOPE")
+                .or_else(|| var("SELF_SCOPE"))
+                .unwrap_or(sd.scope)
+                .trim()
+                .to_string(),
+            app_display_name: optional_text("APP_DISPLAY_NAME").unwrap_or(sd.app_display_name),
+            deeplink_scheme: text("APP_DEEPLINK_SCHEME", &sd.deeplink_scheme),
+            nullifier_namespace: text("APP_NULLIFIER_NAMESPACE", &sd.nullifier_namespace),
+            endpoint: optional_text("SELF_ENDPOINT"),
+        };
+        let ld = LikesConfig::default();
+        let likes = LikesConfig {
+            window_seconds: int("LIKES_WINDOW_SECONDS", ld.window_seconds, 1, 86_400),
+            per_viewer: small(int("LIKES_PER_VIEWER", ld.per_viewer.into(), 1, 100_000)),
+            per_ip: small(int("LIKES_PER_IP", ld.per_ip.into(), 1, 1_000_000)),
+        };
         Self {
-            development: var("ENVIRONMENT").as_deref().unwrap_or("development") == "development",
+            development,
+            self_verification,
+            likes,
             names_policy,
             wallet,
             secrets: RouteSecrets {

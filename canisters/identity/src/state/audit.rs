@@ -11,11 +11,13 @@ use ic_stable_structures::Memory;
 pub use super::event::{Event, EventType};
 use super::keys::{self, CLAIM_ATTEMPT_WINDOW_NS, LAST_SWEEP_NS, PERMIT_SEQ, REGISTER_SEQ, SWEEPS};
 use super::records::{
-    ClaimToken, HeavenName, IdentityRecord, PowChallenge, SecretKind, Secrets, UsedNonce, User,
+    ClaimToken, HeavenName, IdentityRecord, PowChallenge, SecretKind, Secrets, SelfSession,
+    UsedNonce, User,
 };
 use super::{Cbor, State};
 use crate::time::Now;
 
+pub mod directory;
 mod replay;
 
 pub use replay::{AuditFinding, check_against_log, compare, replay, replay_events};
@@ -67,9 +69,7 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
             state.secrets.set(Cbor(secrets));
         }
         EventType::ShadowProfileImported { profile } => {
-            state
-                .shadow_profiles
-                .insert(profile.id.clone(), Cbor(profile.clone()));
+            directory::put_profile(state, profile.clone());
         }
         EventType::ClaimStarted {
             claim_id,
@@ -284,6 +284,76 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
             state.wallet_limits.insert(user.clone(), at);
         }
         EventType::TransactionSent { .. } => {}
+        EventType::SelfConfigured { config } => {
+            update_config(state, |c| c.self_verification = config.clone());
+        }
+        EventType::LikesConfigured { config } => {
+            update_config(state, |c| c.likes = config.clone());
+        }
+        EventType::SelfSessionCreated {
+            session_id,
+            user_address,
+            expires_at,
+        } => directory::put_session(
+            state,
+            SelfSession {
+                session_id: session_id.clone(),
+                user_address: user_address.clone(),
+                status: "pending".into(),
+                created_at: at,
+                expires_at: *expires_at,
+                ..SelfSession::default()
+            },
+        ),
+        EventType::SelfSessionExpired { session_id } => {
+            directory::update_session(state, session_id, |s| s.status = "expired".into());
+        }
+        EventType::SelfSessionFailed { session_id, reason } => {
+            directory::update_session(state, session_id, |s| {
+                s.status = "failed".into();
+                s.failure_reason = Some(reason.clone());
+            });
+        }
+        EventType::SelfVerified {
+            session_id,
+            date_of_birth,
+            age,
+            nationality,
+            attestation_id,
+            proof_hash,
+            nullifier_hash,
+        } => {
+            let verified = directory::Verified {
+                session_id,
+                date_of_birth,
+                age: *age,
+                nationality,
+                attestation_id: *attestation_id,
+                proof_hash,
+                nullifier_hash,
+            };
+            directory::self_verified(state, &verified, at);
+        }
+        EventType::LikeSubmitted {
+            viewer,
+            target_type,
+            target_id,
+            ip_hash,
+            window_seconds,
+        } => {
+            let like = directory::LikeSubmission {
+                viewer,
+                target_type,
+                target_id,
+                ip_hash: ip_hash.as_deref(),
+                window_seconds: *window_seconds,
+            };
+            directory::submit_like(state, &like, at_ns);
+        }
+        EventType::ProfileIndexesBuilt => directory::build_profile_indexes(state),
+        EventType::RowsImported { run, batch, rows } => {
+            directory::import_rows(state, run.as_deref(), *batch, rows);
+        }
         EventType::LegacyConfigChanged
         | EventType::LegacySecretChanged { .. }
         | EventType::LegacyShadowProfileUpserted { .. }
@@ -355,9 +425,7 @@ fn complete_claim<M: Memory + Clone>(
         profile.claimed_address = Some(address.to_string());
         profile.claimed_at_ms = Some(at_ms);
         profile.updated_at_ms = at_ms;
-        state
-            .shadow_profiles
-            .insert(profile.id.clone(), Cbor(profile));
+        directory::put_profile(state, profile);
     }
     claim.used = true;
     claim.used_at_ms = Some(at_ms);

@@ -11,7 +11,8 @@
 use minicbor::{Decode, Encode};
 
 use super::records::{
-    IdentityRecord, NamesPolicyConfig, SecretKind, ShadowProfile, WalletRelayConfig,
+    ClaimToken, HeavenName, IdentityRecord, Like, LikesConfig, Match, NamesPolicyConfig,
+    SecretKind, SelfConfig, SelfSession, ShadowProfile, User, WalletRelayConfig,
 };
 
 /// One entry of the log.
@@ -489,6 +490,198 @@ pub enum EventType {
         #[n(0)]
         user: String,
     },
+    /// The Self.xyz settings (mock mode, scope, deeplink texts, nullifier namespace) were set.
+    #[n(38)]
+    SelfConfigured {
+        /// The new settings.
+        #[n(0)]
+        config: SelfConfig,
+    },
+    /// The rate limits of `POST /api/likes` were set.
+    #[n(39)]
+    LikesConfigured {
+        /// The new limits.
+        #[n(0)]
+        config: LikesConfig,
+    },
+    /// `user_address` opened Self verification session `session_id`, pending until
+    /// `expires_at` (seconds).
+    #[n(40)]
+    SelfSessionCreated {
+        /// 32 lowercase hex.
+        #[n(0)]
+        session_id: String,
+        /// Lowercase address.
+        #[n(1)]
+        user_address: String,
+        /// Seconds.
+        #[n(2)]
+        expires_at: u64,
+    },
+    /// A pending Self session was found past its expiry (on a poll or a webhook) and is now
+    /// `expired`.
+    #[n(41)]
+    SelfSessionExpired {
+        /// Session id.
+        #[n(0)]
+        session_id: String,
+    },
+    /// The webhook for a pending Self session did not verify it: the session is `failed`.
+    #[n(42)]
+    SelfSessionFailed {
+        /// Session id.
+        #[n(0)]
+        session_id: String,
+        /// The reason shown to pollers.
+        #[n(1)]
+        reason: String,
+    },
+    /// Self verified the session's holder: the session is `verified`, the address's identity
+    /// (with its app-scoped nullifier, the short-name credential) is replaced, and a directory
+    /// user of that address becomes `verified`.
+    #[n(43)]
+    SelfVerified {
+        /// Session id.
+        #[n(0)]
+        session_id: String,
+        /// `YYYY-MM-DD`.
+        #[n(1)]
+        date_of_birth: String,
+        /// Whole years now.
+        #[n(2)]
+        age: i64,
+        /// Nationality.
+        #[n(3)]
+        nationality: String,
+        /// The webhook's attestation id.
+        #[n(4)]
+        attestation_id: i64,
+        /// SHA-256 hex of the proof JSON.
+        #[n(5)]
+        proof_hash: String,
+        /// `0x` + 64 hex app-scoped nullifier.
+        #[n(6)]
+        nullifier_hash: String,
+    },
+    /// `viewer` liked `target_id` (as sent) of `target_type`: the viewer is a directory user
+    /// (last active now), the like is stored unless it was already, the like counts toward the
+    /// viewer's (and the vouched client IP's) rate limit, and when the target's address liked
+    /// the viewer back the two are matched (once).
+    #[n(44)]
+    LikeSubmitted {
+        /// Lowercase viewer address.
+        #[n(0)]
+        viewer: String,
+        /// `user` or `shadow`.
+        #[n(1)]
+        target_type: String,
+        /// As sent.
+        #[n(2)]
+        target_id: String,
+        /// SHA-256 hex of the client IP a trusted edge vouched for.
+        #[n(3)]
+        ip_hash: Option<String>,
+        /// The like window length (seconds) the request was checked against: older window
+        /// keys of this viewer and IP are dropped.
+        #[n(4)]
+        window_seconds: u64,
+    },
+    /// The shadow-profile indexes (featured rank, claimed address) were built from the
+    /// profiles a build without them had stored.
+    #[n(45)]
+    ProfileIndexesBuilt,
+    /// Rows of the original's tables were imported (a migration batch, or a whole local run):
+    /// each replaces the row with the same key.
+    #[n(46)]
+    RowsImported {
+        /// The import run, for resumable batches.
+        #[n(0)]
+        run: Option<String>,
+        /// The batch's index within the run.
+        #[n(1)]
+        batch: Option<u64>,
+        /// The rows.
+        #[n(2)]
+        rows: ImportRows,
+    },
+}
+
+/// Rows of the original's identity tables, as one import batch carries them.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Encode, Decode, candid::CandidType, serde::Deserialize,
+)]
+pub struct ImportRows {
+    /// `users`.
+    #[n(0)]
+    pub users: Vec<User>,
+    /// `shadow_profiles` (with `likes_received` counted from `likes`).
+    #[n(1)]
+    pub shadow_profiles: Vec<ShadowProfile>,
+    /// `claim_tokens`.
+    #[n(2)]
+    pub claim_tokens: Vec<ClaimToken>,
+    /// `likes`.
+    #[n(3)]
+    pub likes: Vec<Like>,
+    /// `matches`.
+    #[n(4)]
+    pub matches: Vec<Match>,
+    /// `self_verifications`.
+    #[n(5)]
+    pub self_sessions: Vec<SelfSession>,
+    /// `user_identity`.
+    #[n(6)]
+    pub identities: Vec<IdentityRecord>,
+    /// `heaven_names`.
+    #[n(7)]
+    pub names: Vec<HeavenName>,
+    /// `heaven_reserved`.
+    #[n(8)]
+    pub reserved: Vec<ReservedLabel>,
+    /// `name_permit_issuance`.
+    #[n(9)]
+    pub permit_issuance: Vec<PermitIssuance>,
+}
+
+/// A `heaven_reserved` row.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Encode, Decode, candid::CandidType, serde::Deserialize,
+)]
+pub struct ReservedLabel {
+    /// Trimmed, lowercase label.
+    #[n(0)]
+    pub label: String,
+    /// Why.
+    #[n(1)]
+    pub reason: String,
+}
+
+/// A `name_permit_issuance` row (it becomes sliding-window keys).
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Encode, Decode, candid::CandidType, serde::Deserialize,
+)]
+pub struct PermitIssuance {
+    /// Lowercase wallet.
+    #[n(0)]
+    pub wallet: String,
+    /// SHA-256 hex of the client IP.
+    #[n(1)]
+    pub ip_hash: Option<String>,
+    /// `X-Device-Id`.
+    #[n(2)]
+    pub device_id: Option<String>,
+    /// `0x` label hash.
+    #[n(3)]
+    pub label_hash: String,
+    /// `0x` parent node.
+    #[n(4)]
+    pub parent_node: String,
+    /// 0 SHORT_SELF, 1 LONG_POW.
+    #[n(5)]
+    pub policy_type: u8,
+    /// Seconds.
+    #[n(6)]
+    pub issued_at: u64,
 }
 
 impl EventType {

@@ -91,3 +91,68 @@ pub fn wallet_window(wallet: &str, requester: Option<&str>) -> (char, String) {
 pub fn signer_key_id(key_name: &str, role: &str) -> String {
     format!("{key_name}|{role}")
 }
+
+/// Counter of likes (the `likes.id` sequence; imports raise it to the highest imported id).
+pub const LIKE_SEQ: &str = "like_seq";
+/// Counter of matches (the `matches.id` sequence).
+pub const MATCH_SEQ: &str = "match_seq";
+/// Counter of like rate-limit window keys.
+pub const LIKE_WINDOW_SEQ: &str = "like_window_seq";
+
+/// `likes` key: the original's unique `(liker_address, target_type, target_id)`.
+pub fn like_key(liker: &str, target_type: &str, target_id: &str) -> String {
+    format!("{liker}|{target_type}|{target_id}")
+}
+
+/// The prefix of every `likes` key of `liker`.
+pub fn liker_prefix(liker: &str) -> String {
+    format!("{liker}|")
+}
+
+/// How a like's target is matched: `user` ids case-insensitively, `shadow` ids as sent.
+pub fn target_key(target_type: &str, target_id: &str) -> String {
+    if target_type == "user" {
+        target_id.to_lowercase()
+    } else {
+        target_id.to_string()
+    }
+}
+
+/// `likes_by_target` key.
+pub fn like_target_key(target_type: &str, target_id: &str, created_at_ms: u64, id: u64) -> String {
+    format!(
+        "{}|{}|{created_at_ms:020}|{id:020}",
+        target_type,
+        target_key(target_type, target_id)
+    )
+}
+
+/// The prefix of every `likes_by_target` key of a target (`target_id` already a target key).
+pub fn like_target_prefix(target_type: &str, target_key: &str) -> String {
+    format!("{target_type}|{target_key}|")
+}
+
+/// `matches` key of two lowercase addresses (ordered).
+pub fn match_key(user1: &str, user2: &str) -> String {
+    format!("{user1}|{user2}")
+}
+
+/// `featured_profiles` key.
+pub fn featured_key(rank: u64, id: &str) -> String {
+    format!("{rank:020}|{id}")
+}
+
+/// `claimed_profiles` key.
+pub fn claimed_key(address: &str, id: &str) -> String {
+    format!("{address}|{id}")
+}
+
+/// `self_sessions_by_user` key.
+pub fn session_user_key(address: &str, created_at: u64, session_id: &str) -> String {
+    format!("{address}|{created_at:020}|{session_id}")
+}
+
+/// `import_batches` key.
+pub fn import_batch_key(run: &str, batch: u64) -> String {
+    format!("{run}|{batch:020}")
+}

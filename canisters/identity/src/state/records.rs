@@ -32,6 +32,77 @@ pub struct Config {
     #[cbor(default)]
     #[n(5)]
     pub trusted_edges: Vec<String>,
+    /// Self.xyz verification settings (`/api/self`).
+    #[cbor(default)]
+    #[n(6)]
+    pub self_verification: SelfConfig,
+    /// Rate limits of `POST /api/likes` (not in the original).
+    #[cbor(default)]
+    #[n(7)]
+    pub likes: LikesConfig,
+}
+
+/// Settings of `/api/self/*` (the original's `SELF_*` and `APP_*` variables).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
+pub struct SelfConfig {
+    /// Mock mode (`SELF_MOCK_PASSPORT == "true"` or `ENVIRONMENT == "development"`): any
+    /// well-formed webhook for a pending session verifies it, with the DOB and nationality the
+    /// `userContextData` carries. Outside mock mode the webhook fails, as the original's did.
+    #[n(0)]
+    pub mock: bool,
+    /// `APP_SCOPE || SELF_SCOPE || "heaven"`, trimmed.
+    #[n(1)]
+    pub scope: String,
+    /// `APP_DISPLAY_NAME` (default `App`).
+    #[n(2)]
+    pub app_display_name: String,
+    /// `APP_DEEPLINK_SCHEME` (default `heaven`).
+    #[n(3)]
+    pub deeplink_scheme: String,
+    /// `APP_NULLIFIER_NAMESPACE` (default `heaven-names:v1`).
+    #[n(4)]
+    pub nullifier_namespace: String,
+    /// `SELF_ENDPOINT`: the webhook URL the deeplink names; `None` = the request's origin +
+    /// `/api/self/verify`.
+    #[n(5)]
+    pub endpoint: Option<String>,
+}
+
+impl Default for SelfConfig {
+    fn default() -> Self {
+        Self {
+            mock: false,
+            scope: "heaven".into(),
+            app_display_name: "App".into(),
+            deeplink_scheme: "heaven".into(),
+            nullifier_namespace: "heaven-names:v1".into(),
+            endpoint: None,
+        }
+    }
+}
+
+/// Sliding-window limits of `POST /api/likes` (the original had none; likes are unsigned).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
+pub struct LikesConfig {
+    /// Window length in seconds.
+    #[n(0)]
+    pub window_seconds: u64,
+    /// Likes per viewer address per window.
+    #[n(1)]
+    pub per_viewer: u32,
+    /// Likes per client IP (vouched for by the trusted edge) per window.
+    #[n(2)]
+    pub per_ip: u32,
+}
+
+impl Default for LikesConfig {
+    fn default() -> Self {
+        Self {
+            window_seconds: 60,
+            per_viewer: 30,
+            per_ip: 120,
+        }
+    }
 }
 
 /// Settings of `/api/names/challenge` and `/api/names/permit` (the original's `TEMPO_*` and
@@ -272,7 +343,7 @@ pub struct ShadowProfile {
 }
 
 /// A claim link and code (`claim_tokens`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct ClaimToken {
     /// Claim id (UUID v4).
     #[n(0)]
@@ -307,7 +378,7 @@ pub struct ClaimToken {
 }
 
 /// A directory user (`users`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct User {
     /// Lowercase address.
     #[n(0)]
@@ -324,7 +395,7 @@ pub struct User {
 }
 
 /// A legacy off-chain `.heaven` name (`heaven_names`). Times in seconds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct HeavenName {
     /// Normalized label.
     #[n(0)]
@@ -398,7 +469,7 @@ pub struct PowChallenge {
     pub created_at: u64,
 }
 
-/// What the names policy needs from `user_identity` (Self verification).
+/// A `user_identity` row (Self verification); the names policy reads the nullifier.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
 pub struct IdentityRecord {
     /// Lowercase address.
@@ -410,4 +481,106 @@ pub struct IdentityRecord {
     /// Seconds.
     #[n(2)]
     pub verified_at: u64,
+    /// `YYYY-MM-DD` (absent only in records imported without it).
+    #[cbor(default)]
+    #[n(3)]
+    pub date_of_birth: Option<String>,
+    /// Whole years at verification.
+    #[cbor(default)]
+    #[n(4)]
+    pub age_at_verification: Option<i64>,
+    /// Nationality code as disclosed.
+    #[cbor(default)]
+    #[n(5)]
+    pub nationality: Option<String>,
+    /// The Self session that verified it.
+    #[cbor(default)]
+    #[n(6)]
+    pub verification_session_id: Option<String>,
+    /// Seconds (first verification).
+    #[cbor(default)]
+    #[n(7)]
+    pub created_at: Option<u64>,
+    /// Seconds (last verification).
+    #[cbor(default)]
+    #[n(8)]
+    pub updated_at: Option<u64>,
+}
+
+/// A Self verification session (`self_verifications`). Times in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
+pub struct SelfSession {
+    /// 32 lowercase hex.
+    #[n(0)]
+    pub session_id: String,
+    /// Lowercase address.
+    #[n(1)]
+    pub user_address: String,
+    /// `pending`, `verified`, `failed` or `expired`.
+    #[n(2)]
+    pub status: String,
+    /// `YYYY-MM-DD`, once verified.
+    #[n(3)]
+    pub date_of_birth: Option<String>,
+    /// Whole years, once verified.
+    #[n(4)]
+    pub age: Option<i64>,
+    /// Nationality, once verified.
+    #[n(5)]
+    pub nationality: Option<String>,
+    /// The webhook's `attestationId`, once verified.
+    #[n(6)]
+    pub attestation_id: Option<i64>,
+    /// SHA-256 hex of the proof JSON, once verified.
+    #[n(7)]
+    pub proof_hash: Option<String>,
+    /// Seconds, once verified.
+    #[n(8)]
+    pub verified_at: Option<u64>,
+    /// Seconds.
+    #[n(9)]
+    pub created_at: u64,
+    /// Seconds (created + 600).
+    #[n(10)]
+    pub expires_at: u64,
+    /// Why it failed.
+    #[n(11)]
+    pub failure_reason: Option<String>,
+}
+
+/// A like (`likes`); its key is `<liker>|<target type>|<target id as sent>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
+pub struct Like {
+    /// The row id (AUTOINCREMENT in the original).
+    #[n(0)]
+    pub id: u64,
+    /// Lowercase liker address.
+    #[n(1)]
+    pub liker_address: String,
+    /// `user` or `shadow`.
+    #[n(2)]
+    pub target_type: String,
+    /// As sent (not lowercased).
+    #[n(3)]
+    pub target_id: String,
+    /// Milliseconds.
+    #[n(4)]
+    pub created_at_ms: u64,
+}
+
+/// A match (`matches`): `user1 < user2`, both lowercase; keyed `<user1>|<user2>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
+pub struct Match {
+    /// The row id.
+    #[n(0)]
+    pub id: u64,
+    /// Lexicographically smaller address.
+    #[n(1)]
+    pub user1: String,
+    /// Larger address.
+    #[n(2)]
+    pub user2: String,
+    /// Milliseconds.
+    #[n(3)]
+    pub created_at_ms: u64,
 }

@@ -192,6 +192,7 @@ impl IdentityRow {
             address: address(&self.address)?,
             nullifier_hash,
             verified_at: self.verified_at,
+            ..IdentityRecord::default()
         })
     }
 }
@@ -226,6 +227,24 @@ impl CheckedImport {
         }
         Ok(report)
     }
+}
+
+/// Imports checked dump rows as one event and returns the summary of what the state then
+/// holds for their keys. Runs on the canister thread.
+pub fn apply_rows(
+    rows: identity_canister::state::event::ImportRows,
+    now: Now,
+) -> Vec<identity_canister::import::TableSummary> {
+    use identity_canister::state::{self, audit::process_event, event::EventType};
+    state::mutate(|s| {
+        let event = EventType::RowsImported {
+            run: None,
+            batch: None,
+            rows: rows.clone(),
+        };
+        process_event(s, now, event);
+        identity_canister::import::summarize_stored(s, &rows)
+    })
 }
 
 /// The import time.

@@ -1,7 +1,8 @@
 //! api-core's HTTP surface on the local stack.
 //!
 //! `GET /health` answers like the original. The identity groups (`/api/claim`, `/api/names`,
-//! `/api/wallet`) are answered by the identity canister running natively ([`identity`]). The
+//! `/api/wallet`, `/api/self`, `/api/likes`, `/api/candidates`) are answered by the identity
+//! canister running natively ([`identity`]). The
 //! other groups the original mounts exist so that clients get an honest 501 (not a misleading
 //! 404) until their issue moves them here; unknown paths, wrong methods and trailing slashes are
 //! 404 `{"error":"Not found"}` as in the original.
@@ -17,14 +18,18 @@ use http_common::json_error;
 use crate::resources::LocalIdentity;
 
 /// Route groups the identity canister answers (everything under them too).
-pub const IDENTITY_GROUPS: [&str; 3] = ["/api/claim", "/api/names", "/api/wallet"];
+pub const IDENTITY_GROUPS: [&str; 6] = [
+    "/api/claim",
+    "/api/names",
+    "/api/wallet",
+    "/api/self",
+    "/api/likes",
+    "/api/candidates",
+];
 
 /// Route groups api-core mounts (contracts/api-core.md §0.1) that are not moved yet.
-pub const PENDING_GROUPS: [&str; 8] = [
-    "/api/candidates",
-    "/api/likes",
+pub const PENDING_GROUPS: [&str; 5] = [
     "/api/scrobble",
-    "/api/self",
     "/api/load",
     "/api/arweave",
     "/api/music",

@@ -506,6 +506,7 @@ async fn short_names_need_a_self_nullifier_a_price_and_room_under_the_cap() {
             address: WALLET.into(),
             nullifier_hash: None,
             verified_at: 1,
+            ..Default::default()
         },
         now(),
     )
@@ -518,6 +519,7 @@ async fn short_names_need_a_self_nullifier_a_price_and_room_under_the_cap() {
             address: WALLET.into(),
             nullifier_hash: Some(NULLIFIER.into()),
             verified_at: 1,
+            ..Default::default()
         },
         now(),
     )

@@ -102,6 +102,23 @@ pub fn compare<A: Memory + Clone, B: Memory + Clone>(
     same_entries("signer_keys", &a.signer_keys, &b.signer_keys)?;
     same_entries("claim_attempts", &a.claim_attempts, &b.claim_attempts)?;
     same_entries("register_windows", &a.register_windows, &b.register_windows)?;
+    same_entries("self_sessions", &a.self_sessions, &b.self_sessions)?;
+    same_entries(
+        "self_sessions_by_user",
+        &a.self_sessions_by_user,
+        &b.self_sessions_by_user,
+    )?;
+    same_entries("likes", &a.likes, &b.likes)?;
+    same_entries("likes_by_target", &a.likes_by_target, &b.likes_by_target)?;
+    same_entries("matches", &a.matches, &b.matches)?;
+    same_entries(
+        "featured_profiles",
+        &a.featured_profiles,
+        &b.featured_profiles,
+    )?;
+    same_entries("claimed_profiles", &a.claimed_profiles, &b.claimed_profiles)?;
+    same_entries("like_windows", &a.like_windows, &b.like_windows)?;
+    same_entries("import_batches", &a.import_batches, &b.import_batches)?;
     Ok(())
 }
 

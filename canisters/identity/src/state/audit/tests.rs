@@ -54,6 +54,15 @@ fn kind(event: &EventType) -> Option<&'static str> {
         EventType::RelayerNonceReleased { .. } => "RelayerNonceReleased",
         EventType::RelayerNonceForgotten { .. } => "RelayerNonceForgotten",
         EventType::ProfileRelayCounted { .. } => "ProfileRelayCounted",
+        EventType::SelfConfigured { .. } => "SelfConfigured",
+        EventType::LikesConfigured { .. } => "LikesConfigured",
+        EventType::SelfSessionCreated { .. } => "SelfSessionCreated",
+        EventType::SelfSessionExpired { .. } => "SelfSessionExpired",
+        EventType::SelfSessionFailed { .. } => "SelfSessionFailed",
+        EventType::SelfVerified { .. } => "SelfVerified",
+        EventType::LikeSubmitted { .. } => "LikeSubmitted",
+        EventType::ProfileIndexesBuilt => "ProfileIndexesBuilt",
+        EventType::RowsImported { .. } => "RowsImported",
         EventType::LegacyConfigChanged
         | EventType::LegacySecretChanged { .. }
         | EventType::LegacyShadowProfileUpserted { .. }
@@ -69,7 +78,7 @@ fn kind(event: &EventType) -> Option<&'static str> {
     })
 }
 
-const ALL_KINDS: [&str; 26] = [
+const ALL_KINDS: [&str; 35] = [
     "Installed",
     "ClaimCompleted",
     "PowChallengeConsumed",
@@ -96,6 +105,15 @@ const ALL_KINDS: [&str; 26] = [
     "RelayerNonceReleased",
     "RelayerNonceForgotten",
     "ProfileRelayCounted",
+    "SelfConfigured",
+    "LikesConfigured",
+    "SelfSessionCreated",
+    "SelfSessionExpired",
+    "SelfSessionFailed",
+    "SelfVerified",
+    "LikeSubmitted",
+    "ProfileIndexesBuilt",
+    "RowsImported",
 ];
 
 /// The canister's surroundings: a runtime, a Tempo node and a Base node.
@@ -216,6 +234,7 @@ async fn the_state_replayed_from_the_log_equals_the_live_state() {
         address: owner.clone(),
         nullifier_hash: Some(nullifier),
         verified_at: T0,
+        ..Default::default()
     };
     admin::import_identities(vec![identity], at(0)).unwrap();
     admin::set_reserved("brand", Some("trademark".into()), at(0));
@@ -471,6 +490,139 @@ async fn the_state_replayed_from_the_log_equals_the_live_state() {
         );
     });
 
+    // ---- Self: a verified, a failed and an expired session ----
+    let self_config = crate::state::SelfConfig {
+        mock: true,
+        ..Default::default()
+    };
+    admin::set_self_config(self_config, at(0)).unwrap();
+    admin::set_likes_config(crate::state::LikesConfig::default(), at(0)).unwrap();
+    let viewer = address_hex(&key_from_seed(8));
+    let minor = address_hex(&key_from_seed(9));
+    let late = address_hex(&key_from_seed(10));
+    let mut sessions = Vec::new();
+    for address in [&viewer, &minor, &late] {
+        let answer = w
+            .call(
+                "POST",
+                "/api/self/session",
+                &[],
+                json!({"userAddress": address}),
+            )
+            .await;
+        sessions.push(answer["sessionId"].as_str().unwrap().to_string());
+    }
+    for (id, dob) in [(&sessions[0], "1990-05-05"), (&sessions[1], "2015-05-05")] {
+        let context = format!("{id}|dob:{dob}");
+        w.call(
+            "POST",
+            "/api/self/verify",
+            &[],
+            json!({"attestationId": 1, "proof": {}, "publicSignals": [], "userContextData": context}),
+        )
+        .await;
+    }
+    let polled = w
+        .call_at(
+            "GET",
+            &format!("/api/self/session/{}", sessions[2]),
+            &[],
+            Value::Null,
+            at(700),
+        )
+        .await;
+    assert_eq!(polled, json!({"status": "expired"}));
+
+    // ---- likes: a shadow like, then a mutual pair ----
+    for (liker, target_type, target) in [
+        (&viewer, "shadow", "p"),
+        (&viewer, "user", owner.as_str()),
+        (&owner, "user", viewer.as_str()),
+    ] {
+        w.call(
+            "POST",
+            "/api/likes",
+            &[],
+            json!({"viewerAddress": liker, "targetType": target_type, "targetId": target}),
+        )
+        .await;
+    }
+    assert_eq!(with(|s| s.matches().len()), 1);
+
+    // ---- an import batch with a row of every table, and the profile index build ----
+    let rows = crate::state::event::ImportRows {
+        users: vec![crate::state::User {
+            address: late.clone(),
+            created_at_ms: 5,
+            last_active_at_ms: None,
+            directory_tier: "handoff".into(),
+        }],
+        shadow_profiles: vec![self::profile("imported")],
+        claim_tokens: vec![crate::state::ClaimToken {
+            id: "c-1".into(),
+            shadow_profile_id: "imported".into(),
+            token_hash: "aa".repeat(32),
+            human_code_hash: "bb".repeat(32),
+            method: "dm".into(),
+            issued_at_ms: 1,
+            expires_at_ms: 2,
+            ..Default::default()
+        }],
+        likes: vec![crate::state::Like {
+            id: 40,
+            liker_address: late.clone(),
+            target_type: "shadow".into(),
+            target_id: "imported".into(),
+            created_at_ms: 3,
+        }],
+        matches: vec![crate::state::Match {
+            id: 7,
+            user1: late.clone().min(minor.clone()),
+            user2: late.clone().max(minor.clone()),
+            created_at_ms: 3,
+        }],
+        self_sessions: vec![crate::state::SelfSession {
+            session_id: "cd".repeat(16),
+            user_address: late.clone(),
+            status: "failed".into(),
+            created_at: 1,
+            expires_at: 601,
+            failure_reason: Some("Must be 18 or older".into()),
+            ..Default::default()
+        }],
+        identities: vec![crate::state::IdentityRecord {
+            address: late.clone(),
+            verified_at: 9,
+            ..Default::default()
+        }],
+        names: vec![crate::state::HeavenName {
+            label: "imported".into(),
+            owner: late.clone(),
+            status: "active".into(),
+            expires_at: T0 + 400 * 86_400,
+            grace_ends_at: T0 + 430 * 86_400,
+            ..Default::default()
+        }],
+        reserved: vec![crate::state::event::ReservedLabel {
+            label: "heaven".into(),
+            reason: "brand".into(),
+        }],
+        permit_issuance: vec![crate::state::event::PermitIssuance {
+            wallet: late.clone(),
+            label_hash: "0x01".into(),
+            parent_node: "0x02".into(),
+            issued_at: T0,
+            ..Default::default()
+        }],
+    };
+    let outcome = admin::import_batch("run".into(), 0, rows.clone(), at(4)).unwrap();
+    assert!(outcome.applied);
+    assert_eq!(
+        outcome.summary,
+        crate::import::summarize(&crate::import::check_rows(rows).unwrap())
+    );
+    mutate(|s| process_event(s, at(4), EventType::ProfileIndexesBuilt));
+
     // ---- the sweep, after the windows and the challenge's retention passed ----
     crate::names::sweep(at(2 * 3600));
     assert!(with(
@@ -490,9 +642,11 @@ async fn the_state_replayed_from_the_log_equals_the_live_state() {
     let replayed = replay_events().unwrap();
     with(|live| {
         assert_eq!(compare(live, &replayed), Ok(()));
-        assert_eq!(replayed.names().len(), 2);
+        assert_eq!(replayed.names().len(), 3);
         assert_eq!(replayed.counter(keys::SWEEPS), 1);
-        assert_eq!(replayed.counter(keys::PERMIT_SEQ), 2);
+        assert_eq!(replayed.counter(keys::PERMIT_SEQ), 3);
+        assert_eq!(replayed.counter(keys::LIKE_SEQ), 40);
+        assert_eq!(replayed.counter(keys::MATCH_SEQ), 7);
         assert_eq!(replayed.config(), live.config());
         assert_eq!(replayed.event_count(), 0, "a replay records nothing");
     });
