@@ -14,7 +14,7 @@
 
 mod agent;
 mod config;
-mod credits;
+pub mod credits;
 mod error;
 mod identity;
 
