@@ -36,7 +36,7 @@ async fn agent_for(server: &IcHttpServer, id: Secp256k1Identity) -> Agent {
 }
 
 async fn serve_fixture() -> (IcHttpServer, Principal) {
-    let mut harness = Harness::new();
+    let mut harness = Harness::at_wall_clock();
     let c = harness
         .create_and_install(
             &fixture_wasm(),

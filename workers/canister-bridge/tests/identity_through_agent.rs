@@ -27,7 +27,7 @@ async fn names_routes_and_identity_reads_go_through_ic_agent() {
     struct InitArg {
         ecdsa_key_name: String,
     }
-    let mut harness = Harness::new();
+    let mut harness = Harness::at_wall_clock();
     let wasm = canister_wasm("identity").unwrap_or_else(|e| panic!("{e}"));
     let c = harness
         .create_and_install(

@@ -80,7 +80,7 @@ async fn start_proxy(upstream: String, mode: FirstCall) -> (String, Arc<AtomicU3
 async fn fixture_behind_proxy(
     mode: FirstCall,
 ) -> (IcHttpServer, CanisterAgent, Principal, Arc<AtomicU32>) {
-    let mut harness = Harness::new();
+    let mut harness = Harness::at_wall_clock();
     let wasm = canister_wasm("harness_fixture").unwrap_or_else(|e| panic!("{e}"));
     #[derive(candid::CandidType)]
     struct FixtureInit {

@@ -59,7 +59,8 @@ pub const TEST_ROOT_KEY_SEED: &[u8] = b"ic-wasm-harness root key";
 
 impl IcHttpServer {
     /// Serves `harness` on an ephemeral port of 127.0.0.1 (inside the current tokio runtime),
-    /// signing with the key of [`TEST_ROOT_KEY_SEED`].
+    /// signing with the key of [`TEST_ROOT_KEY_SEED`]. Build the harness with
+    /// [`Harness::at_wall_clock`]: the clock is moved to the wall clock before each request.
     pub async fn start(harness: Harness) -> std::io::Result<Self> {
         Self::start_with_key(harness, TestRootKey::from_seed(TEST_ROOT_KEY_SEED)).await
     }

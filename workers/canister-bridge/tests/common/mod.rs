@@ -49,7 +49,7 @@ pub async fn connect(url: String, seed: u8) -> CanisterAgent {
 
 /// A harness with the shipped credits wasm, `workers` listed as its workers.
 pub fn credits_harness(workers: &[Principal]) -> (Harness, Principal) {
-    let mut harness = Harness::new();
+    let mut harness = Harness::at_wall_clock();
     let wasm = canister_wasm("credits").unwrap_or_else(|e| panic!("{e}"));
     let c = harness
         .create_and_install(
