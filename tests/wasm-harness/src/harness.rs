@@ -102,6 +102,19 @@ impl Harness {
         Self::with_seed(0)
     }
 
+    /// A harness whose clock starts at the wall clock instead of [`START_TIME_NANOS`]: what
+    /// [`crate::ic_http::IcHttpServer`] serves (it keeps the clock on the wall clock, and a
+    /// canister installed months "earlier" would owe that many interval-timer runs).
+    pub fn at_wall_clock() -> Self {
+        let mut harness = Self::new();
+        harness.time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(START_TIME_NANOS)
+            .max(START_TIME_NANOS);
+        harness
+    }
+
     /// A harness whose `raw_rand` answers are determined by `seed`.
     pub fn with_seed(seed: u64) -> Self {
         Self {

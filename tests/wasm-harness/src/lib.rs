@@ -9,6 +9,9 @@
 //! - [`Scenario`] is what canister scenario tests are written against; [`Harness`] and
 //!   [`PocketIcScenario`] (the `pocket-ic` crate, when `POCKET_IC_BIN` is set) implement it.
 //!
+//! - [`ic_http::IcHttpServer`] serves a harness over the IC HTTP interface, so an unmodified
+//!   `ic_agent::Agent` can call the canisters it runs.
+//!
 //! Never linked into a canister or a worker. See `tests/README.md` for what the harness does
 //! not model.
 
@@ -23,6 +26,7 @@ mod ecdsa;
 mod error;
 mod gateway;
 mod harness;
+pub mod ic_http;
 mod instrument;
 mod management;
 mod outcall;

@@ -47,6 +47,9 @@ pub enum HeavenError {
     /// answer.
     #[error("credits canister: {0}")]
     CreditsCanister(#[from] credits_canister::native::NativeCreditsError),
+    /// The canister bridge (`ICP_URL`, ...) is misconfigured or the agent could not be set up.
+    #[error("canister bridge: {0}")]
+    Bridge(String),
     /// A `heaven credits` command was refused.
     #[error("credits: {0}")]
     Credits(String),

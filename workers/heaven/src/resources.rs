@@ -37,8 +37,13 @@ pub struct LocalResources {
     /// The identity canister running natively; only when the api service is served (its state
     /// file must have one process at a time).
     pub identity: Option<LocalIdentity>,
-    /// The credits canister running natively; only when voice-rooms is served.
+    /// The credits canister running natively; only when voice-rooms is served without the
+    /// canister bridge.
     pub credits: Option<credits_canister::native::NativeCredits>,
+    /// voice-rooms' credits client: the native canister in-process, or the deployed canister
+    /// through ic-agent when `ICP_URL` and `ICP_CREDITS_CANISTER_ID` are set; only when
+    /// voice-rooms is served.
+    pub credits_client: Option<Arc<dyn voice_rooms::CreditsClient>>,
     /// voice-rooms' `song_registry` table, in the state store's database; only when
     /// voice-rooms is served.
     pub songs: Option<voice_rooms::songs::SongRegistry>,
@@ -186,10 +191,31 @@ pub async fn open_resources(
     } else {
         None
     };
-    let credits = if canisters.credits {
-        Some(crate::credits::start(&config.data_dir)?)
-    } else {
-        None
+    let bridge = canister_bridge::BridgeConfig::from_env()
+        .map_err(|e| HeavenError::Bridge(e.to_string()))?;
+    let deployed_credits = bridge.as_ref().and_then(|b| b.credits_canister);
+    let (credits, credits_client) = match (canisters.credits, deployed_credits) {
+        (false, _) => (None, None),
+        (true, Some(canister)) => {
+            let bridge = bridge
+                .as_ref()
+                .expect("a canister id comes with the bridge");
+            let agent = canister_bridge::CanisterAgent::connect(bridge)
+                .await
+                .map_err(|e| HeavenError::Bridge(e.to_string()))?;
+            tracing::info!(%canister, principal = %agent.principal(), url = %bridge.url,
+                "voice-rooms uses the deployed credits canister through ic-agent");
+            let client: Arc<dyn voice_rooms::CreditsClient> =
+                Arc::new(canister_bridge::AgentCredits::new(agent, canister));
+            (None, Some(client))
+        }
+        (true, None) => {
+            let native = crate::credits::start(&config.data_dir)?;
+            let client: Arc<dyn voice_rooms::CreditsClient> = Arc::new(
+                crate::services::credits_client::InProcessCredits(native.clone()),
+            );
+            (Some(native), Some(client))
+        }
     };
     // The credits canister is started exactly when voice-rooms is served.
     let songs = if canisters.credits {
@@ -198,27 +224,25 @@ pub async fn open_resources(
         None
     };
     let background = BackgroundTasks::new();
-    let rooms = match &credits {
-        Some(native) => Some(
+    let rooms = match &credits_client {
+        Some(client) => Some(
             open_rooms(
                 config,
                 &voice_rooms,
                 state.clone(),
-                native,
+                client.clone(),
                 background.clone(),
             )
             .await?,
         ),
         None => None,
     };
-    let duet = match (&credits, &rooms) {
-        (Some(native), Some(rooms)) => Some(
+    let duet = match (&credits_client, &rooms) {
+        (Some(client), Some(rooms)) => Some(
             voice_rooms::duet::DuetRooms::start(
                 state.clone(),
                 rooms.db().clone(),
-                Arc::new(crate::services::credits_client::InProcessCredits(
-                    native.clone(),
-                )),
+                client.clone(),
                 voice_rooms::Clock::system(),
                 voice_rooms::duet::DuetSettings {
                     agora: voice_rooms.agora.clone(),
@@ -245,6 +269,7 @@ pub async fn open_resources(
         metadata_resolver,
         identity,
         credits,
+        credits_client,
         songs,
     })
 }
@@ -257,7 +282,7 @@ async fn open_rooms(
     config: &StackConfig,
     voice_rooms: &voice_rooms::VoiceRoomsConfig,
     state: Arc<dyn StateStore>,
-    credits: &credits_canister::native::NativeCredits,
+    credits: Arc<dyn voice_rooms::CreditsClient>,
     background: BackgroundTasks,
 ) -> Result<voice_rooms::rooms::Rooms, HeavenError> {
     let url = voice_rooms
@@ -270,9 +295,7 @@ async fn open_rooms(
     voice_rooms::rooms::Rooms::start(
         state,
         db,
-        Arc::new(crate::services::credits_client::InProcessCredits(
-            credits.clone(),
-        )),
+        credits,
         voice_rooms::Clock::system(),
         voice_rooms.agora.clone(),
         voice_rooms::rooms::AiHost::new(

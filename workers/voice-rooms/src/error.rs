@@ -8,6 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_common::json_error;
 
+/// The `Retry-After` (seconds) of a 503 for a credits canister that did not answer.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// Every way a voice-rooms request can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -32,8 +35,8 @@ pub enum AppError {
     /// yet.
     #[error("not implemented")]
     NotImplemented,
-    /// 503 `{"error":"service unavailable"}`: the credits canister, a store or the replica
-    /// running the room did not answer. The detail is logged, never sent.
+    /// 503 `{"error":"service unavailable"}` with `Retry-After`: the credits canister, a store
+    /// or the replica running the room did not answer. The detail is logged, never sent.
     #[error("service unavailable: {0}")]
     Unavailable(String),
     /// 500 `Internal Server Error` (text/plain), as Hono answers an uncaught exception. The
@@ -103,7 +106,11 @@ impl IntoResponse for AppError {
             Self::NotImplemented => json_error(status, "not implemented"),
             Self::Unavailable(detail) => {
                 tracing::warn!(%detail, "dependency unavailable");
-                json_error(status, "service unavailable")
+                let mut response = json_error(status, "service unavailable");
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.into());
+                response
             }
             Self::Internal(detail) => {
                 tracing::error!(%detail, "request failed");

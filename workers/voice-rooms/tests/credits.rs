@@ -159,12 +159,16 @@ async fn a_canister_that_does_not_answer_is_503() {
         CreditsError::Rejected("trapped".into()),
     ] {
         *service.credits.down.lock().unwrap() = Some(err);
-        assert_error(
-            service.call("GET", "/credits", Some(&token)).await,
-            503,
-            "service unavailable",
-        )
-        .await;
+        let response = service.call("GET", "/credits", Some(&token)).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap()),
+            Some("5"),
+            "a 503 tells when to retry"
+        );
+        assert_error(response, 503, "service unavailable").await;
         assert_error(
             service
                 .call("POST", "/credits/verify-celo", Some(&token))

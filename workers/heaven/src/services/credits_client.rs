@@ -1,70 +1,29 @@
 //! voice-rooms' credits client in the local stack: the native credits canister this process
-//! runs (no network between them; an ic-agent client takes its place against the IC).
+//! runs (no network between them; `canister_bridge::AgentCredits` takes its place against a
+//! deployed canister). The type conversions are the bridge's, shared by both clients.
 
 use async_trait::async_trait;
+use canister_bridge::credits::{
+    attest_outcome, balance_of, canister_wallet, celo_outcome, ensured, meter_requests, metered,
+    presence_report, refused, seconds, unix,
+};
 use credits_canister::api as canister;
 use credits_canister::native::{NativeCredits, NativeCreditsError};
-use credits_canister::units::UnixSeconds;
 use voice_rooms::auth::Wallet;
 use voice_rooms::credits::duet_api;
 use voice_rooms::{
-    AttestOutcome, CeloOutcome, CreditAlert, CreditBalance, CreditsClient, CreditsError,
-    EnsuredCredits, MeterRefused, MeterRequest, Metered, PresenceChange,
+    AttestOutcome, CeloOutcome, CreditBalance, CreditsClient, CreditsError, EnsuredCredits,
+    MeterRefused, MeterRequest, Metered, PresenceChange,
 };
 
 /// The in-process credits canister as voice-rooms' credits client.
 #[derive(Clone, Debug)]
 pub struct InProcessCredits(pub NativeCredits);
 
-fn canister_wallet(wallet: &Wallet) -> Result<credits_canister::wallet::Wallet, CreditsError> {
-    credits_canister::wallet::Wallet::parse(wallet.as_str())
-        .map_err(|e| CreditsError::Rejected(e.to_string()))
-}
-
 fn client_error(err: NativeCreditsError) -> CreditsError {
     match err {
         NativeCreditsError::Panicked => CreditsError::Rejected(err.to_string()),
         other => CreditsError::Unreachable(other.to_string()),
-    }
-}
-
-fn balance_of(b: canister::CreditBalance) -> CreditBalance {
-    CreditBalance {
-        remaining_seconds: b.remaining_seconds.0,
-        base_granted_seconds: b.base_granted_seconds.0,
-        bonus_granted_seconds: b.bonus_granted_seconds.0,
-        consumed_seconds: b.consumed_seconds.0,
-    }
-}
-
-fn unix(at: i64) -> UnixSeconds {
-    UnixSeconds(u64::try_from(at).unwrap_or(0))
-}
-
-fn metered(
-    outcome: Result<canister::MeterOutcome, canister::MeterError>,
-) -> Result<Metered, MeterRefused> {
-    let o = outcome.map_err(refused)?;
-    Ok(Metered {
-        debited_seconds: o.debited_seconds.0,
-        connection_debited_seconds: o.connection_debited_seconds.0,
-        remaining_seconds: o.remaining_seconds.0,
-        alerts: o
-            .alerts
-            .into_iter()
-            .map(|a| match a {
-                credits_canister::metering::CreditAlert::Low => CreditAlert::Low,
-                credits_canister::metering::CreditAlert::Exhausted => CreditAlert::Exhausted,
-            })
-            .collect(),
-        metered_up_to: i64::try_from(o.metered_up_to.0).unwrap_or(i64::MAX),
-    })
-}
-
-fn refused(err: canister::MeterError) -> MeterRefused {
-    match err {
-        canister::MeterError::UnknownConnection => MeterRefused::UnknownConnection,
-        canister::MeterError::WalletMismatch => MeterRefused::WalletMismatch,
     }
 }
 
@@ -85,10 +44,7 @@ impl CreditsClient for InProcessCredits {
             .ensure_credits(canister_wallet(wallet)?)
             .await
             .map_err(client_error)?;
-        Ok(match outcome {
-            canister::EnsureOutcome::Ready(b) => EnsuredCredits::Ready(balance_of(b)),
-            canister::EnsureOutcome::NameRequired => EnsuredCredits::NameRequired,
-        })
+        Ok(ensured(outcome))
     }
 
     async fn open_connection(
@@ -114,16 +70,7 @@ impl CreditsClient for InProcessCredits {
         &self,
         requests: Vec<MeterRequest>,
     ) -> Result<Vec<Result<Metered, MeterRefused>>, CreditsError> {
-        let requests = requests
-            .into_iter()
-            .map(|r| {
-                Ok(canister::MeterRequest {
-                    connection_id: r.connection_id,
-                    wallet: canister_wallet(&r.wallet)?,
-                    up_to: unix(r.up_to),
-                })
-            })
-            .collect::<Result<Vec<_>, CreditsError>>()?;
+        let requests = meter_requests(requests)?;
         let outcomes = self.0.meter(requests).await.map_err(client_error)?;
         Ok(outcomes.into_iter().map(metered).collect())
     }
@@ -148,15 +95,7 @@ impl CreditsClient for InProcessCredits {
         change: PresenceChange,
         at: i64,
     ) -> Result<(), CreditsError> {
-        let report = canister::PresenceReport {
-            booking_id: booking_id.to_owned(),
-            wallet: canister_wallet(wallet)?,
-            change: match change {
-                PresenceChange::Joined => canister::PresenceChange::Joined,
-                PresenceChange::Left => canister::PresenceChange::Left,
-            },
-            at: unix(at),
-        };
+        let report = presence_report(booking_id, wallet, change, at)?;
         self.0
             .record_presence(report)
             .await
@@ -170,16 +109,7 @@ impl CreditsClient for InProcessCredits {
             .verify_celo(canister_wallet(wallet)?)
             .await
             .map_err(client_error)?;
-        Ok(match outcome {
-            canister::CeloOutcome::NotVerified => CeloOutcome::NotVerified,
-            canister::CeloOutcome::Verified {
-                granted,
-                remaining_seconds,
-            } => CeloOutcome::Verified {
-                granted,
-                remaining_seconds: remaining_seconds.0,
-            },
-        })
+        Ok(celo_outcome(outcome))
     }
 
     async fn attest_booking(
@@ -192,17 +122,7 @@ impl CreditsClient for InProcessCredits {
             .attest_booking(booking_id.to_owned(), force_outcome.map(str::to_owned))
             .await
             .map_err(client_error)?;
-        Ok(match outcome {
-            canister::AttestOutcome::Submitted {
-                outcome, tx_hash, ..
-            } => AttestOutcome::Submitted {
-                outcome: outcome.name().to_owned(),
-                tx_hash,
-            },
-            canister::AttestOutcome::Refused { status, error } => {
-                AttestOutcome::Refused { status, error }
-            }
-        })
+        Ok(attest_outcome(outcome))
     }
 
     async fn claim_settlement(
@@ -266,10 +186,6 @@ impl CreditsClient for InProcessCredits {
             .await
             .map_err(client_error)
     }
-}
-
-fn seconds(at: UnixSeconds) -> i64 {
-    i64::try_from(at.0).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -131,14 +131,13 @@ impl ServiceId {
                 Some(resources.blobs.clone()),
                 resources.background.clone(),
             ),
-            // Resources start the credits canister whenever voice-rooms is selected.
+            // Resources open the credits client (native or ic-agent) whenever voice-rooms is
+            // selected.
             ServiceId::VoiceRooms => {
                 let service = voice_rooms::Resources {
                     state: resources.state.clone(),
                     cache: resources.cache.clone(),
-                    credits: std::sync::Arc::new(credits_client::InProcessCredits(
-                        resources.credits.clone()?,
-                    )),
+                    credits: resources.credits_client.clone()?,
                     clock: voice_rooms::Clock::system(),
                     songs: resources.songs.clone()?,
                 };
