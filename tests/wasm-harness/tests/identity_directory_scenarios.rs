@@ -7,7 +7,7 @@
 mod identity_gateway;
 
 use candid::Principal;
-use ic_certification::{HashTree, LookupResult};
+use ic_certification_4::{HashTree, LookupResult};
 use ic_http_certification::{DefaultResponseCertification, HttpResponse, response_hash};
 use ic_wasm_harness::{Harness, Scenario, ScenarioExt, scenario_tests};
 use identity_canister::endpoints::{AdminError, ImportBatchOutcome};
