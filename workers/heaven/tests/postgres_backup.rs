@@ -10,65 +10,10 @@ mod common;
 use std::process::Command;
 
 use common::d1_dump::ROOMS_DUMP;
+use common::postgres::Database;
 use common::rooms::Wallet;
 use common::{Heaven, run_to_end};
-use portability::testing::DEFAULT_TEST_DATABASE_URL;
 use serde_json::{Value, json};
-use sqlx::Connection;
-
-/// A database of its own on the test server, dropped at the end (even on panic).
-struct Database {
-    admin_url: String,
-    name: String,
-}
-
-impl Database {
-    async fn create(label: &str) -> Self {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
-        let name = format!("heaven_{label}_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|err| panic!("PostgreSQL is not reachable at {admin_url}: {err}"));
-        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        Self { admin_url, name }
-    }
-
-    /// This database's URL (the admin URL with the database name replaced).
-    fn url(&self) -> String {
-        let base = self.admin_url.rsplit_once('/').map_or("", |(base, _)| base);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .execute(&mut conn)
-                        .await;
-                    }
-                });
-        })
-        .join();
-    }
-}
 
 fn run(command: &mut Command) {
     let output = command.output().unwrap_or_else(|err| {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,17 +19,8 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use common::Heaven;
+use common::{Heaven, free_port};
 use serde_json::{Value, json};
-
-/// A free port on 127.0.0.1 (bound, then released for Caddy).
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Caddy, stopped when dropped.
 struct Caddy(Child);

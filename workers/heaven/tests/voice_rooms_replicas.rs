@@ -14,32 +14,22 @@
 
 mod common;
 
-use std::net::TcpListener as StdListener;
 use std::time::{Duration, Instant};
 
 use candid::{Encode, Principal};
-use common::Heaven;
-use common::rooms::{Wallet, login, now, post};
+use common::postgres::Database;
+use common::rooms::{Wallet, credits, login, now, post};
+use common::{Heaven, free_port};
 use credits_canister::endpoints::CallError;
 use credits_canister::lifecycle::InitArg;
 use ic_wasm_harness::ic_http::IcHttpServer;
 use ic_wasm_harness::{Harness, canister_wasm};
 use k256::pkcs8::{EncodePublicKey, LineEnding};
-use portability::testing::DEFAULT_TEST_DATABASE_URL;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 /// The worker identity both replicas share (a deployment gives its replicas one PEM).
 fn worker_key() -> k256::SecretKey {
     k256::SecretKey::from_slice(&[7; 32]).unwrap()
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Grants `seconds` to `wallet` as the controller.
@@ -87,73 +77,12 @@ async fn credits_canister(wallets: &[&Wallet]) -> (IcHttpServer, Principal) {
     (IcHttpServer::start(harness).await.unwrap(), c)
 }
 
-/// A database of its own, dropped at the end.
-struct Database {
-    admin_url: String,
-    name: String,
-}
-
-impl Database {
-    async fn create() -> Self {
-        let admin_url = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
-        let name = format!("heaven_replicas_{}", std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|err| panic!("PostgreSQL is not reachable at {admin_url}: {err}"));
-        for sql in [
-            format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-            format!("CREATE DATABASE \"{name}\""),
-        ] {
-            sqlx::query(&sql).execute(&mut conn).await.unwrap();
-        }
-        Self { admin_url, name }
-    }
-
-    fn url(&self) -> String {
-        let base = self.admin_url.rsplit_once('/').map_or("", |(base, _)| base);
-        format!("{base}/{}", self.name)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                        let _ = sqlx::query(&sql).execute(&mut conn).await;
-                    }
-                });
-        })
-        .join();
-    }
-}
-
-async fn consumed(http: &reqwest::Client, base: &str, token: &str) -> u64 {
-    let balance: Value = http
-        .get(format!("{base}/credits"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    balance["consumed_seconds"].as_u64().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_rooms_and_a_killed_ones_room_moves_billed_exactly() {
     let host = Wallet::new(41);
     let guest = Wallet::new(42);
     let (ic, canister) = credits_canister(&[&host, &guest]).await;
-    let db = Database::create().await;
+    let db = Database::create("replicas").await;
     let pem = worker_key()
         .to_sec1_pem(LineEnding::LF)
         .unwrap()
@@ -281,7 +210,7 @@ async fn two_replicas_share_rooms_and_a_killed_ones_room_moves_billed_exactly() 
         .await;
         let leave_after = now();
         assert_eq!(status, 200, "{left}");
-        let used = consumed(&http, &base_b, token).await;
+        let (used, _) = credits(&http, &base_b, token).await;
         let elapsed = leave_before - join_after..=leave_after - join_before;
         assert!(
             elapsed.contains(&used),

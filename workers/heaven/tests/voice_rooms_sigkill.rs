@@ -12,26 +12,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::rooms::{Wallet, login, now, post};
+use common::rooms::{Wallet, credits, login, now, post};
 use common::{Heaven, run_to_end};
 use serde_json::{Value, json};
 
+/// The wallet's consumption, checked against its 1800 s grant.
 async fn consumed(http: &reqwest::Client, base: &str, token: &str) -> u64 {
-    let balance: Value = http
-        .get(format!("{base}/credits"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let consumed = balance["consumed_seconds"].as_u64().unwrap();
-    assert_eq!(
-        balance["remaining_seconds"].as_u64().unwrap() + consumed,
-        1800,
-        "{balance}"
-    );
+    let (consumed, remaining) = credits(http, base, token).await;
+    assert_eq!(remaining + consumed, 1800, "{consumed} + {remaining}");
     consumed
 }
 

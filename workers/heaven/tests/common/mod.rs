@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part of this helper
 
 pub mod d1_dump;
+pub mod postgres;
 pub mod rooms;
 
 use std::io::{BufRead, BufReader, Read};
@@ -125,4 +126,13 @@ pub fn run_to_end(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> (i32,
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
     )
+}
+
+/// A free port on 127.0.0.1 (bound, then released for a child process to take).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -90,3 +90,22 @@ pub async fn post(http: &reqwest::Client, url: String, token: &str, body: Value)
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
+
+/// `(consumed_seconds, remaining_seconds)` of the logged-in wallet (`GET /credits`).
+pub async fn credits(http: &reqwest::Client, base: &str, token: &str) -> (u64, u64) {
+    let balance: Value = http
+        .get(format!("{base}/credits"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let field = |name: &str| {
+        balance[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} in {balance}"))
+    };
+    (field("consumed_seconds"), field("remaining_seconds"))
+}
