@@ -272,6 +272,10 @@ async fn captured_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
         .with_writer(move || writer.clone())
         .finish();
     let guard = tracing::subscriber::set_default(subscriber);
+    // Callsites first hit by another test thread while no subscriber wanted them may have
+    // cached "never" (tracing's interest cache is global): ask every live subscriber again,
+    // ours included, so the request span is recorded here whatever ran before.
+    tracing::callsite::rebuild_interest_cache();
     let out = f.await;
     drop(guard);
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
