@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::rooms::{Wallet, login, now, post};
+use common::rooms::{Wallet, create_room, join_room, login, now, post};
 use common::{Heaven, run_to_end};
 use serde_json::{Value, json};
 
@@ -30,35 +30,11 @@ async fn a_free_room_survives_a_restart_and_parallel_heartbeats_bill_once() {
     let base = stack.url("voice-rooms");
     let host_token = login(&http, &base, &host).await;
     let guest_token = login(&http, &base, &guest).await;
-    let (status, created) = post(
-        &http,
-        format!("{base}/rooms/create"),
-        &host_token,
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    let room = created["room_id"].as_str().unwrap().to_owned();
-    let (status, joined) = post(
-        &http,
-        format!("{base}/rooms/join"),
-        &host_token,
-        json!({ "room_id": room }),
-    )
-    .await;
-    assert_eq!(status, 200, "{joined}");
-    let host_conn = joined["connection_id"].as_str().unwrap().to_owned();
+    let room = create_room(&http, &base, &host_token).await;
+    let host_conn = join_room(&http, &base, &host_token, &room).await;
     let joined_before = now();
-    let (status, joined) = post(
-        &http,
-        format!("{base}/rooms/join"),
-        &guest_token,
-        json!({ "room_id": room }),
-    )
-    .await;
-    assert_eq!(status, 200, "{joined}");
+    let guest_conn = join_room(&http, &base, &guest_token, &room).await;
     let joined_after = now();
-    let guest_conn = joined["connection_id"].as_str().unwrap().to_owned();
     let (status, _) = stack.stop();
     assert!(status.success());
 

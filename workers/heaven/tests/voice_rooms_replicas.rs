@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use candid::{Encode, Principal};
 use common::postgres::Database;
-use common::rooms::{Wallet, credits, login, now, post};
+use common::rooms::{Wallet, create_room, credits, join_room, login, now, post};
 use common::{Heaven, free_port};
 use credits_canister::endpoints::CallError;
 use credits_canister::lifecycle::InitArg;
@@ -120,33 +120,14 @@ async fn two_replicas_share_rooms_and_a_killed_ones_room_moves_billed_exactly() 
     // Logins through either replica: nonces live in the shared store.
     let host_token = login(&http, &base_a, &host).await;
     let guest_token = login(&http, &base_b, &guest).await;
-    let (status, created) = post(
-        &http,
-        format!("{base_a}/rooms/create"),
-        &host_token,
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    let room = created["room_id"].as_str().unwrap().to_owned();
+    let room = create_room(&http, &base_a, &host_token).await;
 
     // The host joins on A, the guest through B (forwarded to A, the room's one owner).
     let mut joins = Vec::new();
     for (base, token) in [(&base_a, &host_token), (&base_b, &guest_token)] {
         let before = now();
-        let (status, joined) = post(
-            &http,
-            format!("{base}/rooms/join"),
-            token,
-            json!({ "room_id": room }),
-        )
-        .await;
-        assert_eq!(status, 200, "{joined}");
-        joins.push((
-            joined["connection_id"].as_str().unwrap().to_owned(),
-            before,
-            now(),
-        ));
+        let conn = join_room(&http, base, token, &room).await;
+        joins.push((conn, before, now()));
     }
     let active: Value = http
         .get(format!("{base_b}/rooms/active"))

@@ -12,7 +12,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::rooms::{Wallet, credits, login, now, post};
+use common::rooms::{Wallet, create_room, credits, join_room, login, now, post};
 use common::{Heaven, run_to_end};
 use serde_json::{Value, json};
 
@@ -42,27 +42,11 @@ async fn a_sigkilled_worker_comes_back_with_its_room_and_bills_every_second_once
     let base = stack.url("voice-rooms");
     let host_token = login(&http, &base, &host).await;
     let guest_token = login(&http, &base, &guest).await;
-    let (status, created) = post(
-        &http,
-        format!("{base}/rooms/create"),
-        &host_token,
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    let room = created["room_id"].as_str().unwrap().to_owned();
+    let room = create_room(&http, &base, &host_token).await;
     let mut joins = Vec::new();
     for token in [&host_token, &guest_token] {
         let before = now();
-        let (status, joined) = post(
-            &http,
-            format!("{base}/rooms/join"),
-            token,
-            json!({ "room_id": room }),
-        )
-        .await;
-        assert_eq!(status, 200, "{joined}");
-        let conn = joined["connection_id"].as_str().unwrap().to_owned();
+        let conn = join_room(&http, &base, token, &room).await;
         joins.push((conn, before, now()));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;

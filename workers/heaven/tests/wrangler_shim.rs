@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Heaven;
-use common::rooms::{Wallet, login, post};
+use common::rooms::{Wallet, create_room, join_room, login, post};
 use serde_json::{Value, json};
 
 fn shim() -> PathBuf {
@@ -106,26 +106,10 @@ async fn every_statement_shape_of_the_original_suites_is_answered_by_the_shim() 
         .unwrap();
     assert_eq!(credits["remaining_seconds"], 1800);
 
-    let (status, created) = post(
-        &http,
-        format!("{base}/rooms/create"),
-        &host_token,
-        json!({}),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    let room = created["room_id"].as_str().unwrap().to_owned();
+    let room = create_room(&http, &base, &host_token).await;
     let mut conns = Vec::new();
     for token in [&host_token, &guest_token] {
-        let (status, joined) = post(
-            &http,
-            format!("{base}/rooms/join"),
-            token,
-            json!({ "room_id": room }),
-        )
-        .await;
-        assert_eq!(status, 200, "{joined}");
-        conns.push(joined["connection_id"].as_str().unwrap().to_owned());
+        conns.push(join_room(&http, &base, token, &room).await);
     }
     let (host_conn, guest_conn) = (conns[0].clone(), conns[1].clone());
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;

@@ -109,3 +109,23 @@ pub async fn credits(http: &reqwest::Client, base: &str, token: &str) -> (u64, u
     };
     (field("consumed_seconds"), field("remaining_seconds"))
 }
+
+/// Creates a free room as the holder of `token` (asserting 200); its id.
+pub async fn create_room(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let (status, created) = post(http, format!("{base}/rooms/create"), token, json!({})).await;
+    assert_eq!(status, 200, "{created}");
+    created["room_id"].as_str().unwrap().to_owned()
+}
+
+/// Joins `room` as the holder of `token` (asserting 200); the connection id.
+pub async fn join_room(http: &reqwest::Client, base: &str, token: &str, room: &str) -> String {
+    let (status, joined) = post(
+        http,
+        format!("{base}/rooms/join"),
+        token,
+        json!({ "room_id": room }),
+    )
+    .await;
+    assert_eq!(status, 200, "{joined}");
+    joined["connection_id"].as_str().unwrap().to_owned()
+}
