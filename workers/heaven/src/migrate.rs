@@ -183,8 +183,8 @@ pub async fn credits_import(config: &StackConfig, file: &Path) -> Result<(), Hea
     Ok(())
 }
 
-/// `heaven migrate rooms-import <file>`: voice-control-plane's `rooms`, `room_participants`
-/// and `song_registry` into voice-rooms' tables (`ROOMS_DB`, else the state store's
+/// `heaven migrate rooms-import <file>`: voice-control-plane's `rooms`, `room_participants`,
+/// `duet_rooms` and `song_registry` into voice-rooms' tables (`ROOMS_DB`, else the state store's
 /// database; the songs always in the state store's database, as the stack opens them). The
 /// dump is checked whole first; the rows are then written in one transaction (two when
 /// `ROOMS_DB` names another database than the state store: rooms first, then songs). Run it
@@ -220,9 +220,11 @@ pub async fn rooms_import(config: &StackConfig, file: &Path) -> Result<(), Heave
             .map_err(|e| refused(e.to_string()))?;
     }
     println!(
-        "imported {} rooms, {} room participants and {} songs from {} (active rooms closed)",
+        "imported {} rooms, {} room participants, {} duet rooms and {} songs from {} \
+         (active rooms closed, duet rooms not ended marked ended)",
         counts.rooms,
         counts.participants,
+        counts.duet_rooms,
         counts.songs,
         file.display()
     );

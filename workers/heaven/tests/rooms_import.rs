@@ -1,7 +1,7 @@
-//! `heaven migrate rooms-import` of the original's `rooms`, `room_participants` and
-//! `song_registry` from a `wrangler d1 export` dump: imported exactly (active rooms closed at
-//! their last metered second, active participants marked left), a bad row imports nothing,
-//! re-running changes nothing.
+//! `heaven migrate rooms-import` of the original's `rooms`, `room_participants`, `duet_rooms`
+//! and `song_registry` from a `wrangler d1 export` dump: imported exactly (active rooms closed
+//! at their last metered second, active participants marked left, duet rooms not ended marked
+//! ended at their last update), a bad row imports nothing, re-running changes nothing.
 
 mod common;
 
@@ -18,6 +18,9 @@ room_participants c1|r-closed|0x00000000000000000000000000000000000000aa|11|1768
 room_participants c2|r-live|0x00000000000000000000000000000000000000aa|12|1768042800|1768043400|1768043400|1|0|600
 room_participants c3|r-live|0x00000000000000000000000000000000000000cc|13|1768042900|1768043430|1768043430|0|0|530
 room_participants c4|r-live|0x00000000000000000000000000000000000000dd|4294967295|1768042800|1768042860|1768042860|0|1|60
+duet_rooms d-created|0x00000000000000000000000000000000000000bb|NULL|ended|0x00000000000000000000000000000000000000ee|eip155:84532|250000|100000|ticketed|public|Soon|duet|0|NULL|1768045000|1768045000|1768045000
+duet_rooms d-ended|0x00000000000000000000000000000000000000aa|0x00000000000000000000000000000000000000cc|ended|0x00000000000000000000000000000000000000ee|eip155:84532|100000|50000|ticketed|public|Late set|dj_set|12|1768040000|1768043600|1768039000|1768043600
+duet_rooms d-live|0x00000000000000000000000000000000000000aa|NULL|ended|0x00000000000000000000000000000000000000ee|eip155:84532|0|0|free|unlisted|NULL|NULL|4|1768044000|1768044500|1768043900|1768044500
 song_registry s1|Héllo|Ärtist|hello|artist|0xstory1|0x00000000000000000000000000000000000000aa|1315|0x00000000000000000000000000000000000000ee|250|0xsig|NULL|1768000000|1768000100
 song_registry s2|Two|Band|two|band|0xstory2|0x00000000000000000000000000000000000000aa|1315|0x00000000000000000000000000000000000000ee|0|0xsig2|preset-1|1768000200|1768000200
 ";
@@ -35,6 +38,7 @@ async fn tables(data: &std::path::Path) -> String {
     for (table, key) in [
         ("rooms", "room_id"),
         ("room_participants", "connection_id"),
+        ("duet_rooms", "room_id"),
         ("song_registry", "song_id"),
     ] {
         let exists: Option<(String,)> =
@@ -97,7 +101,7 @@ async fn the_original_room_tables_import_exactly_whole_or_not_at_all_and_rerun_u
     let (code, out, err) = import(data.path(), DUMP);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("imported 3 rooms, 4 room participants and 2 songs"),
+        out.contains("imported 3 rooms, 4 room participants, 3 duet rooms and 2 songs"),
         "{out}"
     );
     assert_eq!(tables(data.path()).await, EXPECTED);
@@ -132,5 +136,19 @@ async fn the_original_room_tables_import_exactly_whole_or_not_at_all_and_rerun_u
     let (code, _, err) = import(data.path(), &bad_host);
     assert_eq!(code, 1);
     assert!(err.contains("rooms booked-7: bad wallet"), "{err}");
+    assert_eq!(tables(data.path()).await, EXPECTED);
+
+    // A duet row whose audience mode contradicts its price is refused, not silently changed.
+    let free_but_priced = DUMP.replace(
+        "'d-live','0x00000000000000000000000000000000000000AA',NULL,'live','0x00000000000000000000000000000000000000ee','eip155:84532','0'",
+        "'d-live','0x00000000000000000000000000000000000000AA',NULL,'live','0x00000000000000000000000000000000000000ee','eip155:84532','5'",
+    );
+    assert_ne!(free_but_priced, DUMP);
+    let (code, _, err) = import(data.path(), &free_but_priced);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("duet_rooms d-live: audience_mode \"free\" does not match"),
+        "{err}"
+    );
     assert_eq!(tables(data.path()).await, EXPECTED);
 }

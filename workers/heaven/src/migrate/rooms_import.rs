@@ -1,16 +1,20 @@
 //! `heaven migrate rooms-import <dump.sql>`: voice-control-plane's `rooms`,
-//! `room_participants` and `song_registry` rows, from a `wrangler d1 export`, into voice-rooms'
-//! tables. The whole dump is read and checked before anything is written; one bad row refuses
-//! it all. Rooms still `active` in the dump are closed (their live state was in Durable
-//! Objects, which do not come along) at their last metered second, and every participant row
-//! still active is marked left at its own last metered second, so the import is deterministic:
-//! re-running it writes the same rows again (existing ids are replaced).
+//! `room_participants`, `duet_rooms` and `song_registry` rows, from a `wrangler d1 export`, into
+//! voice-rooms' tables. The whole dump is read and checked before anything is written; one bad
+//! row refuses it all. Rooms still `active` in the dump are closed (their live state was in
+//! Durable Objects, which do not come along) at their last metered second, and every
+//! participant row still active is marked left at its own last metered second; duet rooms still
+//! `created` or `live` are marked `ended` at their last update (`duet_rooms` was only the
+//! discovery index of Durable Objects whose state stays behind, so they could not be entered or
+//! started here, and discover must not list them). The import is deterministic: re-running it
+//! writes the same rows again (existing ids are replaced).
 
 use portability::d1_dump;
+use voice_rooms::rooms::db::DuetRow;
 use voice_rooms::rooms::import::{ImportedParticipant, ImportedRoom, RoomsImport};
 use voice_rooms::songs::Song;
 
-/// The original's tables the import reads (migrations 0001 and 0002), for data-only dumps.
+/// The original's tables the import reads (migrations 0001 to 0003), for data-only dumps.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS rooms (room_id TEXT PRIMARY KEY, room_type TEXT NOT NULL,
   booking_id INTEGER, host_wallet TEXT NOT NULL, capacity INTEGER NOT NULL, status TEXT NOT NULL,
@@ -24,7 +28,13 @@ CREATE TABLE IF NOT EXISTS song_registry (song_id TEXT PRIMARY KEY, title TEXT N
   story_ip_id TEXT NOT NULL UNIQUE, controller_wallet TEXT NOT NULL, payout_chain_id INTEGER NOT NULL,
   payout_address TEXT NOT NULL, default_upstream_bps INTEGER NOT NULL DEFAULT 0,
   payout_attestation_sig TEXT NOT NULL, license_preset_id TEXT, created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL);";
+  updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS duet_rooms (room_id TEXT PRIMARY KEY, host_wallet TEXT NOT NULL,
+  guest_wallet TEXT, status TEXT NOT NULL, split_address TEXT NOT NULL, network TEXT NOT NULL,
+  live_amount TEXT NOT NULL, replay_amount TEXT NOT NULL, audience_mode TEXT NOT NULL,
+  visibility TEXT NOT NULL DEFAULT 'public', title TEXT, room_kind TEXT,
+  listener_count INTEGER NOT NULL DEFAULT 0, live_started_at INTEGER, ended_at INTEGER,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);";
 
 type RoomTuple = (
     String,
@@ -49,6 +59,28 @@ type ParticipantTuple = (
     i64,
     i64,
 );
+
+/// A `duet_rooms` row as the dump has it.
+#[derive(sqlx::FromRow)]
+struct DuetDumpRow {
+    room_id: String,
+    host_wallet: String,
+    guest_wallet: Option<String>,
+    status: String,
+    split_address: String,
+    network: String,
+    live_amount: String,
+    replay_amount: String,
+    audience_mode: String,
+    visibility: String,
+    title: Option<String>,
+    room_kind: Option<String>,
+    listener_count: i64,
+    live_started_at: Option<i64>,
+    ended_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
 
 fn wallet(text: &str, key: &str) -> Result<String, String> {
     let w = text.trim().to_ascii_lowercase();
@@ -91,6 +123,15 @@ pub async fn read(dump: &str) -> Result<RoomsImport, String> {
     .fetch_all(&mut db)
     .await
     .map_err(failed("room_participants"))?;
+    let duets: Vec<DuetDumpRow> = sqlx::query_as(
+        "SELECT room_id, host_wallet, guest_wallet, status, split_address, network, \
+         live_amount, replay_amount, audience_mode, visibility, title, room_kind, \
+         listener_count, live_started_at, ended_at, created_at, updated_at \
+         FROM duet_rooms ORDER BY room_id",
+    )
+    .fetch_all(&mut db)
+    .await
+    .map_err(failed("duet_rooms"))?;
     let songs: Vec<Song> = sqlx::query_as(
         "SELECT song_id, title, artist, title_norm, artist_norm, story_ip_id, \
          controller_wallet, payout_chain_id, payout_address, default_upstream_bps, \
@@ -179,6 +220,9 @@ pub async fn read(dump: &str) -> Result<RoomsImport, String> {
             closed_at,
         });
     }
+    for duet in duets {
+        out.duet_rooms.push(duet_row(duet)?);
+    }
     for s in songs {
         let key = format!("song_registry {}", s.song_id);
         if s.song_id.trim().is_empty() || s.story_ip_id.trim().is_empty() {
@@ -193,4 +237,80 @@ pub async fn read(dump: &str) -> Result<RoomsImport, String> {
         out.songs.push(s);
     }
     Ok(out)
+}
+
+/// Checks one `duet_rooms` row and ends it if it was not.
+fn duet_row(row: DuetDumpRow) -> Result<DuetRow, String> {
+    let DuetDumpRow {
+        room_id,
+        host_wallet: host,
+        guest_wallet: guest,
+        status,
+        split_address: split,
+        network,
+        live_amount: live,
+        replay_amount: replay,
+        audience_mode: audience,
+        visibility,
+        title,
+        room_kind,
+        listener_count: listeners,
+        live_started_at,
+        ended_at,
+        created_at,
+        updated_at,
+    } = row;
+    let key = format!("duet_rooms {room_id}");
+    let amount = |text: &str, field: &str| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(())
+        } else {
+            Err(format!("{key}: {field} {text:?} is not a base-unit amount"))
+        }
+    };
+    amount(&live, "live_amount")?;
+    amount(&replay, "replay_amount")?;
+    if !matches!(status.as_str(), "created" | "live" | "ended") {
+        return Err(format!("{key}: unknown status {status:?}"));
+    }
+    if visibility != "public" && visibility != "unlisted" {
+        return Err(format!("{key}: unknown visibility {visibility:?}"));
+    }
+    if network.trim().is_empty() {
+        return Err(format!("{key}: empty network"));
+    }
+    if listeners < 0 || created_at < 0 || updated_at < created_at {
+        return Err(format!(
+            "{key}: bad listener_count/created_at/updated_at ({listeners}, {created_at}, {updated_at})"
+        ));
+    }
+    let mut duet = DuetRow {
+        host_wallet: wallet(&host, &key)?,
+        guest_wallet: guest.as_deref().map(|g| wallet(g, &key)).transpose()?,
+        split_address: wallet(&split, &key)?,
+        room_id,
+        status,
+        network,
+        live_amount: live,
+        replay_amount: replay,
+        visibility,
+        title,
+        room_kind,
+        listener_count: listeners,
+        live_started_at,
+        ended_at,
+        created_at,
+        updated_at,
+    };
+    if duet.audience_mode() != audience {
+        return Err(format!(
+            "{key}: audience_mode {audience:?} does not match live_amount {:?}",
+            duet.live_amount
+        ));
+    }
+    if duet.status != "ended" {
+        duet.status = "ended".to_owned();
+        duet.ended_at = Some(duet.ended_at.unwrap_or(updated_at));
+    }
+    Ok(duet)
 }

@@ -1,8 +1,8 @@
-//! Writing the original's `rooms`, `room_participants` and `song_registry` rows (checked by
-//! `heaven migrate rooms-import`) into our tables, in one transaction per database. Existing
-//! ids are replaced (upsert), so re-running the same dump changes nothing.
+//! Writing the original's `rooms`, `room_participants`, `duet_rooms` and `song_registry` rows
+//! (checked by `heaven migrate rooms-import`) into our tables, in one transaction per database.
+//! Existing ids are replaced (upsert), so re-running the same dump changes nothing.
 
-use super::db::RoomsDb;
+use super::db::{DuetRow, RoomsDb};
 use crate::songs::Song;
 
 /// A `rooms` row as imported (already closed if it was active in the dump).
@@ -60,6 +60,8 @@ pub struct RoomsImport {
     pub rooms: Vec<ImportedRoom>,
     /// `room_participants`.
     pub participants: Vec<ImportedParticipant>,
+    /// `duet_rooms` (the discovery index; already `ended` if the room was not).
+    pub duet_rooms: Vec<DuetRow>,
     /// `song_registry`.
     pub songs: Vec<Song>,
 }
@@ -84,6 +86,20 @@ const PARTICIPANT_UPSERT: &str = "INSERT INTO room_participants (connection_id, 
         left_at_epoch = excluded.left_at_epoch, warned_low = excluded.warned_low,
         exhausted = excluded.exhausted, debited_seconds = excluded.debited_seconds";
 
+const DUET_UPSERT: &str = "INSERT INTO duet_rooms (room_id, host_wallet, guest_wallet, status,
+        split_address, network, live_amount, replay_amount, audience_mode, visibility, title,
+        room_kind, listener_count, live_started_at, ended_at, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    ON CONFLICT (room_id) DO UPDATE SET host_wallet = excluded.host_wallet,
+        guest_wallet = excluded.guest_wallet, status = excluded.status,
+        split_address = excluded.split_address, network = excluded.network,
+        live_amount = excluded.live_amount, replay_amount = excluded.replay_amount,
+        audience_mode = excluded.audience_mode, visibility = excluded.visibility,
+        title = excluded.title, room_kind = excluded.room_kind,
+        listener_count = excluded.listener_count, live_started_at = excluded.live_started_at,
+        ended_at = excluded.ended_at, created_at = excluded.created_at,
+        updated_at = excluded.updated_at";
+
 const SONG_UPSERT: &str = "INSERT INTO song_registry (song_id, title, artist, title_norm,
         artist_norm, story_ip_id, controller_wallet, payout_chain_id, payout_address,
         default_upstream_bps, payout_attestation_sig, license_preset_id, created_at, updated_at)
@@ -104,6 +120,8 @@ pub struct ImportCounts {
     pub rooms: usize,
     /// `room_participants` rows.
     pub participants: usize,
+    /// `duet_rooms` rows.
+    pub duet_rooms: usize,
     /// `song_registry` rows.
     pub songs: usize,
 }
@@ -164,6 +182,30 @@ macro_rules! write_all {
                 .await
                 .map_err(refused("room_participants", &p.connection_id))?;
         }
+        let duet_sql = $fix(DUET_UPSERT);
+        for d in &$data.duet_rooms {
+            sqlx::query(&duet_sql)
+                .bind(&d.room_id)
+                .bind(&d.host_wallet)
+                .bind(&d.guest_wallet)
+                .bind(&d.status)
+                .bind(&d.split_address)
+                .bind(&d.network)
+                .bind(&d.live_amount)
+                .bind(&d.replay_amount)
+                .bind(d.audience_mode())
+                .bind(&d.visibility)
+                .bind(&d.title)
+                .bind(&d.room_kind)
+                .bind(d.listener_count)
+                .bind(d.live_started_at)
+                .bind(d.ended_at)
+                .bind(d.created_at)
+                .bind(d.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(refused("duet_rooms", &d.room_id))?;
+        }
         let song_sql = $fix(SONG_UPSERT);
         let songs: &[Song] = if $with_songs { &$data.songs } else { &[] };
         for s in songs {
@@ -190,6 +232,7 @@ macro_rules! write_all {
         Ok(ImportCounts {
             rooms: $data.rooms.len(),
             participants: $data.participants.len(),
+            duet_rooms: $data.duet_rooms.len(),
             songs: songs.len(),
         })
     }};
@@ -264,6 +307,24 @@ mod tests {
                 exhausted: 0,
                 debited_seconds: 60,
             }],
+            duet_rooms: vec![DuetRow {
+                room_id: "d1".into(),
+                host_wallet: "0x00000000000000000000000000000000000000aa".into(),
+                guest_wallet: None,
+                status: "ended".into(),
+                split_address: "0x00000000000000000000000000000000000000ee".into(),
+                network: "eip155:84532".into(),
+                live_amount: "100000".into(),
+                replay_amount: "100000".into(),
+                visibility: "public".into(),
+                title: Some("Set".into()),
+                room_kind: None,
+                listener_count: 3,
+                live_started_at: Some(150),
+                ended_at: Some(200),
+                created_at: 100,
+                updated_at: 200,
+            }],
             songs: vec![Song {
                 song_id: "s1".into(),
                 title: "T".into(),
@@ -289,7 +350,15 @@ mod tests {
     async fn scenario(db: RoomsDb, songs: SongRegistry) {
         let d = data();
         let counts = db.import(&d, true).await.unwrap();
-        assert_eq!((counts.rooms, counts.participants, counts.songs), (1, 1, 1));
+        assert_eq!(
+            (
+                counts.rooms,
+                counts.participants,
+                counts.duet_rooms,
+                counts.songs
+            ),
+            (1, 1, 1, 1)
+        );
         db.import(&d, true).await.unwrap();
         assert_eq!(songs.get("s1").await.unwrap(), Some(d.songs[0].clone()));
         assert_eq!(

@@ -102,6 +102,17 @@ pub struct DiscoveredRoom {
     pub updated_at: i64,
 }
 
+impl DuetRow {
+    /// `free` when the live price is zero, else `ticketed` (the original's rule).
+    pub fn audience_mode(&self) -> &'static str {
+        if self.live_amount == "0" {
+            "free"
+        } else {
+            "ticketed"
+        }
+    }
+}
+
 fn opt_text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
 }
@@ -136,11 +147,7 @@ impl RoomsDb {
                 ended_at = COALESCE(excluded.ended_at, duet_rooms.ended_at),
                 updated_at = excluded.updated_at"
         );
-        let audience = if row.live_amount == "0" {
-            "free"
-        } else {
-            "ticketed"
-        };
+        let audience = row.audience_mode();
         on_pool!(
             self,
             sql.as_str(),
