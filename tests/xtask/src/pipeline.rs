@@ -1,7 +1,7 @@
 //! `cargo xtask test`: everything a fresh CI machine needs, in order, each step under a
 //! `== step ==` header, stopping at the first failure.
 //!
-//! toolchain (wasm32 target, candid-extractor, ic-wasm) → Debian tools (sqlite3, caddy, postgresql-client) → PostgreSQL and Redis → arlocal (npm ci)
+//! toolchain (wasm32 target, candid-extractor, ic-wasm) → Debian tools (sqlite3, caddy, postgresql-client, chromium, chromium-driver) → PostgreSQL and Redis → arlocal (npm ci)
 //! → the Akash SDL check (npm ci, Akash's parser, env drift)
 //! → canister build → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
 //! (host, then wasm for the canister and fixture packages) → the worker profile unwinds →
@@ -53,7 +53,8 @@ pub fn setup() -> Result<()> {
     }
 
     step(
-        "Debian tools (sqlite3 for the wrangler shim, caddy for the TLS front, pg_dump for the backup test)",
+        "Debian tools (sqlite3 for the wrangler shim, caddy for the TLS front, pg_dump for the \
+         backup test, chromium and chromedriver for the duet pages)",
     );
     tools::ensure_debian_tools()?;
 

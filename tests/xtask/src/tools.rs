@@ -103,12 +103,16 @@ pub fn ensure_wasm_target() -> Result<()> {
     proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// The Debian packages the tests run as programs: `sqlite3` (the wrangler shim's SQL shell)
-/// and `caddy` (the TLS front of deploy/caddy). Each is installed with `apt-get` (through `sudo`
+/// The Debian packages the tests run as programs: `sqlite3` (the wrangler shim's SQL shell),
+/// `caddy` (the TLS front of deploy/caddy), `pg_dump` (the Postgres backup test) and Chromium
+/// with its WebDriver (the duet pages' browser test). Each is installed with `apt-get` (through `sudo`
 /// unless root) when its binary does not answer `<binary> <version_arg>`.
-pub const DEBIAN_TOOLS: [(&str, &str, &str); 2] = [
+pub const DEBIAN_TOOLS: [(&str, &str, &str); 5] = [
     ("sqlite3", "--version", "sqlite3"),
     ("caddy", "version", "caddy"),
+    ("pg_dump", "--version", "postgresql-client"),
+    ("chromium", "--version", "chromium"),
+    ("chromedriver", "--version", "chromium-driver"),
 ];
 
 /// Installs every [`DEBIAN_TOOLS`] entry that is missing, with one `apt-get update`.
