@@ -4,6 +4,7 @@
 pub use crate::sol_types::DatingProfileV3::{
     DOMAIN_SEPARATORCall, noncesCall, setProfileWithSigCall,
 };
+pub use crate::sol_types::Eip3009Token::authorizationStateCall;
 pub use crate::sol_types::MultiTldSubnameRegistrarV3::{availableCall, registerForCall};
 pub use crate::sol_types::NameRegistryV2::{isReservedCall, premiumPriceForLabelCall, priceCall};
 pub use crate::sol_types::PremiumNameStoreV2::{
@@ -15,8 +16,8 @@ pub use crate::sol_types::SessionEscrowV1::{
 };
 pub use crate::sol_types::VerificationMirror::verifiedAtCall;
 pub use crate::sol_types::{
-    DatingProfileV3, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2, RegistryV1,
-    SessionEscrowV1, VerificationMirror,
+    DatingProfileV3, Eip3009Token, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2,
+    RegistryV1, SessionEscrowV1, VerificationMirror,
 };
 pub use alloy_primitives::aliases::U48;
 pub use alloy_sol_types::SolCall;

@@ -114,6 +114,13 @@ alloy_sol_types::sol! {
         function primaryName(address user) external view returns (string label, bytes32 parentNode);
     }
 
+    /// The EIP-3009 read of a USDC-like token that tells whether an authorization was used
+    /// (the duet rooms' reconciliation of an x402 settlement whose answer was lost).
+    interface Eip3009Token {
+        /// Whether `authorizer`'s authorization `nonce` was used or cancelled.
+        function authorizationState(address authorizer, bytes32 nonce) external view returns (bool);
+    }
+
     /// Calls of the VerificationMirror contract read by the credits canister's Celo bonus.
     interface VerificationMirror {
         /// When an address was verified (0 = never).

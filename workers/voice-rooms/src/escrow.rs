@@ -6,13 +6,13 @@
 //! undecodable, as the original's reads did.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use credits_canister::chain::MockEscrow;
 use heaven_eth::abi::{Booking, Slot, SolCall, getBookingCall, getSlotCall};
-use heaven_eth::rpc::{BlockTag, eth_call_params, parse_data, parse_result, request_body};
 use heaven_eth::{Address, U256};
+
+use crate::chain::EthReader;
 
 use crate::state::Clock;
 
@@ -78,48 +78,21 @@ impl EscrowReads for MockEscrowReads {
 
 /// The live escrow over JSON-RPC `eth_call` at the latest block.
 pub struct RpcEscrow {
-    http: reqwest::Client,
-    rpc_url: String,
+    reader: EthReader,
     address: Option<Address>,
 }
-
-/// How long one read may take.
-const RPC_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl RpcEscrow {
     /// Reads `address` through `rpc_url`.
     pub fn new(rpc_url: &str, address: &str) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .timeout(RPC_TIMEOUT)
-                .build()
-                .unwrap_or_default(),
-            rpc_url: rpc_url.to_owned(),
+            reader: EthReader::new(rpc_url),
             address: heaven_eth::address::parse(address.trim()),
         }
     }
 
     async fn call<C: SolCall>(&self, call: C) -> Option<C::Return> {
-        let to = self.address?;
-        let body = request_body(
-            "eth_call",
-            eth_call_params(&to, &call.abi_encode(), BlockTag::Latest),
-        );
-        let answer = async {
-            let response = self
-                .http
-                .post(&self.rpc_url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-            let result = parse_result(&bytes).map_err(|e| e.to_string())?;
-            let data = parse_data(&result).map_err(|e| e.to_string())?;
-            C::abi_decode_returns(&data).map_err(|e| e.to_string())
-        };
-        match answer.await {
+        match self.reader.call(self.address?, call).await {
             Ok(decoded) => Some(decoded),
             Err(err) => {
                 tracing::warn!(%err, "escrow read failed");

@@ -52,6 +52,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod chain;
 pub mod config;
 pub mod credits;
 pub mod duet;

@@ -674,3 +674,101 @@ async fn entitlements_and_markers_outlive_a_restart() {
     );
     assert_eq!(s.credits.duet.lock().unwrap().settled.len(), 1);
 }
+
+/// A JSON-RPC node answering `authorizationState` with `used` (and counting the reads).
+async fn chain_node(used: Arc<std::sync::atomic::AtomicBool>) -> MockServer {
+    let node = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(move |req: &wiremock::Request| {
+            let call: Value = serde_json::from_slice(&req.body).unwrap();
+            let word = if used.load(std::sync::atomic::Ordering::SeqCst) {
+                format!("0x{:064x}", 1)
+            } else {
+                format!("0x{:064x}", 0)
+            };
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"jsonrpc": "2.0", "id": call["id"], "result": word}))
+        })
+        .mount(&node)
+        .await;
+    node
+}
+
+#[tokio::test]
+async fn a_settlement_whose_answer_was_lost_is_reconciled_on_chain_for_the_same_signature_only() {
+    // The facilitator refuses the authorization (it settled it before, but that answer was
+    // lost): the payer's retry with the same signature is granted once the payment network
+    // shows the authorization used; the same authorization in another signature is not.
+    let facilitator = FakeFacilitator::answering(
+        200,
+        json!({"success": false, "errorReason": "invalid_nonce"}),
+        Duration::ZERO,
+    )
+    .await;
+    let used = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let node = chain_node(used.clone()).await;
+    let mut vars = facilitator.vars();
+    vars.push(("X402_CHAIN_RPC_URL", node.uri()));
+    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (_dir, s) = stack_with(&pairs).await;
+    let host = User::new(1);
+    let viewer = User::new(2);
+    let (room, _) = s
+        .live_room(&host, json!({"split_address": SPLIT, "live_amount": "250"}))
+        .await;
+    let required = s
+        .enter(&viewer, &room, None)
+        .await
+        .header_json("payment-required");
+    let nonce = format!("0x{}", "11".repeat(32));
+    let authorization = json!({"from": viewer.lower(), "to": SPLIT, "value": "250",
+        "validAfter": "0", "validBefore": "99999999999", "nonce": nonce});
+    let payload = json!({"x402Version": 2, "resource": required["resource"],
+        "accepted": required["accepts"][0],
+        "payload": {"signature": "0xsig", "authorization": authorization}});
+    let signature = b64(&payload);
+
+    // First presentation: refused as the facilitator said; nothing was sent before, so the
+    // chain is not asked.
+    let refused = s.enter(&viewer, &room, Some(&signature)).await;
+    assert_eq!(refused.status, 402, "{}", refused.body);
+    assert_eq!(refused.json(), json!({"error": "invalid_nonce"}));
+    assert!(node.received_requests().await.unwrap().is_empty());
+
+    // The same signature again, the authorization now used on chain: granted, once.
+    used.store(true, std::sync::atomic::Ordering::SeqCst);
+    let granted = s.enter(&viewer, &room, Some(&signature)).await;
+    assert_eq!(granted.status, 200, "{}", granted.body);
+    assert_eq!(
+        granted.header_json("payment-response"),
+        json!({"settled": true, "idempotent": false, "entitlement": "live",
+               "expires_at": START + 86400, "facilitator": "self"})
+    );
+    let reads = node.received_requests().await.unwrap();
+    assert_eq!(reads.len(), 1);
+    let read: Value = serde_json::from_slice(&reads[0].body).unwrap();
+    assert_eq!(read["method"], "eth_call");
+    assert_eq!(read["params"][0]["to"], USDC);
+    let data = read["params"][0]["data"].as_str().unwrap();
+    assert!(data.contains(&viewer.lower()[2..]), "{data}");
+    assert!(data.ends_with(&"11".repeat(32)), "{data}");
+    assert_eq!(s.credits.duet.lock().unwrap().settled.len(), 1);
+
+    // The same authorization wrapped in another signature, for another room with the same
+    // payee and price: the facilitator refuses it and it is not reconciled.
+    let (other, _) = s
+        .live_room(&host, json!({"split_address": SPLIT, "live_amount": "250"}))
+        .await;
+    let required = s
+        .enter(&viewer, &other, None)
+        .await
+        .header_json("payment-required");
+    let rewrapped = b64(&json!({"x402Version": 2, "resource": required["resource"],
+        "accepted": required["accepts"][0],
+        "payload": {"signature": "0xsig", "authorization": authorization}}));
+    let refused = s.enter(&viewer, &other, Some(&rewrapped)).await;
+    assert_eq!(refused.status, 402, "{}", refused.body);
+    assert_eq!(refused.json(), json!({"error": "invalid_nonce"}));
+    assert_eq!(node.received_requests().await.unwrap().len(), 1);
+    assert_eq!(s.credits.duet.lock().unwrap().settled.len(), 1);
+}

@@ -309,13 +309,7 @@ impl DuetRooms {
             }
             Claimed::Refused(reply) => return Ok(reply),
         }
-        let settled = x402::settle(
-            &self.settings().facilitator,
-            self.http(),
-            &signature,
-            &requirement,
-        )
-        .await;
+        let settled = self.settle(&signature, &hash, &requirement).await;
         let settled = match settled {
             Ok(s) => s,
             Err(reason) => {

@@ -16,6 +16,7 @@ pub mod pages;
 mod replay;
 pub mod rights;
 pub mod room;
+mod settlement;
 pub mod x402;
 
 use std::collections::HashMap;
@@ -57,6 +58,7 @@ pub struct DuetRooms {
     settings: Arc<DuetSettings>,
     http: reqwest::Client,
     clock: Clock,
+    store: Arc<dyn StateStore>,
     signature_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
@@ -77,7 +79,7 @@ impl DuetRooms {
             clock: clock.clone(),
         });
         let coordinator = LeasedCoordinator::start(
-            store,
+            store.clone(),
             logic,
             DUET_STATE_PREFIX,
             DUET_LEASE_PREFIX,
@@ -96,6 +98,7 @@ impl DuetRooms {
             settings: Arc::new(settings),
             http: reqwest::Client::new(),
             clock,
+            store,
             signature_locks: Arc::default(),
         })
     }
@@ -171,5 +174,9 @@ impl DuetRooms {
 
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
     }
 }

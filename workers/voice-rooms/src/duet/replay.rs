@@ -107,14 +107,7 @@ impl DuetRooms {
             }
             Claimed::Refused(reply) => return Ok(reply),
         }
-        let settled = match x402::settle(
-            &self.settings().facilitator,
-            self.http(),
-            &signature,
-            &requirement,
-        )
-        .await
-        {
+        let settled = match self.settle(&signature, &hash, &requirement).await {
             Ok(s) => s,
             Err(reason) => {
                 self.commit(

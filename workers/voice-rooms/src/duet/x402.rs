@@ -34,6 +34,10 @@ pub struct FacilitatorConfig {
     /// before answering 409 `payment_settlement_in_progress`. `X402_PENDING_WAIT_MS`, default
     /// 30 000.
     pub pending_wait: Duration,
+    /// `X402_CHAIN_RPC_URL`: a JSON-RPC node of the payment network, read (EIP-3009
+    /// `authorizationState`) to reconcile a settlement whose answer was lost (new; unset: no
+    /// reconciliation).
+    pub chain_rpc_url: Option<String>,
 }
 
 impl std::fmt::Debug for FacilitatorConfig {
@@ -44,6 +48,7 @@ impl std::fmt::Debug for FacilitatorConfig {
             .field("auth_token", &self.auth_token.as_ref().map(|_| ".."))
             .field("timeout", &self.timeout)
             .field("pending_wait", &self.pending_wait)
+            .field("chain_rpc_url", &self.chain_rpc_url)
             .finish()
     }
 }
@@ -67,6 +72,10 @@ impl FacilitatorConfig {
                 .filter(|t| !t.is_empty()),
             timeout: Duration::from_millis(env.positive_or("X402_SETTLE_TIMEOUT_MS", 30_000)?),
             pending_wait: Duration::from_millis(env.positive_or("X402_PENDING_WAIT_MS", 30_000)?),
+            chain_rpc_url: env
+                .optional("X402_CHAIN_RPC_URL")
+                .map(|u| u.trim().to_owned())
+                .filter(|u| !u.is_empty()),
         })
     }
 }
@@ -119,6 +128,67 @@ pub fn decode_signature(raw: &str) -> Option<Value> {
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .or_else(|| serde_json::from_str(raw).ok())
+}
+
+/// The EIP-3009 `TransferWithAuthorization` inside an `exact` EVM payment (`payload.
+/// authorization` of the decoded PAYMENT-SIGNATURE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    /// The payer.
+    pub from: heaven_eth::Address,
+    /// The payee.
+    pub to: heaven_eth::Address,
+    /// Base units.
+    pub value: heaven_eth::U256,
+    /// The authorization's 32-byte nonce.
+    pub nonce: heaven_eth::B256,
+}
+
+/// The authorization of `raw`, when it carries a well-formed one.
+pub fn authorization(raw: &str) -> Option<Authorization> {
+    let decoded = decode_signature(raw)?;
+    let auth = decoded.get("payload")?.get("authorization")?;
+    let text = |key: &str| auth.get(key).and_then(Value::as_str).map(str::trim);
+    let address = |key: &str| text(key).and_then(heaven_eth::address::parse);
+    let value = match auth.get("value")? {
+        Value::String(v) => v.trim().parse::<heaven_eth::U256>().ok()?,
+        Value::Number(n) => heaven_eth::U256::from(n.as_u64()?),
+        _ => return None,
+    };
+    Some(Authorization {
+        from: address("from")?,
+        to: address("to")?,
+        value,
+        nonce: text("nonce")?.parse().ok()?,
+    })
+}
+
+/// Whether `auth` was used on the payment network, as a payment of `req` (payee and amount
+/// must match it): `None` when that cannot be told (no node configured, the node failing, an
+/// asset that is not an address, or an authorization for another payee or amount).
+pub async fn authorization_used(
+    config: &FacilitatorConfig,
+    req: &Requirement,
+    auth: &Authorization,
+) -> Option<bool> {
+    let rpc = config.chain_rpc_url.as_deref()?;
+    let asset = heaven_eth::address::parse(req.asset.trim())?;
+    let pay_to = heaven_eth::address::parse(req.pay_to.trim())?;
+    let amount: heaven_eth::U256 = req.amount.parse().ok()?;
+    if auth.to != pay_to || auth.value != amount {
+        return None;
+    }
+    let call = heaven_eth::abi::authorizationStateCall {
+        authorizer: auth.from,
+        nonce: auth.nonce,
+    };
+    match crate::chain::EthReader::new(rpc).call(asset, call).await {
+        Ok(used) => Some(used),
+        Err(err) => {
+            tracing::warn!(%err, "x402 authorization state unreadable");
+            None
+        }
+    }
 }
 
 /// Standard base64 of the JSON text.
