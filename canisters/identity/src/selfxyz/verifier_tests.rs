@@ -449,8 +449,16 @@ async fn an_unreachable_node_records_nothing_and_the_session_stays_pending() {
         )
     );
     assert_eq!(status_of(&id), json!({"status": "pending"}));
-    // Once the node answers, the same webhook verifies the still-pending session.
-    fake_celo(&setup2.chain, true, true).await;
+    // Pointed at a node that answers, the same webhook verifies the still-pending session.
+    let healthy = FakeChain::start(1_000).await;
+    fake_celo(&healthy, true, true).await;
+    let config = SelfConfig {
+        mock: false,
+        endpoint: Some("https://x.icp0.io/api/self/verify".into()),
+        verifier: Some(verifier_config(healthy.url())),
+        ..SelfConfig::default()
+    };
+    admin::set_self_config(config, now()).unwrap();
     let (_, body) = webhook(&setup2, &context, &passport(&context)).await;
     assert_eq!(body["result"], json!(true), "{body}");
     assert_eq!(events, 2);
