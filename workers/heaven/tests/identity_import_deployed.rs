@@ -336,9 +336,7 @@ async fn heaven_migrate_resumes_an_interrupted_run_on_the_deployed_canister() {
         "--canister",
     ];
     let (code, stdout, stderr) =
-        tokio::task::spawn_blocking(move || common::run_to_end(&args, data.path(), &env))
-            .await
-            .unwrap();
+        tokio::task::block_in_place(|| common::run_to_end(&args, data.path(), &env));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains(&format!("run {run}: {} batches", batches.len())),
