@@ -178,6 +178,13 @@ pub fn validate_self_config(config: &SelfConfig) -> Result<(), AdminError> {
     {
         return Err(invalid("endpoint", "must be an http(s) URL"));
     }
+    if let Some(verifier) = &config.verifier {
+        crate::selfxyz::settings::validate(verifier).map_err(|(f, r)| invalid(f, r))?;
+        if config.endpoint.is_none() {
+            // The proofs' scope signal hashes the deeplink's endpoint: it must not vary.
+            return Err(invalid("endpoint", "must be set when the verifier is on"));
+        }
+    }
     Ok(())
 }
 

@@ -198,7 +198,7 @@ pub async fn update_with_client_ip<R: Runtime>(
             Ok(mut rng) => selfxyz::create_session(req, now, &mut rng),
             Err(e) => Err(e),
         },
-        Route::SelfAction("verify") if post => selfxyz::verify(req, now),
+        Route::SelfAction("verify") if post => selfxyz::verify(rt, req, now).await,
         Route::SelfSession(id) if get => selfxyz::session_status(id, now),
         Route::Likes if post => likes::like(req, now, client_ip.as_deref()),
         Route::WalletAction("nonce") if get => wallet::nonce(rt, req).await,

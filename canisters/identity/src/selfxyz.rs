@@ -3,14 +3,20 @@
 //! polls the session, and other services read the stored identity, whose app-scoped
 //! nullifier ([`nullifier`]) is the short-name credential of the names policy.
 //!
-//! Mock mode verifies any well-formed webhook for a pending session, as the original did;
-//! outside it the webhook answers "Production verification not yet implemented" (the
-//! original's answer: no proof check exists yet, see docs/self-verification.md).
+//! Mock mode verifies any well-formed webhook for a pending session, as the original did.
+//! Outside it (where the original always failed) a configured verifier checks the proof as
+//! Self's `SelfBackendVerifier` does: locally first ([`checks`]), then on Celo ([`celo`]);
+//! without a verifier the webhook answers the original's "Production verification not yet
+//! implemented". See docs/self-verification.md.
 
 pub mod age;
+pub mod celo;
+pub mod checks;
 pub mod context;
 pub mod deeplink;
+pub mod disclose;
 pub mod nullifier;
+pub mod settings;
 
 use rand_chacha::rand_core::RngCore;
 use serde::{Deserialize, Serialize};
@@ -21,7 +27,11 @@ use crate::primitives::{Address, Bytes32};
 use crate::secret::sha256_hex;
 use crate::state::audit::process_event;
 use crate::state::event::EventType;
-use crate::state::{self, Cbor, IdentityRecord, SelfConfig, SelfSession, State};
+use canister_runtime::Runtime;
+
+use crate::state::{
+    self, Cbor, IdentityRecord, SelfConfig, SelfSession, SelfVerifierConfig, State,
+};
 
 use age::{Date, age_on};
 
@@ -216,9 +226,232 @@ fn attestation_integer(field: &Field) -> Option<i64> {
         .or_else(|| field.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
+/// The answer to a body whose `attestationId` is missing or not a number (the original could
+/// not store it: 500).
+fn invalid_attestation() -> ApiError {
+    ApiError::with_body(
+        400,
+        &WebhookAnswer {
+            status: "error",
+            result: false,
+            reason: Some("Invalid attestationId"),
+        },
+    )
+}
+
+/// Marks the session failed with `reason` and answers it.
+fn fail(s: &mut State, now: Now, session_id: &str, reason: &str) -> ApiResult {
+    let event = EventType::SelfSessionFailed {
+        session_id: session_id.to_string(),
+        reason: reason.to_string(),
+    };
+    process_event(s, now, event);
+    Ok(webhook_error(reason))
+}
+
+fn success() -> ApiResult {
+    Ok(ApiResponse::ok(&WebhookAnswer {
+        status: "success",
+        result: true,
+        reason: None,
+    }))
+}
+
+/// What the webhook carries, read once.
+struct Webhook<'a> {
+    body: &'a VerifyBody,
+    context: &'a str,
+    signals: Vec<Option<String>>,
+}
+
+impl Webhook<'_> {
+    fn proof_hash(&self) -> String {
+        let proof_json = match self.body.proof.value() {
+            Some(v) => serde_json::to_string(v).expect("JSON values serialize"),
+            None => String::new(),
+        };
+        sha256_hex(&proof_json)
+    }
+
+    fn nullifier(&self, config: &SelfConfig, session: &SelfSession) -> Option<String> {
+        let attestation_text = js_text(&self.body.attestation_id);
+        nullifier::derive(&nullifier::NullifierInput {
+            attestation_id: &attestation_text,
+            public_signals: &self.signals,
+            user_address: &session.user_address,
+            user_context_data: self.context,
+            mock: config.mock,
+            namespace: config.nullifier_namespace.trim(),
+            scope: config.scope.trim(),
+        })
+    }
+}
+
+/// A verification that passed every local check and waits for the chain's verdict.
+struct AwaitingChain {
+    session_id: String,
+    verifier: SelfVerifierConfig,
+    checked: checks::Checked,
+    proof_hash: String,
+    nullifier_hash: String,
+}
+
+/// The first (synchronous) step of the webhook.
+enum FirstStep {
+    Answered(ApiResult),
+    Chain(Box<AwaitingChain>),
+}
+
+/// Mock mode: the `dob:` / `nat:` segments stand for the proof, as the original.
+fn verify_mock(
+    s: &mut State,
+    now: Now,
+    hook: &Webhook,
+    config: &SelfConfig,
+    session: &SelfSession,
+) -> ApiResult {
+    let session_id = session.session_id.as_str();
+    let (dob, nationality) = context::mock_disclosures(hook.context);
+    // An unreadable date is a failed verification (the original computed NaN and crashed).
+    let Some(birth) = Date::parse(&dob) else {
+        return fail(s, now, session_id, "Verification failed");
+    };
+    let age = age_on(birth, Date::from_unix_secs(now.secs()));
+    if age < 18 {
+        return fail(s, now, session_id, "Must be 18 or older");
+    }
+    let Some(attestation_id) = attestation_integer(&hook.body.attestation_id) else {
+        return Err(invalid_attestation());
+    };
+    let Some(nullifier_hash) = hook.nullifier(config, session) else {
+        return fail(s, now, session_id, "Missing nullifier in publicSignals");
+    };
+    let event = EventType::SelfVerified {
+        session_id: session_id.to_string(),
+        date_of_birth: dob,
+        age,
+        nationality,
+        attestation_id,
+        proof_hash: hook.proof_hash(),
+        nullifier_hash,
+    };
+    process_event(s, now, event);
+    success()
+}
+
+/// Outside mock mode: every check that needs no chain (docs/self-verification.md).
+fn check_locally(
+    s: &mut State,
+    now: Now,
+    hook: &Webhook,
+    config: &SelfConfig,
+    session: &SelfSession,
+) -> FirstStep {
+    let Some(verifier) = config.verifier.clone() else {
+        return FirstStep::Answered(Ok(webhook_error(
+            "Production verification not yet implemented",
+        )));
+    };
+    let session_id = session.session_id.as_str();
+    let Some(attestation_id) = attestation_integer(&hook.body.attestation_id) else {
+        return FirstStep::Answered(Err(invalid_attestation()));
+    };
+    let submission = checks::Submission {
+        attestation_id,
+        proof: hook.body.proof.value(),
+        public_signals: &hook.signals,
+        user_context_data: hook.context,
+        session_address: &session.user_address,
+        now_secs: now.secs(),
+    };
+    let checked = match checks::check(&verifier, &submission) {
+        Ok(checked) => checked,
+        Err(reason) => return FirstStep::Answered(fail(s, now, session_id, &reason)),
+    };
+    let Some(nullifier_hash) = hook.nullifier(config, session) else {
+        let reason = "Missing nullifier in publicSignals";
+        return FirstStep::Answered(fail(s, now, session_id, reason));
+    };
+    FirstStep::Chain(Box::new(AwaitingChain {
+        session_id: session_id.to_string(),
+        verifier,
+        checked,
+        proof_hash: hook.proof_hash(),
+        nullifier_hash,
+    }))
+}
+
+/// Session checks, then mock mode or the local checks of a real proof.
+fn first_step(s: &mut State, now: Now, hook: &Webhook, session_id: String) -> FirstStep {
+    let Some(Cbor(session)) = s.self_sessions().get(&session_id) else {
+        return FirstStep::Answered(Ok(webhook_error("Session not found")));
+    };
+    if session.status != "pending" {
+        let reason = format!("Session already {}", session.status);
+        return FirstStep::Answered(Ok(webhook_error(&reason)));
+    }
+    if session.expires_at < now.secs() {
+        process_event(s, now, EventType::SelfSessionExpired { session_id });
+        return FirstStep::Answered(Ok(webhook_error("Session expired")));
+    }
+    let config = s.config().self_verification.clone();
+    if config.mock {
+        return FirstStep::Answered(verify_mock(s, now, hook, &config, &session));
+    }
+    check_locally(s, now, hook, &config, &session)
+}
+
+/// Records the chain's verdict, unless the session moved on meanwhile.
+fn finish(
+    s: &mut State,
+    now: Now,
+    awaiting: AwaitingChain,
+    verdict: Result<celo::ChainVerdict, celo::ChainUnavailable>,
+) -> ApiResult {
+    let session_id = awaiting.session_id.as_str();
+    let Some(Cbor(session)) = s.self_sessions().get(&awaiting.session_id) else {
+        return Ok(webhook_error("Session not found"));
+    };
+    if session.status != "pending" {
+        return Ok(webhook_error(&format!(
+            "Session already {}",
+            session.status
+        )));
+    }
+    match verdict {
+        Err(unavailable) => {
+            canister_runtime::print(&format!("self verify: {unavailable}"));
+            Ok(webhook_error(&format!(
+                "Verification unavailable, try again: {unavailable}"
+            )))
+        }
+        Ok(celo::ChainVerdict::UnknownRoot) => {
+            fail(s, now, session_id, "Onchain root does not exist")
+        }
+        Ok(celo::ChainVerdict::InvalidProof) => fail(s, now, session_id, "Invalid proof"),
+        Ok(celo::ChainVerdict::Valid) => {
+            let c = awaiting.checked;
+            let event = EventType::SelfVerified {
+                session_id: awaiting.session_id,
+                date_of_birth: c.date_of_birth,
+                age: c.age,
+                nationality: c.nationality,
+                attestation_id: i64::from(c.attestation_id),
+                proof_hash: awaiting.proof_hash,
+                nullifier_hash: awaiting.nullifier_hash,
+            };
+            process_event(s, now, event);
+            success()
+        }
+    }
+}
+
 /// `POST /api/self/verify`: always HTTP 200 with `{status, result, reason?}` (Self expects
-/// 200 even on errors), except a body that is not a JSON object (400; the original 500).
-pub fn verify(req: &ApiRequest, now: Now) -> ApiResult {
+/// 200 even on errors), except a body that is not a JSON object (400; the original 500) and a
+/// missing or non-numeric `attestationId` (400, the session stays pending). Outside mock mode
+/// the proof is checked locally, then on Celo ([`celo::judge`]); when the chain cannot be
+/// asked nothing is recorded and the session stays pending.
+pub async fn verify<R: Runtime>(rt: &R, req: &ApiRequest, now: Now) -> ApiResult {
     let body: VerifyBody = req.json(|| {
         ApiError::with_body(
             400,
@@ -234,95 +467,39 @@ pub fn verify(req: &ApiRequest, now: Now) -> ApiResult {
     let Some(session_id) = context::extract_session_id(context) else {
         return Ok(webhook_error("Missing session ID in userContextData"));
     };
-    state::mutate(|s| {
-        let Some(Cbor(session)) = s.self_sessions().get(&session_id) else {
-            return Ok(webhook_error("Session not found"));
-        };
-        if session.status != "pending" {
-            return Ok(webhook_error(&format!(
-                "Session already {}",
-                session.status
-            )));
-        }
-        if session.expires_at < now.secs() {
-            process_event(s, now, EventType::SelfSessionExpired { session_id });
-            return Ok(webhook_error("Session expired"));
-        }
-        let config = s.config().self_verification.clone();
-        if !config.mock {
-            return Ok(webhook_error("Production verification not yet implemented"));
-        }
-        let (dob, nationality) = context::mock_disclosures(context);
-        let fail = |s: &mut State, reason: &str| {
-            let event = EventType::SelfSessionFailed {
-                session_id: session_id.clone(),
-                reason: reason.to_string(),
-            };
-            process_event(s, now, event);
-            Ok(webhook_error(reason))
-        };
-        // An unreadable date is a failed verification (the original computed NaN and crashed).
-        let Some(birth) = Date::parse(&dob) else {
-            return fail(s, "Verification failed");
-        };
-        let age = age_on(birth, Date::from_unix_secs(now.secs()));
-        if age < 18 {
-            return fail(s, "Must be 18 or older");
-        }
-        let Some(attestation_id) = attestation_integer(&body.attestation_id) else {
-            // The original could not store a missing or non-numeric id (500).
-            return Err(ApiError::with_body(
-                400,
-                &WebhookAnswer {
-                    status: "error",
-                    result: false,
-                    reason: Some("Invalid attestationId"),
-                },
-            ));
-        };
-        let proof_json = match body.proof.value() {
-            Some(v) => serde_json::to_string(v).expect("JSON values serialize"),
-            None => String::new(),
-        };
-        let signals: Vec<Option<String>> = match body.public_signals.value() {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let attestation_text = js_text(&body.attestation_id);
-        let nullifier = nullifier::derive(&nullifier::NullifierInput {
-            attestation_id: &attestation_text,
-            public_signals: &signals,
-            user_address: &session.user_address,
-            user_context_data: context,
-            mock: config.mock,
-            namespace: config.nullifier_namespace.trim(),
-            scope: config.scope.trim(),
-        });
-        let Some(nullifier_hash) = nullifier else {
-            return fail(s, "Missing nullifier in publicSignals");
-        };
-        process_event(
-            s,
-            now,
-            EventType::SelfVerified {
-                session_id,
-                date_of_birth: dob,
-                age,
-                nationality,
-                attestation_id,
-                proof_hash: sha256_hex(&proof_json),
-                nullifier_hash,
-            },
-        );
-        Ok(ApiResponse::ok(&WebhookAnswer {
-            status: "success",
-            result: true,
-            reason: None,
-        }))
-    })
+    let signals: Vec<Option<String>> = match body.public_signals.value() {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let hook = Webhook {
+        body: &body,
+        context,
+        signals,
+    };
+    let awaiting = match state::mutate(|s| first_step(s, now, &hook, session_id)) {
+        FirstStep::Answered(answer) => return answer,
+        FirstStep::Chain(awaiting) => *awaiting,
+    };
+    // `set_self_config` checked the address; a state that holds a bad one records nothing.
+    let Ok(hub) = awaiting.verifier.hub.parse() else {
+        return Ok(webhook_error(
+            "Verification unavailable: the hub address is invalid",
+        ));
+    };
+    let verdict = celo::judge(
+        rt,
+        &awaiting.verifier.rpc_url,
+        hub,
+        awaiting.checked.attestation_id,
+        awaiting.checked.root,
+        &awaiting.checked.proof,
+        &awaiting.checked.signals,
+    )
+    .await;
+    state::mutate(|s| finish(s, now, awaiting, verdict))
 }
 
 #[derive(Serialize)]
@@ -449,3 +626,5 @@ pub fn all_keys() -> (Vec<String>, Vec<String>) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verifier_tests;

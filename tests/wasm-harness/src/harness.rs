@@ -160,6 +160,15 @@ impl Harness {
         id
     }
 
+    /// Creates an empty canister controlled by [`Self::controller`] and `others` (e.g. an
+    /// ic-agent identity that calls controller methods through [`crate::ic_http`]).
+    pub fn create_canister_controlled_by(&mut self, others: &[Principal]) -> Principal {
+        let id = self.create_canister();
+        let controllers = self.created.get_mut(&id).expect("just created");
+        controllers.extend_from_slice(others);
+        id
+    }
+
     /// Creates a canister and installs `wasm` with `arg`.
     pub fn create_and_install(&mut self, wasm: &[u8], arg: Vec<u8>) -> Result<Principal> {
         let id = self.create_canister();

@@ -4,7 +4,10 @@
 
 use async_trait::async_trait;
 use candid::{Decode, Encode, Principal};
-use identity_canister::endpoints::{EdgeRequest, EdgeResponse, IdentityView};
+use identity_canister::endpoints::{
+    AdminError, EdgeRequest, EdgeResponse, IdentityView, ImportBatchOutcome,
+};
+use identity_canister::state::event::ImportRows;
 
 use crate::agent::CanisterAgent;
 use crate::error::{BridgeError, record_failure};
@@ -31,6 +34,46 @@ impl AgentIdentity {
     /// The client of `canister` through `agent`.
     pub fn new(agent: CanisterAgent, canister: Principal) -> Self {
         Self { agent, canister }
+    }
+
+    /// Controller: one batch of D1 import run `run` (`import_batch`; a batch applied before
+    /// answers `applied: false` with the same summary).
+    pub async fn import_batch(
+        &self,
+        run: &str,
+        batch: u64,
+        rows: &ImportRows,
+    ) -> Result<Result<ImportBatchOutcome, AdminError>, BridgeError> {
+        let result = async {
+            let arg =
+                Encode!(&run, &batch, rows).map_err(|e| BridgeError::Protocol(e.to_string()))?;
+            let reply = self
+                .agent
+                .update(self.canister, "import_batch", arg)
+                .await?;
+            Decode!(&reply, Result<ImportBatchOutcome, AdminError>)
+                .map_err(|e| BridgeError::Protocol(e.to_string()))
+        }
+        .await;
+        observed("import_batch", result)
+    }
+
+    /// Controller: the batches of import run `run` applied so far (`import_progress`).
+    pub async fn import_progress(
+        &self,
+        run: &str,
+    ) -> Result<Result<Vec<u64>, AdminError>, BridgeError> {
+        let result = async {
+            let arg = Encode!(&run).map_err(|e| BridgeError::Protocol(e.to_string()))?;
+            let reply = self
+                .agent
+                .query(self.canister, "import_progress", arg)
+                .await?;
+            Decode!(&reply, Result<Vec<u64>, AdminError>)
+                .map_err(|e| BridgeError::Protocol(e.to_string()))
+        }
+        .await;
+        observed("import_progress", result)
     }
 }
 

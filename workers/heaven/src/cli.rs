@@ -120,6 +120,11 @@ pub enum MigrateAction {
     IdentityImport {
         /// The JSON file.
         file: std::path::PathBuf,
+        /// Import a `wrangler d1 export` dump into the deployed identity canister through
+        /// ic-agent instead (`ICP_URL`, `ICP_NETWORK`, `ICP_IDENTITY_PEM[_FILE]` of a
+        /// controller, `ICP_IDENTITY_CANISTER_ID`), in batches; running it again resumes.
+        #[arg(long)]
+        canister: bool,
     },
 }
 

@@ -1,6 +1,7 @@
 //! `heaven migrate`: loading the original services' Cloudflare exports into our stores.
 
 pub mod credits_import;
+pub mod identity_deployed;
 pub mod identity_dump;
 pub mod identity_import;
 pub mod rooms_import;
@@ -49,7 +50,12 @@ pub async fn d1_import(config: &StackConfig, file: &Path) -> Result<(), HeavenEr
 /// database (every identity table, all or nothing, with per-table counts and checksums), or
 /// the JSON document of shadow profiles, identities and reserved labels, into the native
 /// identity canister's state (the stack must be stopped).
-pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+/// With `canister`, the dump goes to the deployed canister ([`identity_deployed`]).
+pub async fn identity_import(
+    config: &StackConfig,
+    file: &Path,
+    canister: bool,
+) -> Result<(), HeavenError> {
     let refused = |message: String| HeavenError::IdentityImport {
         file: file.display().to_string(),
         message,
@@ -58,6 +64,9 @@ pub async fn identity_import(config: &StackConfig, file: &Path) -> Result<(), He
         path: file.display().to_string(),
         source,
     })?;
+    if canister {
+        return identity_deployed::import(file, &text).await;
+    }
     if !text.trim_start().starts_with('{') {
         return identity_dump_import(config, file, &text).await;
     }
@@ -140,7 +149,7 @@ async fn identity_dump_import(
     Ok(())
 }
 
-fn print_summaries(
+pub(crate) fn print_summaries(
     dump: &[identity_canister::import::TableSummary],
     canister: &[identity_canister::import::TableSummary],
 ) {

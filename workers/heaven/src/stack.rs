@@ -32,8 +32,8 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
             action: MigrateAction::KvImport { file },
         } => kv_import(&config, &file).await,
         Command::Migrate {
-            action: MigrateAction::IdentityImport { file },
-        } => identity_import(&config, &file).await,
+            action: MigrateAction::IdentityImport { file, canister },
+        } => identity_import(&config, &file, canister).await,
         Command::Migrate {
             action: MigrateAction::CreditsImport { file },
         } => credits_import(&config, &file).await,

@@ -150,6 +150,7 @@ impl NativeSettings {
             deeplink_scheme: text("APP_DEEPLINK_SCHEME", &sd.deeplink_scheme),
             nullifier_namespace: text("APP_NULLIFIER_NAMESPACE", &sd.nullifier_namespace),
             endpoint: optional_text("SELF_ENDPOINT"),
+            verifier: crate::selfxyz::settings::from_env(optional_text),
         };
         let ld = LikesConfig::default();
         let likes = LikesConfig {

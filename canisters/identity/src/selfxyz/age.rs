@@ -53,6 +53,28 @@ impl Date {
         let year = yoe + era * 400 + i64::from(month <= 2);
         Self { year, month, day }
     }
+
+    /// Seconds since the Unix epoch at 00:00 UTC of this day (dates before 1970 give 0).
+    pub fn unix_secs(self) -> u64 {
+        // Howard Hinnant's days_from_civil.
+        let year = self.year - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year - era * 400;
+        let month = i64::from(self.month);
+        let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        u64::try_from(days).unwrap_or(0) * 86_400
+    }
+}
+
+impl std::fmt::Display for Date {
+    /// `YYYY-MM-DD`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
 }
 
 /// Whole years from `birth` to `today` (the birthday counts from its day on).
@@ -104,5 +126,15 @@ mod tests {
         assert_eq!(Date::parse("1995-1-15"), None);
         assert_eq!(Date::parse("1995-13-01"), None);
         assert_eq!(Date::parse("garbage!!!"), None);
+    }
+
+    #[test]
+    fn days_go_back_to_their_first_second() {
+        for secs in [0u64, 951_782_400, 1_771_601_340, 4_102_444_800] {
+            let day = Date::from_unix_secs(secs);
+            assert_eq!(day.unix_secs(), secs - secs % 86_400, "{day}");
+        }
+        assert_eq!(Date::parse("2026-02-20").unwrap().to_string(), "2026-02-20");
+        assert_eq!(Date::parse("1950-01-01").unwrap().unix_secs(), 0);
     }
 }

@@ -9,11 +9,16 @@ use crate::state::SelfConfig;
 const UNIVERSAL_LINK_BASE: &str = "https://redirect.self.xyz";
 
 #[derive(Serialize)]
-struct Disclosures {
+struct Disclosures<'a> {
     date_of_birth: bool,
     nationality: bool,
     #[serde(rename = "minimumAge")]
     minimum_age: u32,
+    /// Only with the proof verifier on (the original's JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ofac: Option<bool>,
+    #[serde(rename = "excludedCountries", skip_serializing_if = "Option::is_none")]
+    excluded_countries: Option<&'a [String]>,
 }
 
 /// The `selfApp` object, fields in the original's key order.
@@ -31,11 +36,33 @@ struct SelfApp<'a> {
     user_id: &'a str,
     user_id_type: &'a str,
     dev_mode: bool,
-    disclosures: Disclosures,
+    disclosures: Disclosures<'a>,
     version: u32,
     #[serde(rename = "chainID")]
     chain_id: u64,
     user_defined_data: &'a str,
+}
+
+/// The original's disclosures (nationality, at least 18); with the proof verifier on (outside
+/// mock mode) also the date of birth the canister records, the verifier's minimum age, OFAC
+/// and excluded countries, so the app builds the proof the verifier expects.
+fn disclosures(config: &SelfConfig) -> Disclosures<'_> {
+    match config.verifier.as_ref().filter(|_| !config.mock) {
+        None => Disclosures {
+            date_of_birth: false,
+            nationality: true,
+            minimum_age: 18,
+            ofac: None,
+            excluded_countries: None,
+        },
+        Some(v) => Disclosures {
+            date_of_birth: true,
+            nationality: true,
+            minimum_age: v.minimum_age.unwrap_or(18),
+            ofac: Some(v.ofac),
+            excluded_countries: Some(&v.excluded_countries),
+        },
+    }
 }
 
 /// The `selfApp` JSON for `session_id` of `user_address`, whose webhook is `endpoint`.
@@ -64,11 +91,7 @@ pub fn self_app_json(
         user_id: user_address,
         user_id_type: "hex",
         dev_mode: config.mock,
-        disclosures: Disclosures {
-            date_of_birth: false,
-            nationality: true,
-            minimum_age: 18,
-        },
+        disclosures: disclosures(config),
         version: 2,
         chain_id: if config.mock { 11_142_220 } else { 42_220 },
         user_defined_data: session_id,
@@ -130,5 +153,18 @@ mod tests {
         assert!(production.contains("%22endpointType%22%3A%22https%22"));
         assert!(production.contains("%22chainID%22%3A42220"));
         assert!(production.contains("%22devMode%22%3Afalse"));
+        assert!(production.contains("%22date_of_birth%22%3Afalse"));
+        // With the verifier on, the app is asked for what the verifier checks and records.
+        let verifying = SelfConfig {
+            verifier: crate::selfxyz::settings::from_env(|name| match name {
+                "SELF_SCOPE_SIGNAL" => Some("1".into()),
+                "SELF_EXCLUDED_COUNTRIES" => Some("PRK,IRN".into()),
+                "SELF_OFAC" => Some("true".into()),
+                _ => None,
+            }),
+            ..SelfConfig::default()
+        };
+        let json = self_app_json(&verifying, "ab", "0x01", "https://x/api/self/verify");
+        assert!(json.contains(r#""disclosures":{"date_of_birth":true,"nationality":true,"minimumAge":18,"ofac":true,"excludedCountries":["PRK","IRN"]}"#), "{json}");
     }
 }

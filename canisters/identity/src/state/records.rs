@@ -66,6 +66,43 @@ pub struct SelfConfig {
     /// `/api/self/verify`.
     #[n(5)]
     pub endpoint: Option<String>,
+    /// Proof verification outside mock mode (Self's backend verifier's checks against the
+    /// hub on Celo); `None` = the webhook fails outside mock mode, as the original's did.
+    #[cbor(default)]
+    #[n(6)]
+    pub verifier: Option<SelfVerifierConfig>,
+}
+
+/// How `POST /api/self/verify` checks real proofs (docs/self-verification.md).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, CandidType, Deserialize)]
+pub struct SelfVerifierConfig {
+    /// Celo JSON-RPC endpoint.
+    #[n(0)]
+    pub rpc_url: String,
+    /// Self's IdentityVerificationHub (V2) address on that chain.
+    #[n(1)]
+    pub hub: String,
+    /// The scope public signal proofs must carry, in decimal: Self's
+    /// `hashEndpointWithScope(endpoint, scope)` of the deeplink's endpoint and scope, computed
+    /// off-canister (a Poseidon hash the canister does not implement).
+    #[n(2)]
+    pub scope_signal: String,
+    /// Attestation ids accepted (1 passport, 2 biometric ID card; others are refused).
+    #[n(3)]
+    pub allowed_attestation_ids: Vec<u8>,
+    /// The `olderThan` the proof must disclose (Self's `minimumAge`); `None` = not checked.
+    #[n(4)]
+    pub minimum_age: Option<u32>,
+    /// ISO 3166 alpha-3 codes the proof's forbidden-countries list must contain, and that the
+    /// disclosed nationality must not be.
+    #[n(5)]
+    pub excluded_countries: Vec<String>,
+    /// Refuse a proof whose OFAC checks are not all passed.
+    #[n(6)]
+    pub ofac: bool,
+    /// How far in the past the proof's circuit date may lie (Self's `maxProofAgeSeconds`).
+    #[n(7)]
+    pub max_proof_age_seconds: u64,
 }
 
 impl Default for SelfConfig {
@@ -77,6 +114,7 @@ impl Default for SelfConfig {
             deeplink_scheme: "heaven".into(),
             nullifier_namespace: "heaven-names:v1".into(),
             endpoint: None,
+            verifier: None,
         }
     }
 }
