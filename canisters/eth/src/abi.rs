@@ -9,17 +9,33 @@ pub use crate::sol_types::NameRegistryV2::{isReservedCall, premiumPriceForLabelC
 pub use crate::sol_types::PremiumNameStoreV2::{
     Quote, buyWithPermitCall, quoteCall, shortPurchasesByNullifierCall,
 };
+pub use crate::sol_types::ContentRegistry::{getContentCall, getContentReturn, registerContentForCall};
+pub use crate::sol_types::Eas::{
+    AttestationRequest, AttestationRequestData, Attested, attestCall as easAttestCall,
+};
 pub use crate::sol_types::RegistryV1::primaryNameCall;
+pub use crate::sol_types::DerivativeWorkflows::mintAndRegisterIpAndMakeDerivativeCall;
+pub use crate::sol_types::Erc721::Transfer as Erc721Transfer;
+pub use crate::sol_types::IPAssetRegistry::ipIdCall;
+pub use crate::sol_types::LicenseAttachmentWorkflows::mintAndRegisterIpAndAttachPILTermsCall;
+pub use crate::sol_types::LicenseRegistry::{
+    getAttachedLicenseTermsCall, getAttachedLicenseTermsCountCall, getAttachedLicenseTermsReturn,
+};
+pub use crate::sol_types::ScrobbleBatchData;
+pub use crate::sol_types::{IPMetadata, LicenseTermsData, LicensingConfig, MakeDerivative, PILTerms};
+pub use crate::sol_types::ScrobbleV4::{
+    getTrackCall, getTrackReturn, isRegisteredCall, registerTracksBatchCall, setTrackCoverBatchCall,
+};
 pub use crate::sol_types::SessionEscrowV1::{
     Booking, Slot, attestCall, getBookingCall, getSlotCall,
 };
 pub use crate::sol_types::VerificationMirror::verifiedAtCall;
 pub use crate::sol_types::{
-    DatingProfileV3, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2, RegistryV1,
+    ContentRegistry, DatingProfileV3, Eas, ScrobbleV4, MultiTldSubnameRegistrarV3, NameRegistryV2, PremiumNameStoreV2, RegistryV1,
     SessionEscrowV1, VerificationMirror,
 };
 pub use alloy_primitives::aliases::U48;
-pub use alloy_sol_types::SolCall;
+pub use alloy_sol_types::{SolCall, SolEvent, SolValue};
 
 #[cfg(test)]
 mod tests;

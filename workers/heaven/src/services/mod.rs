@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod credits_client;
+pub mod publishing_client;
 #[cfg(debug_assertions)]
 pub mod panic_probe;
 
