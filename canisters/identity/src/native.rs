@@ -158,18 +158,21 @@ impl NativeCanister for IdentityCanister {
         let rt = self.rt.clone();
         async move {
             let now = Now::from_ns(rt.time_ns());
+            // The workers of the local stack call the publishing methods in process, as the
+            // canister's controller.
+            let worker = rt.with_caller(canister_runtime::native::dev_controller());
             match request {
                 NativeCall::Http(request) => {
                     NativeReply::Http(router::update(&rt, &request, now).await)
                 }
                 NativeCall::FinalizeTrack(request) => NativeReply::FinalizeTrack(
-                    publishing::finalize_track(&rt, request, now).await,
+                    publishing::finalize_track(&worker, request, now).await,
                 ),
                 NativeCall::AttestScrobbleBatch(request) => NativeReply::AttestScrobbleBatch(
-                    publishing::attest_scrobble_batch(&rt, request, now).await,
+                    publishing::attest_scrobble_batch(&worker, request, now).await,
                 ),
                 NativeCall::RegisterStoryIp(request) => NativeReply::RegisterStoryIp(
-                    publishing::register_story_ip(&rt, request, now).await,
+                    publishing::register_story_ip(&worker, request, now).await,
                 ),
             }
         }

@@ -24,13 +24,6 @@ pub(super) struct Ticket {
     key: String,
 }
 
-impl Ticket {
-    /// The publication's key.
-    pub(super) fn key(&self) -> &str {
-        &self.key
-    }
-}
-
 impl Drop for Ticket {
     fn drop(&mut self) {
         IN_FLIGHT.with_borrow_mut(|keys| keys.remove(&self.key));

@@ -39,7 +39,10 @@ async fn setup() -> Setup {
     let registry = address::parse(CONTENT_REGISTRY).unwrap();
     let tempo = FakeTempo::start(CHAIN_ID, scrobble, registry).await;
     let dir = tempfile::tempdir().unwrap();
-    let rt = NativeRuntime::open(dir.path()).unwrap();
+    // The media worker calls as a controller (the local stack's in-process client does).
+    let rt = NativeRuntime::open(dir.path())
+        .unwrap()
+        .with_caller(canister_runtime::native::dev_controller());
     chain::register_native_transform(&rt);
     lifecycle::init(
         InitArg {

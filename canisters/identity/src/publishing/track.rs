@@ -3,7 +3,7 @@
 //! content id of a (track, owner) pair. The same formulas as the original's ethers code.
 
 use heaven_eth::abi::SolValue;
-use heaven_eth::{Address, B256, keccak256};
+use heaven_eth::{Address, B256, U256, keccak256};
 
 /// ScrobbleV4's track kind for ids derived from metadata.
 pub const META_KIND: u8 = 3;
@@ -31,7 +31,9 @@ pub struct TrackIds {
 pub fn meta_track_ids(title: &str, artist: &str, album: &str) -> TrackIds {
     let fields = (normalize(title), normalize(artist), normalize(album));
     let payload = keccak256(fields.abi_encode_params());
-    let track_id = keccak256((META_KIND, payload).abi_encode_params());
+    // `uint8` is one left-padded word in the ABI, the same as a `uint256` of that value.
+    let kind = U256::from(META_KIND);
+    let track_id = keccak256((kind, payload).abi_encode_params());
     TrackIds { payload, track_id }
 }
 

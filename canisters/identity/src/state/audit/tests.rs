@@ -638,7 +638,7 @@ async fn the_state_replayed_from_the_log_equals_the_live_state() {
     mutate(|s| process_event(s, at(4), EventType::ProfileIndexesBuilt));
 
     // ---- the publishing signer: a refused write, then the retry that finalizes ----
-    publish_a_track(&w.rt).await;
+    publish_a_track(&w.rt.with_caller(canister_runtime::native::dev_controller())).await;
 
     // ---- the sweep, after the windows and the challenge's retention passed ----
     crate::names::sweep(at(2 * 3600));
