@@ -243,7 +243,12 @@ impl<R: Runtime> Chain<'_, R> {
         let succeeded = quantity("status")? == 1;
         let block = quantity("blockNumber")? as u64;
         let mut logs = Vec::new();
-        for log in v.get("logs").and_then(Value::as_array).into_iter().flatten() {
+        for log in v
+            .get("logs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let address = log
                 .get("address")
                 .and_then(Value::as_str)

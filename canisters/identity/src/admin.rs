@@ -14,8 +14,8 @@ use crate::state::audit::{self, AuditFinding, process_event};
 use crate::state::event::EventType;
 use crate::state::event::ImportRows;
 use crate::state::{
-    self, IdentityRecord, LikesConfig, NamesPolicyConfig, PublishingConfig, SecretKind,
-    SelfConfig, ShadowProfile, WalletRelayConfig, keys,
+    self, IdentityRecord, LikesConfig, NamesPolicyConfig, PublishingConfig, SecretKind, SelfConfig,
+    ShadowProfile, WalletRelayConfig, keys,
 };
 use crate::time::Now;
 use crate::{claim, gateway};

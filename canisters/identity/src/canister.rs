@@ -12,14 +12,13 @@ use ic_http_certification::{HttpRequest, HttpResponse, HttpUpdateRequest, HttpUp
 use crate::admin;
 use crate::api::{ApiRequest, Now};
 use crate::chain;
+use crate::endpoints::publishing::{
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    PublishError, PublisherAddresses, RegisterStoryIpReply, RegisterStoryIpRequest,
+};
 use crate::endpoints::{
     AdminError, AuditReport, EdgeRequest, EdgeResponse, Health, IdentityView, ImportBatchOutcome,
     SecretName, Stats, VERSION,
-};
-use crate::endpoints::publishing::{
-    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply,
-    FinalizeTrackRequest, PublishError, PublisherAddresses, RegisterStoryIpReply,
-    RegisterStoryIpRequest,
 };
 use crate::gateway::{self, Recertify};
 use crate::lifecycle::{self, InitArg, SWEEP_INTERVAL, UpgradeArg};

@@ -23,16 +23,16 @@ use canister_runtime::native::{
 pub use settings::{NativeSettings, RouteSecrets};
 
 use crate::api::{ApiError, ApiRequest, ApiResponse, Now};
+use crate::endpoints::publishing::{
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    PublishError, RegisterStoryIpReply, RegisterStoryIpRequest,
+};
 use crate::lifecycle::{self, InitArg};
 use crate::names::policy;
 use crate::secret::sha256_hex;
 use crate::state::audit::process_event;
 use crate::state::event::EventType;
 use crate::state::{self, SecretKind};
-use crate::endpoints::publishing::{
-    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply,
-    FinalizeTrackRequest, PublishError, RegisterStoryIpReply, RegisterStoryIpRequest,
-};
 use crate::{chain, publishing, router};
 
 /// File (inside the data dir) holding the canister's stable memory.
@@ -257,9 +257,7 @@ impl NativeIdentity {
         match self.thread.call(NativeCall::Http(request)).await {
             Ok(NativeReply::Http(response)) => response,
             Ok(NativeReply::Trapped) => ApiError::error(500, "Internal error").into_response(),
-            Ok(_) | Err(_) => {
-                ApiError::error(503, "Identity service unavailable").into_response()
-            }
+            Ok(_) | Err(_) => ApiError::error(503, "Identity service unavailable").into_response(),
         }
     }
 
@@ -281,7 +279,11 @@ impl NativeIdentity {
         &self,
         request: AttestScrobbleBatchRequest,
     ) -> Result<Result<AttestScrobbleBatchReply, PublishError>, NativeIdentityError> {
-        match self.thread.call(NativeCall::AttestScrobbleBatch(request)).await? {
+        match self
+            .thread
+            .call(NativeCall::AttestScrobbleBatch(request))
+            .await?
+        {
             NativeReply::AttestScrobbleBatch(reply) => Ok(reply),
             NativeReply::Trapped => Err(NativeIdentityError::Panicked),
             _ => Err(NativeIdentityError::Stopped),
@@ -293,7 +295,11 @@ impl NativeIdentity {
         &self,
         request: RegisterStoryIpRequest,
     ) -> Result<Result<RegisterStoryIpReply, PublishError>, NativeIdentityError> {
-        match self.thread.call(NativeCall::RegisterStoryIp(request)).await? {
+        match self
+            .thread
+            .call(NativeCall::RegisterStoryIp(request))
+            .await?
+        {
             NativeReply::RegisterStoryIp(reply) => Ok(reply),
             NativeReply::Trapped => Err(NativeIdentityError::Panicked),
             _ => Err(NativeIdentityError::Stopped),

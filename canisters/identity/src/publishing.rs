@@ -28,9 +28,9 @@ use candid::CandidType;
 use canister_runtime::Runtime;
 
 use crate::endpoints::publishing::{
-    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply,
-    FinalizeTrackRequest, PublicationReply, PublishError, PublisherAddresses,
-    RegisterStoryIpReply, RegisterStoryIpRequest,
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    PublicationReply, PublishError, PublisherAddresses, RegisterStoryIpReply,
+    RegisterStoryIpRequest,
 };
 use crate::signer::{self, Role};
 use crate::state;

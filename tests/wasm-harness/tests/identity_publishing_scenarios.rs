@@ -35,7 +35,12 @@ fn finalize(
     request: &FinalizeTrackRequest,
 ) -> Result<FinalizeTrackReply, PublishError> {
     let bytes = s
-        .update_raw(c, caller, "finalize_track", candid::encode_one(request).unwrap())
+        .update_raw(
+            c,
+            caller,
+            "finalize_track",
+            candid::encode_one(request).unwrap(),
+        )
         .unwrap();
     candid::decode_one(&bytes).unwrap()
 }
@@ -61,9 +66,8 @@ fn finalize_track_signs_with_the_operator_and_sponsor_roles(s: &mut dyn Scenario
         .unwrap();
     assert_eq!(set, Ok(()));
 
-    let addresses: Result<PublisherAddresses, String> = s
-        .update_as(c, admin, "publisher_addresses", ())
-        .unwrap();
+    let addresses: Result<PublisherAddresses, String> =
+        s.update_as(c, admin, "publisher_addresses", ()).unwrap();
     let addresses = addresses.unwrap();
     let operator = address::parse(&addresses.tempo_operator).unwrap();
     let sponsor = address::parse(&addresses.tempo_sponsor).unwrap();
@@ -90,7 +94,10 @@ fn finalize_track_signs_with_the_operator_and_sponsor_roles(s: &mut dyn Scenario
     assert_eq!(reply.track_id, hex32::b256_hex(&ids.track_id));
     assert_eq!(
         reply.content_id,
-        hex32::b256_hex(&track::content_id(ids.track_id, address::parse(USER).unwrap()))
+        hex32::b256_hex(&track::content_id(
+            ids.track_id,
+            address::parse(USER).unwrap()
+        ))
     );
     assert_eq!(reply.scrobble_tx_hash, Some(hex32::b256_hex(&sent[0].hash)));
     assert_eq!(reply.tempo_tx_hash, Some(hex32::b256_hex(&sent[1].hash)));
@@ -104,7 +111,10 @@ fn finalize_track_signs_with_the_operator_and_sponsor_roles(s: &mut dyn Scenario
         .query_raw(c, admin, "audit_check", candid::encode_args(()).unwrap())
         .unwrap();
     let report: Result<AuditReport, AdminError> = candid::decode_one(&bytes).unwrap();
-    assert!(matches!(report, Ok(AuditReport::Consistent { .. })), "{report:?}");
+    assert!(
+        matches!(report, Ok(AuditReport::Consistent { .. })),
+        "{report:?}"
+    );
     drop(runtime);
 }
 

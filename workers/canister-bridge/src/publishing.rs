@@ -13,8 +13,8 @@
 use async_trait::async_trait;
 use candid::{Decode, Encode, Principal};
 use identity_canister::endpoints::publishing::{
-    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply,
-    FinalizeTrackRequest, PublishError, RegisterStoryIpReply, RegisterStoryIpRequest,
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    PublishError, RegisterStoryIpReply, RegisterStoryIpRequest,
 };
 
 use crate::agent::CanisterAgent;
@@ -81,7 +81,11 @@ impl AgentPublishing {
 
 impl AgentPublishing {
     /// One update of the publishing signer: the canister's answer, or why none came.
-    async fn call<Req, Rep>(&self, method: &'static str, request: &Req) -> Result<Rep, PublishingError>
+    async fn call<Req, Rep>(
+        &self,
+        method: &'static str,
+        request: &Req,
+    ) -> Result<Rep, PublishingError>
     where
         Req: candid::CandidType,
         Rep: candid::CandidType + for<'de> candid::Deserialize<'de>,

@@ -35,9 +35,8 @@ pub(super) struct Eas {
 impl Eas {
     /// The settings, when attestations may be sent.
     pub(super) fn load(config: EasConfig) -> Result<Self, PublishError> {
-        let not_configured = || {
-            PublishError::NotConfigured("Scrobble attestation is not configured".to_string())
-        };
+        let not_configured =
+            || PublishError::NotConfigured("Scrobble attestation is not configured".to_string());
         if !config.enabled {
             return Err(not_configured());
         }

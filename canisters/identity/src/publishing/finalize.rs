@@ -46,7 +46,10 @@ impl Tempo {
         }
         Ok(Self {
             scrobble: address::parse(&config.scrobble_v4).ok_or_else(|| {
-                not_configured(&format!("Invalid TEMPO_SCROBBLE_V4 address: {}", config.scrobble_v4))
+                not_configured(&format!(
+                    "Invalid TEMPO_SCROBBLE_V4 address: {}",
+                    config.scrobble_v4
+                ))
             })?,
             content_registry: address::parse(&config.content_registry).ok_or_else(|| {
                 not_configured(&format!(
@@ -74,7 +77,11 @@ impl<R: Runtime> Reads<'_, R> {
     async fn track_registered(&self, track_id: B256) -> Result<bool, String> {
         let block = self.block().await?;
         self.chain
-            .call(self.tempo.scrobble, &isRegisteredCall { trackId: track_id }, block)
+            .call(
+                self.tempo.scrobble,
+                &isRegisteredCall { trackId: track_id },
+                block,
+            )
             .await
             .map_err(|e| e.to_string())
     }
@@ -84,7 +91,11 @@ impl<R: Runtime> Reads<'_, R> {
             return false;
         };
         self.chain
-            .call(self.tempo.scrobble, &getTrackCall { trackId: track_id }, block)
+            .call(
+                self.tempo.scrobble,
+                &getTrackCall { trackId: track_id },
+                block,
+            )
             .await
             .is_ok_and(|t| !t.coverCid.trim().is_empty())
     }

@@ -79,8 +79,7 @@ pub(super) fn begin(
 
 /// The transaction signed for `step` of the publication, if one is kept.
 pub(super) fn transaction(ticket: &Ticket, step: &str) -> Option<SignedTransaction> {
-    state::with(|s| s.publications().get(&ticket.key))
-        .and_then(|c| c.0.transaction(step).cloned())
+    state::with(|s| s.publications().get(&ticket.key)).and_then(|c| c.0.transaction(step).cloned())
 }
 
 /// Keeps `transaction` as the one of its step.

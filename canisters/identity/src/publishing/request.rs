@@ -91,7 +91,10 @@ impl ValidFinalize {
             return Err(invalid("piece_cid", "pieceCid is empty"));
         }
         if request.piece_cid.len() > MAX_FIELD_BYTES {
-            return Err(invalid("piece_cid", "pieceCid exceeds 128-byte on-chain limit"));
+            return Err(invalid(
+                "piece_cid",
+                "pieceCid exceeds 128-byte on-chain limit",
+            ));
         }
         let dataset_owner = address_field(
             "dataset_owner",

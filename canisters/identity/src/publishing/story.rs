@@ -118,7 +118,10 @@ impl ValidStory {
     pub fn parse(request: &RegisterStoryIpRequest) -> Result<Self, PublishError> {
         super::request::request_id(&request.request_id)?;
         let recipient = address::parse(request.recipient.trim()).ok_or_else(|| {
-            invalid("recipient", "recipient must be a valid 0x address when provided")
+            invalid(
+                "recipient",
+                "recipient must be a valid 0x address when provided",
+            )
         })?;
         let ip_uri = request.ip_metadata_uri.trim();
         let nft_uri = request.nft_metadata_uri.trim();
@@ -128,8 +131,8 @@ impl ValidStory {
                 "ipMetadataURI and nftMetadataURI are required (body or persisted metadata)",
             ));
         }
-        let hashes = bytes32_lower(&request.ip_metadata_hash)
-            .zip(bytes32_lower(&request.nft_metadata_hash));
+        let hashes =
+            bytes32_lower(&request.ip_metadata_hash).zip(bytes32_lower(&request.nft_metadata_hash));
         let Some((ip_hash, nft_hash)) = hashes else {
             return Err(invalid(
                 "metadata_hash",
@@ -387,7 +390,9 @@ pub(super) async fn run<R: Runtime>(
         )
         .await
         .map_err(read_failed)?;
-    let count = u64::try_from(count).unwrap_or(u64::MAX).min(MAX_ATTACHED_TERMS);
+    let count = u64::try_from(count)
+        .unwrap_or(u64::MAX)
+        .min(MAX_ATTACHED_TERMS);
     let mut license_terms_ids = Vec::new();
     for index in 0..count {
         let attached = chain

@@ -74,7 +74,10 @@ fn request(id: &str) -> FinalizeTrackRequest {
 }
 
 impl Setup {
-    async fn finalize(&self, request: FinalizeTrackRequest) -> Result<FinalizeTrackReply, PublishError> {
+    async fn finalize(
+        &self,
+        request: FinalizeTrackRequest,
+    ) -> Result<FinalizeTrackReply, PublishError> {
         finalize_track(&self.rt, request, now()).await
     }
 }
@@ -90,7 +93,10 @@ async fn finalize_registers_track_cover_and_content_each_signed_by_its_role() {
 
     let sent = s.tempo.received();
     assert_eq!(sent.len(), 3);
-    assert!(sent.iter().all(|t| t.succeeded && t.tx.chain_id == CHAIN_ID));
+    assert!(
+        sent.iter()
+            .all(|t| t.succeeded && t.tx.chain_id == CHAIN_ID)
+    );
     // ScrobbleV4 writes come from the operator, the ContentRegistry write from the sponsor.
     assert_eq!(sent[0].from, s.operator);
     assert_eq!(sent[1].from, s.operator);
@@ -151,7 +157,11 @@ async fn a_retry_with_the_same_request_id_answers_the_same_and_sends_nothing() {
     let again = s.finalize(request("job-1")).await.unwrap();
     assert_eq!(again, first);
     assert_eq!(s.tempo.count("eth_sendRawTransaction").await, sends);
-    assert_eq!(s.tempo.count("eth_call").await, calls, "no chain call at all");
+    assert_eq!(
+        s.tempo.count("eth_call").await,
+        calls,
+        "no chain call at all"
+    );
 
     // The same id for another request is refused.
     let other = FinalizeTrackRequest {
@@ -178,7 +188,11 @@ async fn a_new_request_for_an_existing_track_and_content_sends_nothing() {
     assert_eq!(s.tempo.received().len(), 3);
     assert!(!reply.track_registered && !reply.content_registered && !reply.cover_set);
     assert_eq!(
-        (reply.scrobble_tx_hash, reply.content_tx_hash, reply.tempo_tx_hash),
+        (
+            reply.scrobble_tx_hash,
+            reply.content_tx_hash,
+            reply.tempo_tx_hash
+        ),
         (None, None, None)
     );
 }
@@ -337,7 +351,11 @@ async fn callers_requests_and_settings_are_checked() {
         ..PublishingConfig::default()
     };
     crate::admin::set_publishing_config(listed, Now::from_secs(3)).unwrap();
-    assert!(finalize_track(&as_stranger, request("job-1"), now()).await.is_ok());
+    assert!(
+        finalize_track(&as_stranger, request("job-1"), now())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -539,7 +557,10 @@ mod story_registration {
         let ip = fake_ip_id(STORY_CHAIN, c.spg_nft, U256::from(1));
         assert_eq!(reply.token_id, "1");
         assert_eq!(reply.ip_id, address::to_checksum(&ip));
-        assert_eq!(reply.license_terms_ids, vec![attached_terms_id(1).to_string()]);
+        assert_eq!(
+            reply.license_terms_ids,
+            vec![attached_terms_id(1).to_string()]
+        );
         assert_eq!(reply.tx_hash, hex32::b256_hex(&node.received()[0].hash));
 
         // A retry never mints again.
@@ -571,9 +592,11 @@ mod story_registration {
             .await
             .unwrap();
         assert_eq!(reply.license_terms_ids, vec!["7".to_string()]);
-        let call =
-            mintAndRegisterIpAndMakeDerivativeCall::abi_decode(&node.mints()[0].1).unwrap();
-        assert_eq!(call.derivData.parentIpIds, vec![address::parse(parent).unwrap()]);
+        let call = mintAndRegisterIpAndMakeDerivativeCall::abi_decode(&node.mints()[0].1).unwrap();
+        assert_eq!(
+            call.derivData.parentIpIds,
+            vec![address::parse(parent).unwrap()]
+        );
         assert_eq!(call.derivData.licenseTermsIds, vec![U256::from(7)]);
 
         let mismatched = RegisterStoryIpRequest {

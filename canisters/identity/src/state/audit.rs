@@ -10,11 +10,11 @@ use ic_stable_structures::Memory;
 
 pub use super::event::{Event, EventType};
 use super::keys::{self, CLAIM_ATTEMPT_WINDOW_NS, LAST_SWEEP_NS, PERMIT_SEQ, REGISTER_SEQ, SWEEPS};
+use super::publishing::{self, Publication};
 use super::records::{
     ClaimToken, HeavenName, IdentityRecord, PowChallenge, SecretKind, Secrets, SelfSession,
     UsedNonce, User,
 };
-use super::publishing::{self, Publication};
 use super::{Cbor, State};
 use crate::time::Now;
 
@@ -416,7 +416,9 @@ fn change_publication<M: Memory + Clone>(
 ) {
     if let Some(Cbor(mut publication)) = state.publications.get(&key.to_string()) {
         change(&mut publication);
-        state.publications.insert(key.to_string(), Cbor(publication));
+        state
+            .publications
+            .insert(key.to_string(), Cbor(publication));
     }
 }
 

@@ -11,11 +11,11 @@
 use minicbor::{Decode, Encode};
 
 use super::publishing::{PublishingConfig, SignedTransaction};
-use crate::endpoints::publishing::PublicationReply;
 use super::records::{
     ClaimToken, HeavenName, IdentityRecord, Like, LikesConfig, Match, NamesPolicyConfig,
     SecretKind, SelfConfig, SelfSession, ShadowProfile, User, WalletRelayConfig,
 };
+use crate::endpoints::publishing::PublicationReply;
 
 /// One entry of the log.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

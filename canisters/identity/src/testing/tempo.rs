@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use heaven_eth::abi::{
-    Attested, Erc721Transfer, SolEvent, easAttestCall, getAttachedLicenseTermsCall,
-    getAttachedLicenseTermsCountCall, getAttachedLicenseTermsReturn, ipIdCall,
+    Attested, Erc721Transfer, SolCall, SolEvent, easAttestCall, getAttachedLicenseTermsCall,
+    getAttachedLicenseTermsCountCall, getAttachedLicenseTermsReturn, getContentCall,
+    getContentReturn, getTrackCall, getTrackReturn, ipIdCall, isRegisteredCall,
     mintAndRegisterIpAndAttachPILTermsCall, mintAndRegisterIpAndMakeDerivativeCall,
-    SolCall, getContentCall, getContentReturn, getTrackCall, getTrackReturn, isRegisteredCall,
     registerContentForCall, registerTracksBatchCall, setTrackCoverBatchCall,
 };
 use heaven_eth::tx::Eip1559Tx;
@@ -451,7 +451,10 @@ impl Ledger {
             let answer = getContentReturn {
                 owner: entry.map(|e| e.owner).unwrap_or_default(),
                 datasetOwner: entry.map(|e| e.dataset_owner).unwrap_or_default(),
-                pieceCid: entry.map(|e| e.piece_cid.clone()).unwrap_or_default().into(),
+                pieceCid: entry
+                    .map(|e| e.piece_cid.clone())
+                    .unwrap_or_default()
+                    .into(),
                 algo: entry.map(|e| e.algo).unwrap_or_default(),
                 createdAt: 0,
                 active: entry.is_some(),

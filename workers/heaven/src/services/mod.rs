@@ -2,9 +2,9 @@
 
 pub mod api;
 pub mod credits_client;
-pub mod publishing_client;
 #[cfg(debug_assertions)]
 pub mod panic_probe;
+pub mod publishing_client;
 
 use axum::Router;
 use http_common::{CorsPolicy, ServiceEdge};

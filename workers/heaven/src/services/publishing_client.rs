@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use canister_bridge::{BridgeError, PublishingClient, PublishingError};
 use identity_canister::endpoints::publishing::{
-    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply,
-    FinalizeTrackRequest, RegisterStoryIpReply, RegisterStoryIpRequest,
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    RegisterStoryIpReply, RegisterStoryIpRequest,
 };
 use identity_canister::native::{NativeIdentity, NativeIdentityError};
 
