@@ -55,7 +55,7 @@ pub fn authorize<R: Runtime>(rt: &R) -> Result<(), PublishError> {
         return Ok(());
     }
     let text = caller.to_text();
-    let listed = state::with_config(|c| c.publishing.publishers.iter().any(|p| *p == text));
+    let listed = state::with_config(|c| c.publishing.publishers.contains(&text));
     if listed {
         Ok(())
     } else {

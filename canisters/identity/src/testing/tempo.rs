@@ -520,10 +520,10 @@ impl Ledger {
     /// Applies the call; `false` when it reverts.
     fn apply(&mut self, from: Address, tx: &Eip1559Tx, hash: B256) -> bool {
         let data = tx.data.as_slice();
-        if let Some(story) = self.story {
-            if tx.to == story.workflows || tx.to == story.derivative_workflows {
-                return self.mint(story, from, tx, hash);
-            }
+        if let Some(story) = self.story
+            && (tx.to == story.workflows || tx.to == story.derivative_workflows)
+        {
+            return self.mint(story, from, tx, hash);
         }
         if Some(tx.to) == self.eas {
             let Ok(call) = easAttestCall::abi_decode(data) else {
