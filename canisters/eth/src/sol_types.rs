@@ -165,4 +165,158 @@ alloy_sol_types::sol! {
         /// The oracle's verdict on a booked session.
         function attest(uint256 bookingId, uint8 outcome, bytes32 metricsHash) external;
     }
+
+    /// Calls of the ScrobbleV4 contract (Tempo): the track registry music publishing writes
+    /// with its operator key.
+    interface ScrobbleV4 {
+        /// Whether `trackId` is registered.
+        function isRegistered(bytes32 trackId) external view returns (bool);
+        /// The track `trackId` (`registeredAt` 0 when there is none).
+        function getTrack(bytes32 trackId) external view returns (string title, string artist, string album, uint8 kind, bytes32 payload, uint64 registeredAt, string coverCid, uint32 durationSec);
+        /// Registers tracks (operator only); `kinds[i]` 3 = metadata payload.
+        function registerTracksBatch(uint8[] kinds, bytes32[] payloads, string[] titles, string[] artists, string[] albums, uint32[] durations) external;
+        /// Sets tracks' cover references (operator only).
+        function setTrackCoverBatch(bytes32[] trackIds, string[] coverCids) external;
+    }
+
+    /// Calls of the ContentRegistry contract (Tempo): who published which audio of a track,
+    /// written with the sponsor key.
+    interface ContentRegistry {
+        /// The content entry `contentId` (`active` false when there is none).
+        function getContent(bytes32 contentId) external view returns (address owner, address datasetOwner, bytes pieceCid, uint8 algo, uint64 createdAt, bool active);
+        /// Registers content for `contentOwner` (sponsor only); returns its id.
+        function registerContentFor(address contentOwner, bytes32 trackId, address datasetOwner, bytes pieceCid, uint8 algo) external returns (bytes32 contentId);
+    }
+
+    /// Calls of the Ethereum Attestation Service (the OP Stack predeploy on Base).
+    interface Eas {
+        /// The attestation itself.
+        #[derive(Debug, PartialEq, Eq)]
+        struct AttestationRequestData {
+            address recipient;
+            uint64 expirationTime;
+            bool revocable;
+            bytes32 refUID;
+            bytes data;
+            uint256 value;
+        }
+
+        /// An attestation under a schema.
+        #[derive(Debug, PartialEq, Eq)]
+        struct AttestationRequest {
+            bytes32 schema;
+            AttestationRequestData data;
+        }
+
+        /// Emitted for each attestation made.
+        event Attested(address indexed recipient, address indexed attester, bytes32 uid, bytes32 indexed schemaUID);
+
+        /// Makes an attestation; returns its UID.
+        function attest(AttestationRequest request) external payable returns (bytes32);
+    }
+
+    /// The data of an EAS scrobble-batch attestation (schema
+    /// `(uint64 startTs, uint64 endTs, uint32 count, string cid)`).
+    #[derive(Debug, PartialEq, Eq)]
+    struct ScrobbleBatchData {
+        uint64 startTs;
+        uint64 endTs;
+        uint32 count;
+        string cid;
+    }
+
+    /// Story's metadata of an IP asset and its NFT.
+    #[derive(Debug, PartialEq, Eq)]
+    struct IPMetadata {
+        string ipMetadataURI;
+        bytes32 ipMetadataHash;
+        string nftMetadataURI;
+        bytes32 nftMetadataHash;
+    }
+
+    /// Story's Programmable IP License terms.
+    #[derive(Debug, PartialEq, Eq)]
+    struct PILTerms {
+        bool transferable;
+        address royaltyPolicy;
+        uint256 defaultMintingFee;
+        uint256 expiration;
+        bool commercialUse;
+        bool commercialAttribution;
+        address commercializerChecker;
+        bytes commercializerCheckerData;
+        uint32 commercialRevShare;
+        uint256 commercialRevCeiling;
+        bool derivativesAllowed;
+        bool derivativesAttribution;
+        bool derivativesApproval;
+        bool derivativesReciprocal;
+        uint256 derivativeRevCeiling;
+        address currency;
+        string uri;
+    }
+
+    /// Story's licensing configuration of attached terms.
+    #[derive(Debug, PartialEq, Eq)]
+    struct LicensingConfig {
+        bool isSet;
+        uint256 mintingFee;
+        address licensingHook;
+        bytes hookData;
+        uint32 commercialRevShare;
+        bool disabled;
+        uint32 expectMinimumGroupRewardShare;
+        address expectGroupRewardPool;
+    }
+
+    /// License terms with their configuration.
+    #[derive(Debug, PartialEq, Eq)]
+    struct LicenseTermsData {
+        PILTerms terms;
+        LicensingConfig licensingConfig;
+    }
+
+    /// What a derivative registers against.
+    #[derive(Debug, PartialEq, Eq)]
+    struct MakeDerivative {
+        address[] parentIpIds;
+        address licenseTemplate;
+        uint256[] licenseTermsIds;
+        bytes royaltyContext;
+        uint256 maxMintingFee;
+        uint32 maxRts;
+        uint32 maxRevenueShare;
+    }
+
+    /// Story's LicenseAttachmentWorkflows (music `/register` of an original).
+    interface LicenseAttachmentWorkflows {
+        /// Mints an NFT of `spgNftContract` to `recipient`, registers it as an IP and attaches terms.
+        function mintAndRegisterIpAndAttachPILTerms(address spgNftContract, address recipient, IPMetadata ipMetadata, LicenseTermsData[] licenseTermsData, bool allowDuplicates) external returns (address ipId, uint256 tokenId, uint256[] licenseTermsIds);
+    }
+
+    /// Story's DerivativeWorkflows (music `/register` of a derivative or cover).
+    interface DerivativeWorkflows {
+        /// Mints an NFT, registers it as an IP and makes it a derivative of the parents.
+        function mintAndRegisterIpAndMakeDerivative(address spgNftContract, MakeDerivative derivData, IPMetadata ipMetadata, address recipient, bool allowDuplicates) external returns (address ipId, uint256 tokenId);
+    }
+
+    /// Story's IPAssetRegistry.
+    interface IPAssetRegistry {
+        /// The IP account of an NFT.
+        function ipId(uint256 chainId, address tokenContract, uint256 tokenId) external view returns (address);
+    }
+
+    /// Story's LicenseRegistry.
+    interface LicenseRegistry {
+        /// How many license terms an IP has attached.
+        function getAttachedLicenseTermsCount(address ipId) external view returns (uint256);
+        /// The `index`-th attached terms: `(license template, terms id)`.
+        function getAttachedLicenseTerms(address ipId, uint256 index) external view returns (address licenseTemplate, uint256 licenseTermsId);
+    }
+
+    /// ERC-721's transfer event (a mint has `from` zero).
+    interface Erc721 {
+        /// A token changed hands.
+        event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+    }
 }

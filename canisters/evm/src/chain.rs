@@ -192,9 +192,42 @@ impl<'a, R: Runtime> Chain<'a, R> {
 
     /// `eth_getTransactionReceipt`: `Some(status == 1, block number)` once mined.
     pub async fn receipt(&self, hash: &B256) -> Result<Option<(bool, u64)>, ChainError> {
+        Ok(self
+            .receipt_with_logs(hash)
+            .await?
+            .map(|r| (r.succeeded, r.block)))
+    }
+}
+
+/// A mined transaction's receipt: its status, block and logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// Whether it succeeded (status 1).
+    pub succeeded: bool,
+    /// The block it is in.
+    pub block: u64,
+    /// Its logs, in order.
+    pub logs: Vec<Log>,
+}
+
+/// One log of a receipt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Log {
+    /// The emitting contract.
+    pub address: Address,
+    /// Its topics.
+    pub topics: Vec<B256>,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+impl<R: Runtime> Chain<'_, R> {
+    /// `eth_getTransactionReceipt` with the logs: `Some` once mined.
+    pub async fn receipt_with_logs(&self, hash: &B256) -> Result<Option<Receipt>, ChainError> {
+        const CALL: &str = "eth_getTransactionReceipt";
         let v = self
             .request(
-                "eth_getTransactionReceipt",
+                CALL,
                 json!([heaven_eth::hex32::b256_hex(hash)]),
                 vec![CONTEXT_PLAIN],
             )
@@ -204,14 +237,47 @@ impl<'a, R: Runtime> Chain<'a, R> {
         }
         let quantity = |name: &str| {
             v.get(name)
-                .ok_or_else(|| chain_error("eth_getTransactionReceipt", format!("no {name}")))
-                .and_then(|q| {
-                    rpc::parse_quantity(q).map_err(|e| chain_error("eth_getTransactionReceipt", e))
-                })
+                .ok_or_else(|| chain_error(CALL, format!("no {name}")))
+                .and_then(|q| rpc::parse_quantity(q).map_err(|e| chain_error(CALL, e)))
         };
-        let status = quantity("status")?;
-        let block = quantity("blockNumber")?;
-        Ok(Some((status == 1, block as u64)))
+        let succeeded = quantity("status")? == 1;
+        let block = quantity("blockNumber")? as u64;
+        let mut logs = Vec::new();
+        for log in v
+            .get("logs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let address = log
+                .get("address")
+                .and_then(Value::as_str)
+                .and_then(heaven_eth::address::parse)
+                .ok_or_else(|| chain_error(CALL, "log without an address"))?;
+            let topics = log
+                .get("topics")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|t| t.as_str().and_then(heaven_eth::hex32::parse_b256))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| chain_error(CALL, "malformed log topic"))?;
+            let data = log
+                .get("data")
+                .map(|d| rpc::parse_data(d).map_err(|e| chain_error(CALL, e)))
+                .transpose()?
+                .unwrap_or_default();
+            logs.push(Log {
+                address,
+                topics,
+                data,
+            });
+        }
+        Ok(Some(Receipt {
+            succeeded,
+            block,
+            logs,
+        }))
     }
 }
 

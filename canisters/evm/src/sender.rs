@@ -63,6 +63,18 @@ pub enum SendError {
     Encoding(String),
 }
 
+/// A transaction signed but not yet sent: its raw bytes can be sent (and sent again: a node
+/// that has it answers "already known", which the transform maps to the same hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    /// `eth_sendRawTransaction`'s argument.
+    pub raw: Vec<u8>,
+    /// Its hash.
+    pub hash: B256,
+    /// The nonce it uses.
+    pub nonce: u64,
+}
+
 /// Signs `call` with `key` and sends it through `chain`.
 pub async fn send<R: Runtime>(
     rt: &R,
@@ -72,6 +84,32 @@ pub async fn send<R: Runtime>(
     nonces: &impl NonceBook,
     call: Call,
 ) -> Result<Sent, SendError> {
+    let chain_id = call.chain_id;
+    let signed = sign(rt, chain, key, keys, nonces, call).await?;
+    match chain.send_raw_transaction(&signed.raw).await {
+        Ok(hash) => Ok(Sent {
+            hash,
+            nonce: signed.nonce,
+        }),
+        Err(e) => {
+            nonces.forget(chain_id);
+            Err(e.into())
+        }
+    }
+}
+
+/// Builds `call` as an EIP-1559 transaction (fee caps from the gas price, the next nonce of
+/// the book) and signs it with `key`, without sending it: callers that must be able to send
+/// the very same transaction again (after an ambiguous outcome) record it first. A nonce
+/// reserved for a transaction that could not be signed is handed back.
+pub async fn sign<R: Runtime>(
+    rt: &R,
+    chain: &Chain<'_, R>,
+    key: &ThresholdKey,
+    keys: &impl PublicKeyCache,
+    nonces: &impl NonceBook,
+    call: Call,
+) -> Result<Signed, SendError> {
     // Everything that can fail without a nonce comes first, so no reservation is wasted.
     let from = key.address(rt, keys).await?;
     let (max_priority_fee_per_gas, max_fee_per_gas) = fee_caps(chain.gas_price().await?);
@@ -100,18 +138,15 @@ pub async fn send<R: Runtime>(
             .map_err(|e| SendError::Encoding(e.to_string())),
         Err(e) => Err(e.into()),
     };
-    let raw = match signed {
-        Ok(raw) => raw,
+    match signed {
+        Ok(raw) => Ok(Signed {
+            hash: heaven_eth::keccak256(&raw),
+            raw,
+            nonce,
+        }),
         Err(e) => {
             nonces.release(call.chain_id, nonce);
-            return Err(e);
-        }
-    };
-    match chain.send_raw_transaction(&raw).await {
-        Ok(hash) => Ok(Sent { hash, nonce }),
-        Err(e) => {
-            nonces.forget(call.chain_id);
-            Err(e.into())
+            Err(e)
         }
     }
 }

@@ -14,8 +14,8 @@ use crate::state::audit::{self, AuditFinding, process_event};
 use crate::state::event::EventType;
 use crate::state::event::ImportRows;
 use crate::state::{
-    self, IdentityRecord, LikesConfig, NamesPolicyConfig, SecretKind, SelfConfig, ShadowProfile,
-    WalletRelayConfig, keys,
+    self, IdentityRecord, LikesConfig, NamesPolicyConfig, PublishingConfig, SecretKind, SelfConfig,
+    ShadowProfile, WalletRelayConfig, keys,
 };
 use crate::time::Now;
 use crate::{claim, gateway};
@@ -82,6 +82,71 @@ pub fn validate_wallet_relay_config(config: &WalletRelayConfig) -> Result<(), Ad
 pub fn set_wallet_relay_config(config: WalletRelayConfig, now: Now) -> Result<(), AdminError> {
     validate_wallet_relay_config(&config)?;
     state::mutate(|s| process_event(s, now, EventType::WalletRelayConfigured { config }));
+    Ok(())
+}
+
+/// Checks the publishing signer's settings.
+pub fn validate_publishing_config(config: &PublishingConfig) -> Result<(), AdminError> {
+    let invalid = |field: &str, reason: &str| AdminError::InvalidConfig {
+        field: field.into(),
+        reason: reason.into(),
+    };
+    for p in &config.publishers {
+        candid::Principal::from_text(p).map_err(|e| AdminError::InvalidPrincipal {
+            principal: p.clone(),
+            reason: e.to_string(),
+        })?;
+    }
+    let tempo = &config.tempo;
+    let eas = &config.eas;
+    let story = &config.story;
+    for (field, address) in [
+        ("tempo.scrobble_v4", &tempo.scrobble_v4),
+        ("tempo.content_registry", &tempo.content_registry),
+        ("eas.eas", &eas.eas),
+        ("story.spg_nft", &story.spg_nft),
+        (
+            "story.license_attachment_workflows",
+            &story.license_attachment_workflows,
+        ),
+        ("story.derivative_workflows", &story.derivative_workflows),
+        ("story.ip_asset_registry", &story.ip_asset_registry),
+        ("story.license_registry", &story.license_registry),
+        ("story.royalty_policy_lap", &story.royalty_policy_lap),
+        ("story.wip_token", &story.wip_token),
+    ] {
+        if heaven_eth::address::parse(address).is_none() {
+            return Err(invalid(field, "must be a 0x address"));
+        }
+    }
+    if heaven_eth::hex32::parse_b256(&eas.schema).is_none() {
+        return Err(invalid("eas.schema", "must be a 0x bytes32"));
+    }
+    for (field, url) in [
+        ("tempo.rpc_url", &tempo.rpc_url),
+        ("eas.rpc_url", &eas.rpc_url),
+        ("story.rpc_url", &story.rpc_url),
+    ] {
+        if !url.starts_with("https://") && !url.starts_with("http://") {
+            return Err(invalid(field, "must be an http(s) URL"));
+        }
+    }
+    if tempo.chain_id == 0 || eas.chain_id == 0 || story.chain_id == 0 {
+        return Err(invalid("chain_id", "must be positive"));
+    }
+    if !(1..=300).contains(&tempo.tx_wait_timeout_secs) {
+        return Err(invalid("tempo.tx_wait_timeout_secs", "must be 1-300"));
+    }
+    if tempo.receipt_polls == 0 || eas.receipt_polls == 0 || story.receipt_polls == 0 {
+        return Err(invalid("receipt_polls", "must be positive"));
+    }
+    Ok(())
+}
+
+/// Replaces the publishing signer's settings after checking them.
+pub fn set_publishing_config(config: PublishingConfig, now: Now) -> Result<(), AdminError> {
+    validate_publishing_config(&config)?;
+    state::mutate(|s| process_event(s, now, EventType::PublishingConfigured { config }));
     Ok(())
 }
 

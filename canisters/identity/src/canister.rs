@@ -12,18 +12,23 @@ use ic_http_certification::{HttpRequest, HttpResponse, HttpUpdateRequest, HttpUp
 use crate::admin;
 use crate::api::{ApiRequest, Now};
 use crate::chain;
+use crate::endpoints::publishing::{
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    PublishError, PublisherAddresses, RegisterStoryIpReply, RegisterStoryIpRequest,
+};
 use crate::endpoints::{
     AdminError, AuditReport, EdgeRequest, EdgeResponse, Health, IdentityView, ImportBatchOutcome,
     SecretName, Stats, VERSION,
 };
 use crate::gateway::{self, Recertify};
 use crate::lifecycle::{self, InitArg, SWEEP_INTERVAL, UpgradeArg};
+use crate::publishing;
 use crate::router;
 use crate::signer;
 use crate::state::event::ImportRows;
 use crate::state::{
-    self, IdentityRecord, LikesConfig, NamesPolicyConfig, SelfConfig, ShadowProfile,
-    WalletRelayConfig,
+    self, IdentityRecord, LikesConfig, NamesPolicyConfig, PublishingConfig, SelfConfig,
+    ShadowProfile, WalletRelayConfig,
 };
 
 fn now() -> Now {
@@ -128,6 +133,59 @@ async fn relayer_address() -> Result<String, String> {
     let address = signer::checksum_address(&IcRuntime, signer::Role::Relayer).await;
     recertify.finish(&IcRuntime, now());
     address
+}
+
+/// The publishing signer: registers a published track on Tempo (ScrobbleV4 by the operator
+/// role, ContentRegistry by the sponsor role). Publishers and controllers only; a retry with
+/// the same `request_id` never sends a transaction twice.
+#[ic_cdk::update]
+async fn finalize_track(request: FinalizeTrackRequest) -> Result<FinalizeTrackReply, PublishError> {
+    let recertify = Recertify::start();
+    let reply = publishing::finalize_track(&IcRuntime, request, now()).await;
+    recertify.finish(&IcRuntime, now());
+    reply
+}
+
+/// The publishing signer: the EAS attestation of an uploaded scrobble batch (the
+/// scrobble-attester role). Publishers and controllers only; a retry with the same
+/// `request_id` never attests twice.
+#[ic_cdk::update]
+async fn attest_scrobble_batch(
+    request: AttestScrobbleBatchRequest,
+) -> Result<AttestScrobbleBatchReply, PublishError> {
+    let recertify = Recertify::start();
+    let reply = publishing::attest_scrobble_batch(&IcRuntime, request, now()).await;
+    recertify.finish(&IcRuntime, now());
+    reply
+}
+
+/// The publishing signer: mints and registers a published track as a Story IP asset (the
+/// story-sponsor role). Publishers and controllers only; a retry with the same `request_id`
+/// never mints twice.
+#[ic_cdk::update]
+async fn register_story_ip(
+    request: RegisterStoryIpRequest,
+) -> Result<RegisterStoryIpReply, PublishError> {
+    let recertify = Recertify::start();
+    let reply = publishing::register_story_ip(&IcRuntime, request, now()).await;
+    recertify.finish(&IcRuntime, now());
+    reply
+}
+
+/// The publishing roles' Ethereum addresses (fund them; authorise them on the contracts).
+#[ic_cdk::update]
+async fn publisher_addresses() -> Result<PublisherAddresses, String> {
+    let recertify = Recertify::start();
+    let addresses = publishing::publisher_addresses(&IcRuntime).await;
+    recertify.finish(&IcRuntime, now());
+    addresses
+}
+
+/// Controller: the publishing signer's settings (publishers, Tempo and EAS).
+#[ic_cdk::update]
+fn set_publishing_config(config: PublishingConfig) -> Result<(), AdminError> {
+    admin::require_controller(&IcRuntime)?;
+    gateway::certified(&IcRuntime, |now| admin::set_publishing_config(config, now))
 }
 
 /// Operator counters.

@@ -5,6 +5,8 @@ use candid::{CandidType, Deserialize};
 
 use crate::state::SecretKind;
 
+pub mod publishing;
+
 /// Version of this canister build.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

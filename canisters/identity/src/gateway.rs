@@ -264,7 +264,15 @@ pub fn touched(event: &EventType) -> Option<Touched> {
         | EventType::ProfileRelayCounted { .. }
         | EventType::LikesConfigured { .. }
         | EventType::LikeSubmitted { .. }
-        | EventType::ProfileIndexesBuilt => None,
+        | EventType::ProfileIndexesBuilt
+        // The publishing signer answers over candid only.
+        | EventType::PublishingConfigured { .. }
+        | EventType::PublicationRequested { .. }
+        | EventType::PublicationTransactionSigned { .. }
+        | EventType::PublicationTransactionDropped { .. }
+        | EventType::PublicationCompleted { .. }
+        | EventType::PublisherNonceSet { .. }
+        | EventType::PublisherNonceForgotten { .. } => None,
         EventType::SelfSessionCreated { session_id, .. }
         | EventType::SelfSessionExpired { session_id }
         | EventType::SelfSessionFailed { session_id, .. }

@@ -22,6 +22,7 @@ pub mod names;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod primitives;
+pub mod publishing;
 pub mod router;
 pub mod secret;
 pub mod selfxyz;

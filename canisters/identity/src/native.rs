@@ -23,13 +23,17 @@ use canister_runtime::native::{
 pub use settings::{NativeSettings, RouteSecrets};
 
 use crate::api::{ApiError, ApiRequest, ApiResponse, Now};
+use crate::endpoints::publishing::{
+    AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
+    PublishError, RegisterStoryIpReply, RegisterStoryIpRequest,
+};
 use crate::lifecycle::{self, InitArg};
 use crate::names::policy;
 use crate::secret::sha256_hex;
 use crate::state::audit::process_event;
 use crate::state::event::EventType;
 use crate::state::{self, SecretKind};
-use crate::{chain, router};
+use crate::{chain, publishing, router};
 
 /// File (inside the data dir) holding the canister's stable memory.
 pub const STABLE_MEMORY_FILE: &str = "identity-canister.stable";
@@ -108,28 +112,89 @@ struct IdentityCanister {
     rt: NativeRuntime,
 }
 
+/// A message for the native canister: an HTTP request of the gateway, or a candid method
+/// the workers call in process.
+enum NativeCall {
+    /// An api-core route.
+    Http(ApiRequest),
+    /// `finalize_track`.
+    FinalizeTrack(FinalizeTrackRequest),
+    /// `attest_scrobble_batch`.
+    AttestScrobbleBatch(AttestScrobbleBatchRequest),
+    /// `register_story_ip`.
+    RegisterStoryIp(RegisterStoryIpRequest),
+}
+
+/// The answer to a [`NativeCall`].
+enum NativeReply {
+    /// The route's answer.
+    Http(ApiResponse),
+    /// `finalize_track`'s.
+    FinalizeTrack(Result<FinalizeTrackReply, PublishError>),
+    /// `attest_scrobble_batch`'s.
+    AttestScrobbleBatch(Result<AttestScrobbleBatchReply, PublishError>),
+    /// `register_story_ip`'s.
+    RegisterStoryIp(Result<RegisterStoryIpReply, PublishError>),
+    /// The message panicked (its writes undone).
+    Trapped,
+}
+
 impl NativeCanister for IdentityCanister {
-    type Request = ApiRequest;
-    type Response = ApiResponse;
+    type Request = NativeCall;
+    type Response = NativeReply;
 
-    fn query(&self, request: &ApiRequest) -> Option<ApiResponse> {
-        router::query(request, Now::from_ns(self.rt.time_ns()))
-    }
-
-    fn update(&self, request: ApiRequest) -> impl Future<Output = ApiResponse> + 'static {
-        let rt = self.rt.clone();
-        async move {
-            let now = Now::from_ns(rt.time_ns());
-            router::update(&rt, &request, now).await
+    fn query(&self, request: &NativeCall) -> Option<NativeReply> {
+        match request {
+            NativeCall::Http(request) => {
+                router::query(request, Now::from_ns(self.rt.time_ns())).map(NativeReply::Http)
+            }
+            NativeCall::FinalizeTrack(_)
+            | NativeCall::AttestScrobbleBatch(_)
+            | NativeCall::RegisterStoryIp(_) => None,
         }
     }
 
-    fn describe(request: &ApiRequest) -> String {
-        format!("{} {}", request.method, request.path)
+    fn update(&self, request: NativeCall) -> impl Future<Output = NativeReply> + 'static {
+        let rt = self.rt.clone();
+        async move {
+            let now = Now::from_ns(rt.time_ns());
+            // The workers of the local stack call the publishing methods in process, as the
+            // canister's controller.
+            let worker = rt.with_caller(canister_runtime::native::dev_controller());
+            match request {
+                NativeCall::Http(request) => {
+                    NativeReply::Http(router::update(&rt, &request, now).await)
+                }
+                NativeCall::FinalizeTrack(request) => NativeReply::FinalizeTrack(
+                    publishing::finalize_track(&worker, request, now).await,
+                ),
+                NativeCall::AttestScrobbleBatch(request) => NativeReply::AttestScrobbleBatch(
+                    publishing::attest_scrobble_batch(&worker, request, now).await,
+                ),
+                NativeCall::RegisterStoryIp(request) => NativeReply::RegisterStoryIp(
+                    publishing::register_story_ip(&worker, request, now).await,
+                ),
+            }
+        }
     }
 
-    fn trapped(&self) -> ApiResponse {
-        ApiError::error(500, "Internal error").into_response()
+    fn describe(request: &NativeCall) -> String {
+        match request {
+            NativeCall::Http(request) => format!("{} {}", request.method, request.path),
+            NativeCall::FinalizeTrack(request) => {
+                format!("finalize_track {}", request.request_id)
+            }
+            NativeCall::AttestScrobbleBatch(request) => {
+                format!("attest_scrobble_batch {}", request.request_id)
+            }
+            NativeCall::RegisterStoryIp(request) => {
+                format!("register_story_ip {}", request.request_id)
+            }
+        }
+    }
+
+    fn trapped(&self) -> NativeReply {
+        NativeReply::Trapped
     }
 
     fn periodic(&self) -> Vec<Periodic> {
@@ -168,6 +233,7 @@ impl NativeIdentity {
             .map_err(|e| NativeIdentityError::InvalidSettings(e.to_string()))?;
         crate::admin::validate_self_config(&settings.self_verification)
             .and_then(|()| crate::admin::validate_likes_config(&settings.likes))
+            .and_then(|()| crate::admin::validate_publishing_config(&settings.publishing))
             .map_err(|e| NativeIdentityError::InvalidSettings(e.to_string()))?;
         create_private_dir(data_dir).map_err(|source| NativeIdentityError::DataDir {
             path: data_dir.to_path_buf(),
@@ -188,9 +254,56 @@ impl NativeIdentity {
     /// the router can, else as an update task. 503 when the thread is gone, 500 when the
     /// handler panicked (its writes undone).
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        self.thread.call(request).await.unwrap_or_else(|_| {
-            ApiError::error(503, "Identity service unavailable").into_response()
-        })
+        match self.thread.call(NativeCall::Http(request)).await {
+            Ok(NativeReply::Http(response)) => response,
+            Ok(NativeReply::Trapped) => ApiError::error(500, "Internal error").into_response(),
+            Ok(_) | Err(_) => ApiError::error(503, "Identity service unavailable").into_response(),
+        }
+    }
+
+    /// `finalize_track`, called in process as the dev controller (the local stack's media
+    /// worker). Errors of the canister thread itself (stopped, panicked) are `Err`.
+    pub async fn finalize_track(
+        &self,
+        request: FinalizeTrackRequest,
+    ) -> Result<Result<FinalizeTrackReply, PublishError>, NativeIdentityError> {
+        match self.thread.call(NativeCall::FinalizeTrack(request)).await? {
+            NativeReply::FinalizeTrack(reply) => Ok(reply),
+            NativeReply::Trapped => Err(NativeIdentityError::Panicked),
+            _ => Err(NativeIdentityError::Stopped),
+        }
+    }
+
+    /// `attest_scrobble_batch`, called in process as the dev controller.
+    pub async fn attest_scrobble_batch(
+        &self,
+        request: AttestScrobbleBatchRequest,
+    ) -> Result<Result<AttestScrobbleBatchReply, PublishError>, NativeIdentityError> {
+        match self
+            .thread
+            .call(NativeCall::AttestScrobbleBatch(request))
+            .await?
+        {
+            NativeReply::AttestScrobbleBatch(reply) => Ok(reply),
+            NativeReply::Trapped => Err(NativeIdentityError::Panicked),
+            _ => Err(NativeIdentityError::Stopped),
+        }
+    }
+
+    /// `register_story_ip`, called in process as the dev controller.
+    pub async fn register_story_ip(
+        &self,
+        request: RegisterStoryIpRequest,
+    ) -> Result<Result<RegisterStoryIpReply, PublishError>, NativeIdentityError> {
+        match self
+            .thread
+            .call(NativeCall::RegisterStoryIp(request))
+            .await?
+        {
+            NativeReply::RegisterStoryIp(reply) => Ok(reply),
+            NativeReply::Trapped => Err(NativeIdentityError::Panicked),
+            _ => Err(NativeIdentityError::Stopped),
+        }
     }
 
     /// Runs `f` on the canister thread (where [`state::with`] and friends see the canister's
@@ -255,6 +368,10 @@ fn apply_settings(settings: &NativeSettings, now: Now) {
         if current.self_verification != settings.self_verification {
             let config = settings.self_verification.clone();
             process_event(s, now, EventType::SelfConfigured { config });
+        }
+        if current.publishing != settings.publishing {
+            let config = settings.publishing.clone();
+            process_event(s, now, EventType::PublishingConfigured { config });
         }
         if current.likes != settings.likes {
             let config = settings.likes.clone();

@@ -21,6 +21,14 @@ pub enum Role {
     PolicySigner,
     /// Sends relayed transactions (`/api/wallet/*`).
     Relayer,
+    /// Sends ScrobbleV4 writes of `finalize_track` (replaces `TEMPO_OPERATOR_PRIVATE_KEY`).
+    TempoOperator,
+    /// Sends ContentRegistry writes of `finalize_track` (replaces `TEMPO_SPONSOR_PRIVATE_KEY`).
+    TempoSponsor,
+    /// Sends EAS scrobble attestations (replaces `BASE_SEPOLIA_RELAY_PK` there).
+    ScrobbleAttester,
+    /// Sends Story registrations (replaces `STORY_SPONSOR_PRIVATE_KEY`).
+    StorySponsor,
 }
 
 impl Role {
@@ -28,6 +36,10 @@ impl Role {
         match self {
             Role::PolicySigner => b"heaven/names-policy-signer/v1",
             Role::Relayer => b"heaven/wallet-relayer/v1",
+            Role::TempoOperator => b"heaven/tempo-operator/v1",
+            Role::TempoSponsor => b"heaven/tempo-sponsor/v1",
+            Role::ScrobbleAttester => b"heaven/scrobble-attester/v1",
+            Role::StorySponsor => b"heaven/story-sponsor/v1",
         }
     }
 
@@ -41,7 +53,25 @@ impl Role {
         match self {
             Role::PolicySigner => "names-policy-signer",
             Role::Relayer => "wallet-relayer",
+            Role::TempoOperator => "tempo-operator",
+            Role::TempoSponsor => "tempo-sponsor",
+            Role::ScrobbleAttester => "scrobble-attester",
+            Role::StorySponsor => "story-sponsor",
         }
+    }
+
+    /// The role called `name` ([`Role::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Role::PolicySigner,
+            Role::Relayer,
+            Role::TempoOperator,
+            Role::TempoSponsor,
+            Role::ScrobbleAttester,
+            Role::StorySponsor,
+        ]
+        .into_iter()
+        .find(|r| r.name() == name)
     }
 
     /// The role's threshold key under the configured key name.
@@ -53,9 +83,16 @@ impl Role {
 
 /// The canister's stable state as the keys' public-key cache: a first fetch is recorded as a
 /// `SignerKeyFetched` event, so public keys survive upgrades and show in the audit log.
-struct StateKeys<'k> {
+pub(crate) struct StateKeys<'k> {
     key: &'k ThresholdKey,
     now: Now,
+}
+
+impl<'k> StateKeys<'k> {
+    /// The cache for `key`, writing its events at `now`.
+    pub(crate) fn new(key: &'k ThresholdKey, now: Now) -> Self {
+        Self { key, now }
+    }
 }
 
 impl PublicKeyCache for StateKeys<'_> {

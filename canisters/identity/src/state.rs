@@ -22,11 +22,13 @@ use ic_stable_structures::{Memory, StableBTreeMap, StableCell, StableLog, Storab
 pub mod audit;
 pub mod event;
 pub mod keys;
+pub mod publishing;
 pub mod records;
 
 #[cfg(test)]
 mod tests;
 
+pub use publishing::{Publication, PublishingConfig, SignedTransaction};
 pub use records::*;
 
 use event::Event;
@@ -72,6 +74,8 @@ const FEATURED_PROFILES: MemoryId = MemoryId::new(27);
 const CLAIMED_PROFILES: MemoryId = MemoryId::new(28);
 const LIKE_WINDOWS: MemoryId = MemoryId::new(29);
 const IMPORT_BATCHES: MemoryId = MemoryId::new(30);
+const PUBLICATIONS: MemoryId = MemoryId::new(31);
+const PUBLISHER_NONCES: MemoryId = MemoryId::new(32);
 
 /// Pages per memory-manager bucket. The IC default (128 pages, 8 MiB) on the canister; natively
 /// 1 MiB, so a fresh local state file or test state is not ~150 MiB of zeroed buckets. The size
@@ -144,6 +148,8 @@ pub struct State<M: Memory + Clone = BaseMemory> {
     claimed_profiles: KeySet<M>,
     like_windows: KeySet<M>,
     import_batches: KeySet<M>,
+    publications: RecordMap<Publication, M>,
+    publisher_nonces: TextMap<u64, M>,
     events: StableLog<Cbor<Event>, Region<M>, Region<M>>,
     /// The memory everything above is laid out on (natively: to open it again after a
     /// panicked segment was undone; on the IC the heap rolls back with the memory).
@@ -189,6 +195,8 @@ impl<M: Memory + Clone> State<M> {
             claimed_profiles: StableBTreeMap::init(m(CLAIMED_PROFILES)),
             like_windows: StableBTreeMap::init(m(LIKE_WINDOWS)),
             import_batches: StableBTreeMap::init(m(IMPORT_BATCHES)),
+            publications: StableBTreeMap::init(m(PUBLICATIONS)),
+            publisher_nonces: StableBTreeMap::init(m(PUBLISHER_NONCES)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
             #[cfg(all(not(target_arch = "wasm32"), any(feature = "native", test)))]
             base: kept,
@@ -340,6 +348,16 @@ impl<M: Memory + Clone> State<M> {
     /// Import batches applied: `<run id>|<batch index, 20 digits>`.
     pub fn import_batches(&self) -> &KeySet<M> {
         &self.import_batches
+    }
+
+    /// The publishing signer's publications, by `<kind>|<client request id>`.
+    pub fn publications(&self) -> &RecordMap<Publication, M> {
+        &self.publications
+    }
+
+    /// Next transaction nonce of each publishing role, by `<role>|<chain id>`.
+    pub fn publisher_nonces(&self) -> &TextMap<u64, M> {
+        &self.publisher_nonces
     }
 
     /// The counter `name` (0 before its first event): `permit_issuance`,

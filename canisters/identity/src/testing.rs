@@ -5,6 +5,8 @@
 
 pub use k256::ecdsa::SigningKey;
 
+pub mod tempo;
+
 use heaven_eth::abi::{
     SolCall, isReservedCall, premiumPriceForLabelCall, priceCall, quoteCall,
     shortPurchasesByNullifierCall,

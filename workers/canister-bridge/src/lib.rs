@@ -10,16 +10,19 @@
 //!   failure; each failure is counted in `canister_bridge_failures_total`.
 //! - [`AgentCredits`] implements voice-rooms' `CreditsClient` over the credits canister's
 //!   candid (its own types, from `credits_canister::api`), [`AgentIdentity`] the
-//!   [`IdentityClient`] over identity's `edge_request` and `identity_of`.
+//!   [`IdentityClient`] over identity's `edge_request` and `identity_of`, [`AgentPublishing`]
+//!   the [`PublishingClient`] over identity's publishing signer (`finalize_track`).
 
 mod agent;
 mod config;
 pub mod credits;
 mod error;
 mod identity;
+mod publishing;
 
 pub use agent::{BridgeConnectError, CanisterAgent, MAX_SUBMISSIONS};
 pub use config::{BridgeConfig, ConfigError, Network, PemSource};
 pub use credits::AgentCredits;
 pub use error::{BridgeError, RETRY_AFTER_SECS};
 pub use identity::{AgentIdentity, IdentityClient};
+pub use publishing::{AgentPublishing, PublishingClient, PublishingError};

@@ -5,10 +5,8 @@
 
 mod common;
 
-use candid::Encode;
 use canister_bridge::{AgentIdentity, IdentityClient};
-use common::{connect, serve};
-use ic_wasm_harness::{Harness, canister_wasm};
+use common::{connect, identity_harness, serve};
 use identity_canister::endpoints::EdgeRequest;
 
 fn request(method: &str, url: &str, body: &[u8]) -> EdgeRequest {
@@ -23,21 +21,7 @@ fn request(method: &str, url: &str, body: &[u8]) -> EdgeRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_routes_and_identity_reads_go_through_ic_agent() {
-    #[derive(candid::CandidType)]
-    struct InitArg {
-        ecdsa_key_name: String,
-    }
-    let mut harness = Harness::at_wall_clock();
-    let wasm = canister_wasm("identity").unwrap_or_else(|e| panic!("{e}"));
-    let c = harness
-        .create_and_install(
-            &wasm,
-            Encode!(&InitArg {
-                ecdsa_key_name: "dfx_test_key".into()
-            })
-            .unwrap(),
-        )
-        .unwrap();
+    let (harness, c) = identity_harness();
     let server = serve(harness).await;
     let identity = AgentIdentity::new(connect(server.url(), 7).await, c);
 

@@ -44,6 +44,10 @@ pub struct LocalResources {
     /// through ic-agent when `ICP_URL` and `ICP_CREDITS_CANISTER_ID` are set; only when
     /// voice-rooms is served.
     pub credits_client: Option<Arc<dyn voice_rooms::CreditsClient>>,
+    /// The publishing signer (issue #18) the media worker's finalize calls: the deployed
+    /// identity canister through ic-agent when `ICP_URL` and `ICP_IDENTITY_CANISTER_ID` are
+    /// set, else the native identity canister in process (when this process runs it).
+    pub publishing: Option<Arc<dyn canister_bridge::PublishingClient>>,
     /// voice-rooms' `song_registry` table, in the state store's database; only when
     /// voice-rooms is served.
     pub songs: Option<voice_rooms::songs::SongRegistry>,
@@ -217,6 +221,7 @@ pub async fn open_resources(
             (Some(native), Some(client))
         }
     };
+    let publishing = publishing_client(bridge.as_ref(), identity.as_ref()).await?;
     // The credits canister is started exactly when voice-rooms is served.
     let songs = if canisters.credits {
         Some(voice_rooms::songs::SongRegistry::open(&config.state_store_url()).await?)
@@ -270,8 +275,33 @@ pub async fn open_resources(
         identity,
         credits,
         credits_client,
+        publishing,
         songs,
     })
+}
+
+/// The publishing client: ic-agent to the deployed identity canister when the bridge names
+/// one, else the native canister this process runs, else none.
+async fn publishing_client(
+    bridge: Option<&canister_bridge::BridgeConfig>,
+    identity: Option<&LocalIdentity>,
+) -> Result<Option<Arc<dyn canister_bridge::PublishingClient>>, HeavenError> {
+    if let Some((bridge, canister)) = bridge.and_then(|b| Some((b, b.identity_canister?))) {
+        let agent = canister_bridge::CanisterAgent::connect(bridge)
+            .await
+            .map_err(|e| HeavenError::Bridge(e.to_string()))?;
+        tracing::info!(%canister, principal = %agent.principal(), url = %bridge.url,
+            "publishing uses the deployed identity canister through ic-agent");
+        return Ok(Some(Arc::new(canister_bridge::AgentPublishing::new(
+            agent, canister,
+        ))));
+    }
+    Ok(identity.map(|local| {
+        let client: Arc<dyn canister_bridge::PublishingClient> = Arc::new(
+            crate::services::publishing_client::InProcessPublishing(local.canister.clone()),
+        );
+        client
+    }))
 }
 
 /// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database

@@ -108,3 +108,15 @@ fn a_booking_answer_decodes_as_the_escrow_returns_it() {
     let decoded = getBookingCall::abi_decode_returns(&encoded).unwrap();
     assert_eq!(decoded, booking);
 }
+
+#[test]
+fn publishing_selectors_are_the_originals() {
+    assert_eq!(registerTracksBatchCall::SELECTOR, [0x54, 0x7d, 0x70, 0x35]);
+    assert_eq!(setTrackCoverBatchCall::SELECTOR, [0x73, 0xf7, 0xf8, 0xdc]);
+    assert_eq!(registerContentForCall::SELECTOR, [0xd8, 0x7f, 0x04, 0x2a]);
+    assert_eq!(easAttestCall::SELECTOR, [0xf1, 0x73, 0x25, 0xe7]);
+    assert_eq!(
+        hex0x(Attested::SIGNATURE_HASH.as_slice()),
+        "0x8bf46bf4cfd674fa735a3d63ec1c9ad4153f033c290341f3a588b75685141b35"
+    );
+}

@@ -2,7 +2,10 @@
 //! environment variables, read with its parse rules, standing for what controllers set on
 //! the IC.
 
-use crate::state::{LikesConfig, NamesPolicyConfig, SecretKind, SelfConfig, WalletRelayConfig};
+use crate::state::publishing::{EasConfig, StoryConfig, TempoPublishingConfig};
+use crate::state::{
+    LikesConfig, NamesPolicyConfig, PublishingConfig, SecretKind, SelfConfig, WalletRelayConfig,
+};
 
 /// What the local stack configures from its environment: the parts of the canister's
 /// configuration and secrets a controller would set on the IC.
@@ -20,6 +23,9 @@ pub struct NativeSettings {
     pub self_verification: SelfConfig,
     /// Like rate limits (`LIKES_WINDOW_SECONDS`, `LIKES_PER_VIEWER`, `LIKES_PER_IP`).
     pub likes: LikesConfig,
+    /// The publishing signer (`TEMPO_FINALIZE_ENABLED`, `TEMPO_SCROBBLE_V4`, ...,
+    /// `EAS_ATTEST_ENABLED`).
+    pub publishing: PublishingConfig,
 }
 
 /// The route secrets as the local stack reads them (plain text, from its environment); the
@@ -58,6 +64,7 @@ impl Default for NativeSettings {
                 ..SelfConfig::default()
             },
             likes: LikesConfig::default(),
+            publishing: PublishingConfig::default(),
         }
     }
 }
@@ -158,8 +165,47 @@ impl NativeSettings {
             per_viewer: small(int("LIKES_PER_VIEWER", ld.per_viewer.into(), 1, 100_000)),
             per_ip: small(int("LIKES_PER_IP", ld.per_ip.into(), 1, 1_000_000)),
         };
+        let td = TempoPublishingConfig::default();
+        let tempo = TempoPublishingConfig {
+            enabled: var("TEMPO_FINALIZE_ENABLED").as_deref() == Some("true"),
+            rpc_url: names_policy.rpc_url.clone(),
+            chain_id: names_policy.chain_id,
+            scrobble_v4: text("TEMPO_SCROBBLE_V4", &td.scrobble_v4),
+            content_registry: text("TEMPO_CONTENT_REGISTRY", &td.content_registry),
+            tx_wait_timeout_secs: int("TEMPO_TX_WAIT_TIMEOUT_MS", 45_000, 1_000, 300_000) / 1000,
+            ..td
+        };
+        let eas = EasConfig {
+            enabled: var("EAS_ATTEST_ENABLED").as_deref() == Some("true"),
+            rpc_url: wallet.rpc_url.clone(),
+            ..EasConfig::default()
+        };
+        let sd = StoryConfig::default();
+        let story = StoryConfig {
+            enabled: var("STORY_REGISTER_ENABLED").as_deref() == Some("true"),
+            rpc_url: text("STORY_RPC_URL", &sd.rpc_url),
+            chain_id: int("STORY_CHAIN_ID", sd.chain_id, 1, 100_000_000),
+            spg_nft: text("STORY_SPG_NFT_CONTRACT", &sd.spg_nft),
+            license_attachment_workflows: text(
+                "STORY_LICENSE_ATTACHMENT_WORKFLOWS",
+                &sd.license_attachment_workflows,
+            ),
+            derivative_workflows: text("STORY_DERIVATIVE_WORKFLOWS", &sd.derivative_workflows),
+            ip_asset_registry: text("STORY_IP_ASSET_REGISTRY", &sd.ip_asset_registry),
+            license_registry: text("STORY_LICENSE_REGISTRY", &sd.license_registry),
+            royalty_policy_lap: text("STORY_ROYALTY_POLICY_LAP", &sd.royalty_policy_lap),
+            wip_token: text("STORY_WIP_TOKEN", &sd.wip_token),
+            ..sd
+        };
+        let publishing = PublishingConfig {
+            publishers: Vec::new(),
+            tempo,
+            eas,
+            story,
+        };
         Self {
             development,
+            publishing,
             self_verification,
             likes,
             names_policy,

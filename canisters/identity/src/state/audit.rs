@@ -10,6 +10,7 @@ use ic_stable_structures::Memory;
 
 pub use super::event::{Event, EventType};
 use super::keys::{self, CLAIM_ATTEMPT_WINDOW_NS, LAST_SWEEP_NS, PERMIT_SEQ, REGISTER_SEQ, SWEEPS};
+use super::publishing::{self, Publication};
 use super::records::{
     ClaimToken, HeavenName, IdentityRecord, PowChallenge, SecretKind, Secrets, SelfSession,
     UsedNonce, User,
@@ -354,6 +355,45 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
         EventType::RowsImported { run, batch, rows } => {
             directory::import_rows(state, run.as_deref(), *batch, rows);
         }
+        EventType::PublishingConfigured { config } => {
+            update_config(state, |c| c.publishing = config.clone());
+        }
+        EventType::PublicationRequested { key, kind, digest } => {
+            let publication = Publication {
+                kind: kind.clone(),
+                digest: digest.clone(),
+                started_at: at,
+                transactions: Vec::new(),
+                reply: None,
+            };
+            state.publications.insert(key.clone(), Cbor(publication));
+        }
+        EventType::PublicationTransactionSigned { key, transaction } => {
+            change_publication(state, key, |p| {
+                p.transactions.retain(|t| t.step != transaction.step);
+                p.transactions.push(transaction.clone());
+            });
+        }
+        EventType::PublicationTransactionDropped { key, step } => {
+            change_publication(state, key, |p| p.transactions.retain(|t| &t.step != step));
+        }
+        EventType::PublicationCompleted { key, reply } => {
+            change_publication(state, key, |p| p.reply = Some(reply.clone()));
+        }
+        EventType::PublisherNonceSet {
+            role,
+            chain_id,
+            nonce,
+        } => {
+            state
+                .publisher_nonces
+                .insert(publishing::nonce_key(role, *chain_id), *nonce);
+        }
+        EventType::PublisherNonceForgotten { role, chain_id } => {
+            state
+                .publisher_nonces
+                .remove(&publishing::nonce_key(role, *chain_id));
+        }
         EventType::LegacyConfigChanged
         | EventType::LegacySecretChanged { .. }
         | EventType::LegacyShadowProfileUpserted { .. }
@@ -366,6 +406,19 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
         | EventType::LegacyIdentityUpserted { .. }
         | EventType::LegacySwept { .. }
         | EventType::LegacySignerKeyFetched { .. } => {}
+    }
+}
+
+fn change_publication<M: Memory + Clone>(
+    state: &mut State<M>,
+    key: &str,
+    change: impl FnOnce(&mut Publication),
+) {
+    if let Some(Cbor(mut publication)) = state.publications.get(&key.to_string()) {
+        change(&mut publication);
+        state
+            .publications
+            .insert(key.to_string(), Cbor(publication));
     }
 }
 

@@ -10,10 +10,12 @@
 
 use minicbor::{Decode, Encode};
 
+use super::publishing::{PublishingConfig, SignedTransaction};
 use super::records::{
     ClaimToken, HeavenName, IdentityRecord, Like, LikesConfig, Match, NamesPolicyConfig,
     SecretKind, SelfConfig, SelfSession, ShadowProfile, User, WalletRelayConfig,
 };
+use crate::endpoints::publishing::PublicationReply;
 
 /// One entry of the log.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -603,6 +605,83 @@ pub enum EventType {
         /// The rows.
         #[n(2)]
         rows: ImportRows,
+    },
+    /// A controller set the publishing signer's settings.
+    #[n(47)]
+    PublishingConfigured {
+        /// The new settings.
+        #[n(0)]
+        config: PublishingConfig,
+    },
+    /// A publisher asked for publication `key` (`<kind>|<request id>`) for the first time.
+    #[n(48)]
+    PublicationRequested {
+        /// `<kind>|<client request id>`.
+        #[n(0)]
+        key: String,
+        /// `finalize_track` or `attest_scrobble_batch`.
+        #[n(1)]
+        kind: String,
+        /// SHA-256 hex of the typed request.
+        #[n(2)]
+        digest: String,
+    },
+    /// The canister signed a transaction for a step of publication `key` (the role's nonce
+    /// was reserved by a `PublisherNonceSet` before it).
+    #[n(49)]
+    PublicationTransactionSigned {
+        /// `<kind>|<client request id>`.
+        #[n(0)]
+        key: String,
+        /// The transaction.
+        #[n(1)]
+        transaction: SignedTransaction,
+    },
+    /// The node refused the transaction of `step` outright: it is forgotten, and a retry
+    /// signs a new one.
+    #[n(50)]
+    PublicationTransactionDropped {
+        /// `<kind>|<client request id>`.
+        #[n(0)]
+        key: String,
+        /// The step.
+        #[n(1)]
+        step: String,
+    },
+    /// Publication `key` succeeded; retries answer `reply`.
+    #[n(51)]
+    PublicationCompleted {
+        /// `<kind>|<client request id>`.
+        #[n(0)]
+        key: String,
+        /// The answer.
+        #[n(1)]
+        reply: PublicationReply,
+    },
+    /// The publishing role `role`'s next nonce on chain `chain_id` is `nonce` (read from the
+    /// chain, or advanced past a reservation, or handed back).
+    #[n(52)]
+    PublisherNonceSet {
+        /// The role.
+        #[n(0)]
+        role: String,
+        /// Chain id.
+        #[n(1)]
+        chain_id: u64,
+        /// Next nonce.
+        #[n(2)]
+        nonce: u64,
+    },
+    /// A send from `role` failed ambiguously: its nonce on `chain_id` is read from the chain
+    /// next time.
+    #[n(53)]
+    PublisherNonceForgotten {
+        /// The role.
+        #[n(0)]
+        role: String,
+        /// Chain id.
+        #[n(1)]
+        chain_id: u64,
     },
 }
 

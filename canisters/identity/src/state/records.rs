@@ -40,6 +40,10 @@ pub struct Config {
     #[cbor(default)]
     #[n(7)]
     pub likes: LikesConfig,
+    /// The publishing signer's settings (`finalize_track`, `attest_scrobble_batch`).
+    #[cbor(default)]
+    #[n(8)]
+    pub publishing: super::PublishingConfig,
 }
 
 /// Settings of `/api/self/*` (the original's `SELF_*` and `APP_*` variables).

@@ -74,6 +74,20 @@ pub fn credits_harness(workers: &[Principal]) -> (Harness, Principal) {
     (harness, c)
 }
 
+/// A harness following the wall clock with the shipped identity wasm installed (key
+/// `dfx_test_key`).
+pub fn identity_harness() -> (Harness, Principal) {
+    let mut harness = Harness::at_wall_clock();
+    let wasm = canister_wasm("identity").unwrap_or_else(|e| panic!("{e}"));
+    let arg = identity_canister::lifecycle::InitArg {
+        ecdsa_key_name: "dfx_test_key".into(),
+    };
+    let c = harness
+        .create_and_install(&wasm, Encode!(&arg).unwrap())
+        .unwrap();
+    (harness, c)
+}
+
 /// Grants `seconds` to `wallet` as the controller.
 pub fn grant(harness: &mut Harness, c: Principal, wallet: &str, seconds: u64) {
     let reply = harness

@@ -4,6 +4,7 @@ pub mod api;
 pub mod credits_client;
 #[cfg(debug_assertions)]
 pub mod panic_probe;
+pub mod publishing_client;
 
 use axum::Router;
 use http_common::{CorsPolicy, ServiceEdge};

@@ -119,6 +119,8 @@ pub fn compare<A: Memory + Clone, B: Memory + Clone>(
     same_entries("claimed_profiles", &a.claimed_profiles, &b.claimed_profiles)?;
     same_entries("like_windows", &a.like_windows, &b.like_windows)?;
     same_entries("import_batches", &a.import_batches, &b.import_batches)?;
+    same_entries("publications", &a.publications, &b.publications)?;
+    same_entries("publisher_nonces", &a.publisher_nonces, &b.publisher_nonces)?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use canister_runtime::native::NativeRuntime;
 use heaven_eth::abi::{SolCall, availableCall, noncesCall};
 use heaven_eth::eip712::{SetProfile, set_profile_digest};
-use heaven_eth::{B256, U256};
+use heaven_eth::{Address, B256, U256};
 use serde_json::{Value, json};
 
 use super::*;
@@ -63,6 +63,13 @@ fn kind(event: &EventType) -> Option<&'static str> {
         EventType::LikeSubmitted { .. } => "LikeSubmitted",
         EventType::ProfileIndexesBuilt => "ProfileIndexesBuilt",
         EventType::RowsImported { .. } => "RowsImported",
+        EventType::PublishingConfigured { .. } => "PublishingConfigured",
+        EventType::PublicationRequested { .. } => "PublicationRequested",
+        EventType::PublicationTransactionSigned { .. } => "PublicationTransactionSigned",
+        EventType::PublicationTransactionDropped { .. } => "PublicationTransactionDropped",
+        EventType::PublicationCompleted { .. } => "PublicationCompleted",
+        EventType::PublisherNonceSet { .. } => "PublisherNonceSet",
+        EventType::PublisherNonceForgotten { .. } => "PublisherNonceForgotten",
         EventType::LegacyConfigChanged
         | EventType::LegacySecretChanged { .. }
         | EventType::LegacyShadowProfileUpserted { .. }
@@ -78,7 +85,7 @@ fn kind(event: &EventType) -> Option<&'static str> {
     })
 }
 
-const ALL_KINDS: [&str; 35] = [
+const ALL_KINDS: [&str; 42] = [
     "Installed",
     "ClaimCompleted",
     "PowChallengeConsumed",
@@ -114,6 +121,13 @@ const ALL_KINDS: [&str; 35] = [
     "LikeSubmitted",
     "ProfileIndexesBuilt",
     "RowsImported",
+    "PublishingConfigured",
+    "PublicationRequested",
+    "PublicationTransactionSigned",
+    "PublicationTransactionDropped",
+    "PublicationCompleted",
+    "PublisherNonceSet",
+    "PublisherNonceForgotten",
 ];
 
 /// The canister's surroundings: a runtime, a Tempo node and a Base node.
@@ -623,6 +637,9 @@ async fn the_state_replayed_from_the_log_equals_the_live_state() {
     );
     mutate(|s| process_event(s, at(4), EventType::ProfileIndexesBuilt));
 
+    // ---- the publishing signer: a refused write, then the retry that finalizes ----
+    publish_a_track(&w.rt.with_caller(canister_runtime::native::dev_controller())).await;
+
     // ---- the sweep, after the windows and the challenge's retention passed ----
     crate::names::sweep(at(2 * 3600));
     assert!(with(
@@ -679,4 +696,31 @@ fn a_replayed_state_differs_from_a_live_one_where_an_event_is_missing() {
             key: Some("\"0xab\"".into())
         })
     );
+}
+
+/// `finalize_track` against a fake Tempo node: the first send is refused (the transaction is
+/// dropped, the nonce forgotten), the retry registers track and content.
+async fn publish_a_track(rt: &NativeRuntime) {
+    use heaven_eth::abi::registerTracksBatchCall;
+
+    let scrobble = Address::from([0x5c; 20]);
+    let registry = Address::from([0xc0; 20]);
+    let node = crate::testing::tempo::FakeTempo::start(42431, scrobble, registry).await;
+    admin::set_publishing_config(node.publishing_config(), at(5)).unwrap();
+    let addresses = crate::publishing::publisher_addresses(rt).await.unwrap();
+    node.authorize(
+        heaven_eth::address::parse(&addresses.tempo_operator).unwrap(),
+        heaven_eth::address::parse(&addresses.tempo_sponsor).unwrap(),
+    );
+    let request = crate::testing::tempo::sample_finalize("job-1");
+    node.refuse_next(registerTracksBatchCall::SELECTOR);
+    assert!(
+        crate::publishing::finalize_track(rt, request.clone(), at(5))
+            .await
+            .is_err()
+    );
+    let reply = crate::publishing::finalize_track(rt, request, at(6))
+        .await
+        .unwrap();
+    assert!(reply.track_registered && reply.content_registered);
 }
