@@ -229,7 +229,7 @@ async fn identity_routes_through_ic_agent_answer_as_the_native_canister_does() {
         &deployed,
         "POST",
         "/api/names/register",
-        Some(&body),
+        Some(body.as_str()),
     )
     .await;
     assert_eq!(a.0, 200, "{}", a.1);
