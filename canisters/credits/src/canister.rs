@@ -9,6 +9,7 @@ use ic_cdk_management_canister::{HttpRequestResult, TransformArgs};
 
 use crate::access::{accepts_ingress, require_controller, require_worker};
 use crate::admin::{self, ImportReport, ImportedAccount};
+use crate::anchor::{self, AnchorError, AnchorStatus};
 use crate::api::{
     AttestOutcome, CeloOutcome, ClaimOutcome, ClaimSettlement, CommitOutcome, CommitSettlement,
     CreditBalance, EnsureOutcome, EntitlementView, ExtendEntitlement, IssueReplayToken, MeterError,
@@ -18,7 +19,10 @@ use crate::chain::LiveChain;
 use crate::duet::{RoomId, Sha256Hex};
 use crate::endpoints::{AuditReport, CallError, Health, Stats, VERSION};
 use crate::ledger::Adjustment;
-use crate::lifecycle::{self, InitArg, PRUNE_INTERVAL, SWEEP_STEP_INTERVAL, UpgradeArg};
+use crate::lifecycle::{
+    self, ANCHOR_INTERVAL, InitArg, PRUNE_INTERVAL, SWEEP_STEP_INTERVAL, UpgradeArg,
+};
+use crate::state::AnchorRecord;
 use crate::state::{self, ChainConfig, CreditEvent, CreditEventKind};
 use crate::units::{Seconds, UnixSeconds};
 use crate::wallet::Wallet;
@@ -28,10 +32,14 @@ fn now_ns() -> u64 {
     IcRuntime.time_ns()
 }
 
-/// Arms the timers an install or upgrade loses: the attestation sweep and the pruning.
+/// Arms the timers an install or upgrade loses: the attestation sweep, the anchoring of
+/// receipts and the pruning.
 fn arm_timers() {
     canister_runtime::ic::set_serial_timer_interval(SWEEP_STEP_INTERVAL, || async {
         sessions::sweep_step(&IcRuntime).await;
+    });
+    canister_runtime::ic::set_serial_timer_interval(ANCHOR_INTERVAL, || async {
+        anchor::run_from_timer(&IcRuntime).await;
     });
     IcRuntime.set_timer_interval(PRUNE_INTERVAL, Arc::new(|| payments::prune(now_ns())));
 }
@@ -266,6 +274,42 @@ fn import_credits(
 ) -> Result<ImportReport, CallError> {
     require_controller(&IcRuntime)?;
     admin::import(accounts, events, now_ns())
+}
+
+/// Controller: the worker endpoint receipts are anchored through (`None`: off).
+#[ic_cdk::update]
+fn set_anchor_url(url: Option<String>) -> Result<(), CallError> {
+    require_controller(&IcRuntime)?;
+    anchor::set_url(url, now_ns())
+}
+
+/// Controller: anchor the next batch of pending receipts now (the timer does every 10 min).
+#[ic_cdk::update]
+async fn anchor_receipts() -> Result<Result<Option<AnchorRecord>, AnchorError>, CallError> {
+    require_controller(&IcRuntime)?;
+    Ok(anchor::run(&IcRuntime).await)
+}
+
+/// The anchoring key (SEC1 hex): the worker's `ANCHOR_CANISTER_PUBLIC_KEY`.
+#[ic_cdk::update]
+async fn anchor_public_key() -> Result<String, CallError> {
+    anchor::public_key(&IcRuntime)
+        .await
+        .map(hex::encode)
+        .map_err(|e| CallError::Invalid(e.to_string()))
+}
+
+/// The anchoring endpoint, receipts pending and the latest anchored batches.
+#[ic_cdk::query]
+fn anchors(limit: u32) -> AnchorStatus {
+    anchor::status(limit.min(100) as usize)
+}
+
+/// Outcall transform for the worker's anchoring answers: status and body only.
+#[ic_cdk::query(hidden = true)]
+fn transform_anchor(args: TransformArgs) -> HttpRequestResult {
+    let response = canister_runtime::ic::outcall_response(args.response);
+    canister_runtime::ic::http_request_result(anchor::transform(response))
 }
 
 /// Outcall transform for JSON-RPC answers.

@@ -7,11 +7,14 @@
 //! stay thin; the logic is plain Rust over [`canister_runtime::Runtime`] and the stable
 //! [`state`], which changes only through events ([`state::audit::process_event`]). The domain
 //! rules are pure modules ([`ledger`], [`metering`], [`duet`], [`presence`], [`attestation`]);
+//! the settlement and attestation receipts are anchored on Arweave through a worker outcall
+//! ([`anchor`]);
 //! the operations apply them to the state ([`grants`], [`usage`], [`payments`], [`sessions`],
 //! [`admin`]). Natively the same code serves the local stack ([`native`]).
 
 pub mod access;
 pub mod admin;
+pub mod anchor;
 pub mod api;
 pub mod attestation;
 // The entry points export `canister_*` symbols: only in the wasm, so native builds that link

@@ -14,6 +14,9 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2 * 60);
 /// How often the sweep timer fires: each firing starts a due sweep or goes on with the one in
 /// progress by up to `sessions::SWEEP_BATCH` bookings (200 bookings within 2 minutes).
 pub const SWEEP_STEP_INTERVAL: Duration = Duration::from_secs(15);
+/// How often pending receipts are anchored through the worker (one signature and one
+/// replicated outcall per batch: ADR 0025).
+pub const ANCHOR_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// How often settlement markers, replay tokens and old connections are pruned.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 

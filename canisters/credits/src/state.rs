@@ -58,6 +58,8 @@ const SIGNER_KEYS: MemoryId = MemoryId::new(13);
 const ORACLE_NONCES: MemoryId = MemoryId::new(14);
 const COUNTERS: MemoryId = MemoryId::new(15);
 const SWEEP_RUN: MemoryId = MemoryId::new(16);
+const PENDING_RECEIPTS: MemoryId = MemoryId::new(17);
+const ANCHORS: MemoryId = MemoryId::new(18);
 
 /// Counter of `credit_events` ids (the last one given out; imported rows raise it).
 pub const CREDIT_EVENT_ID: &str = "credit_event_id";
@@ -117,6 +119,8 @@ pub struct State<M: Memory + Clone = BaseMemory> {
     oracle_nonces: StableBTreeMap<u64, u64, Region<M>>,
     counters: StableBTreeMap<String, u64, Region<M>>,
     sweep_run: StableCell<Cbor<Option<SweepRun>>, Region<M>>,
+    pending_receipts: StableBTreeMap<u64, Cbor<ReceiptKind>, Region<M>>,
+    anchors: StableBTreeMap<u64, Cbor<AnchorRecord>, Region<M>>,
     events: StableLog<Cbor<Event>, Region<M>, Region<M>>,
     #[cfg(all(not(target_arch = "wasm32"), any(feature = "native", test)))]
     base: M,
@@ -145,6 +149,8 @@ impl<M: Memory + Clone> State<M> {
             oracle_nonces: StableBTreeMap::init(m(ORACLE_NONCES)),
             counters: StableBTreeMap::init(m(COUNTERS)),
             sweep_run: StableCell::init(m(SWEEP_RUN), Cbor(None)),
+            pending_receipts: StableBTreeMap::init(m(PENDING_RECEIPTS)),
+            anchors: StableBTreeMap::init(m(ANCHORS)),
             events: StableLog::init(m(EVENT_INDEX), m(EVENT_DATA)),
             #[cfg(all(not(target_arch = "wasm32"), any(feature = "native", test)))]
             base: kept,
@@ -239,6 +245,16 @@ impl<M: Memory + Clone> State<M> {
     /// The attestation sweep in progress, if any.
     pub fn sweep_run(&self) -> Option<&SweepRun> {
         self.sweep_run.get().0.as_ref()
+    }
+
+    /// Receipts not anchored yet, by log index.
+    pub fn pending_receipts(&self) -> &StableBTreeMap<u64, Cbor<ReceiptKind>, Region<M>> {
+        &self.pending_receipts
+    }
+
+    /// Anchored receipt batches, by the log index of their last receipt.
+    pub fn anchors(&self) -> &StableBTreeMap<u64, Cbor<AnchorRecord>, Region<M>> {
+        &self.anchors
     }
 
     /// The counter `name` (0 before its first use).

@@ -58,6 +58,15 @@ pub struct ExecutedMessage {
     pub trapped: bool,
 }
 
+/// One outcall as the simulated replicas made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutcallRound {
+    /// The request (the same for every replica).
+    pub request: OutcallRequest,
+    /// Each replica's response after the canister's transform, or why it had none.
+    pub transformed: Vec<std::result::Result<OutcallResponse, String>>,
+}
+
 /// Executes canister wasm against the harness's implementation of the IC system API.
 pub struct Harness {
     pub(crate) canisters: BTreeMap<Principal, Canister>,
@@ -71,6 +80,8 @@ pub struct Harness {
     pub(crate) seed: u64,
     pub(crate) rand_calls: u64,
     pub(crate) outcall_handler: Option<OutcallHandler>,
+    pub(crate) outcall_replicas: usize,
+    pub(crate) outcall_rounds: Vec<OutcallRound>,
     pub(crate) executions: Vec<ExecutedMessage>,
     pub(crate) last_call_instructions: u64,
     pub(crate) limits: Limits,
@@ -129,6 +140,8 @@ impl Harness {
             seed,
             rand_calls: 0,
             outcall_handler: None,
+            outcall_replicas: 1,
+            outcall_rounds: Vec::new(),
             executions: Vec::new(),
             last_call_instructions: 0,
             limits: Limits::default(),
@@ -143,6 +156,20 @@ impl Harness {
     /// Answers outcalls with `handler` instead of forwarding them (`None`: forward again).
     pub fn set_outcall_handler(&mut self, handler: Option<OutcallHandler>) {
         self.outcall_handler = handler;
+    }
+
+    /// How many replicas make each outcall (1 by default): each sends the request itself
+    /// (concurrently, or `n` calls of the handler), each response goes through the canister's
+    /// transform, and the outcall succeeds only if at least `n - (n - 1) / 3` transformed
+    /// responses are identical, as the IC's consensus requires (otherwise a `SYS_TRANSIENT`
+    /// "No consensus could be reached" reject).
+    pub fn set_outcall_replicas(&mut self, n: usize) {
+        self.outcall_replicas = n.max(1);
+    }
+
+    /// Every outcall so far, with what each replica got (see [`OutcallRound`]).
+    pub fn outcall_rounds(&self) -> &[OutcallRound] {
+        &self.outcall_rounds
     }
 
     pub(crate) fn next_id(&mut self) -> u64 {

@@ -37,7 +37,9 @@ mod system_api;
 pub use artifacts::{canister_wasm, canister_wasm_path, target_dir, workspace_root};
 pub use error::{HarnessError, Reject, RejectCode, Result};
 pub use gateway::{GatewayRequest, GatewayResponse, GatewayUpdateRequest};
-pub use harness::{ExecutedMessage, Harness, Limits, OutcallHandler, START_TIME_NANOS};
+pub use harness::{
+    ExecutedMessage, Harness, Limits, OutcallHandler, OutcallRound, START_TIME_NANOS,
+};
 pub use outcall::{OutcallRequest, OutcallResponse};
 pub use pocket::{POCKET_IC_BIN, POCKET_IC_SKIPPED, PocketIcScenario};
 pub use scenario::{Scenario, ScenarioExt, user};

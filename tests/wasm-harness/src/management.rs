@@ -19,6 +19,35 @@ use crate::{
     outcall::{self, OutcallRequest, OutcallResponse},
 };
 
+/// The outcall's result once the replicas' transformed responses are compared: the response at
+/// least `n - (n - 1) / 3` of the `n` replicas agree on, byte for byte; with one replica, its
+/// answer or its reject as it is.
+fn agree(answers: Vec<Result<HttpRequestResult, Reject>>) -> Result<Vec<u8>, Reject> {
+    let n = answers.len();
+    if n == 1 {
+        let answer = answers.into_iter().next().expect("one answer");
+        return encode(&answer?);
+    }
+    let needed = n - (n - 1) / 3;
+    let encoded: Vec<Vec<u8>> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().ok())
+        .map(encode)
+        .collect::<Result<_, _>>()?;
+    for candidate in &encoded {
+        if encoded.iter().filter(|other| *other == candidate).count() >= needed {
+            return Ok(candidate.clone());
+        }
+    }
+    Err(reject(
+        RejectCode::SysTransient,
+        format!(
+            "No consensus could be reached. Replicas had different responses ({} of {n} answered).",
+            encoded.len()
+        ),
+    ))
+}
+
 /// Default (and largest) `max_response_bytes` of an outcall.
 pub const MAX_RESPONSE_BYTES: u64 = 2_000_000;
 
@@ -163,10 +192,58 @@ impl Harness {
             body: args.body.unwrap_or_default(),
             max_response_bytes: max,
         };
-        let response: OutcallResponse = match self.outcall_handler.as_mut() {
-            Some(handler) => handler(&request)?,
-            None => outcall::forward(&request).map_err(|e| reject(RejectCode::SysTransient, e))?,
+        let replicas = self.outcall_replicas;
+        let raw: Vec<Result<OutcallResponse, Reject>> = match self.outcall_handler.as_mut() {
+            Some(handler) => (0..replicas).map(|_| handler(&request)).collect(),
+            None => std::thread::scope(|scope| {
+                let sends: Vec<_> = (0..replicas)
+                    .map(|_| scope.spawn(|| outcall::forward(&request)))
+                    .collect();
+                sends
+                    .into_iter()
+                    .map(|send| {
+                        send.join()
+                            .unwrap_or_else(|_| Err("the replica's request panicked".into()))
+                            .map_err(|e| reject(RejectCode::SysTransient, e))
+                    })
+                    .collect()
+            }),
         };
+        let mut answers: Vec<Result<HttpRequestResult, Reject>> = Vec::with_capacity(replicas);
+        for response in raw {
+            answers.push(
+                response.and_then(|r| self.transformed(caller, r, max, args.transform.as_ref())),
+            );
+        }
+        self.outcall_rounds.push(crate::harness::OutcallRound {
+            request,
+            transformed: answers
+                .iter()
+                .map(|a| match a {
+                    Ok(result) => Ok(OutcallResponse {
+                        status: u16::try_from(result.status.0.clone()).unwrap_or(u16::MAX),
+                        headers: result
+                            .headers
+                            .iter()
+                            .map(|h| (h.name.clone(), h.value.clone()))
+                            .collect(),
+                        body: result.body.clone(),
+                    }),
+                    Err(e) => Err(e.message.clone()),
+                })
+                .collect(),
+        });
+        agree(answers)
+    }
+
+    /// One replica's response: size-checked, then through the canister's transform.
+    fn transformed(
+        &mut self,
+        caller: Principal,
+        response: OutcallResponse,
+        max: u64,
+        transform: Option<&ic_management_canister_types::TransformContext>,
+    ) -> Result<HttpRequestResult, Reject> {
         let size = response.body.len() as u64
             + response
                 .headers
@@ -188,8 +265,8 @@ impl Harness {
                 .collect(),
             body: response.body,
         };
-        if let Some(transform) = args.transform {
-            let function = transform.function.0;
+        if let Some(transform) = transform {
+            let function = &transform.function.0;
             if function.principal != caller {
                 return Err(reject(
                     RejectCode::CanisterReject,
@@ -198,7 +275,7 @@ impl Harness {
             }
             let arg = encode(&TransformArgs {
                 response: result,
-                context: transform.context,
+                context: transform.context.clone(),
             })?;
             let bytes = self
                 .transform(caller, &function.method, arg)
@@ -216,7 +293,7 @@ impl Harness {
                 )
             })?;
         }
-        encode(&result)
+        Ok(result)
     }
 
     /// Runs the transform query `method` of `canister`, called by the management canister.

@@ -10,6 +10,8 @@
 //! - [`ArweaveGateway`]: reads and anchor status from Arweave.
 //! - [`HotStore`]: the object store for pipeline intermediates (`object_store`: local disk by
 //!   default, S3-compatible by URL).
+//! - [`anchor_service`]: `POST /internal/anchor`, where the credits canister's outcall has a
+//!   signed batch of receipts uploaded once per `Idempotency-Key` (ADR 0025).
 //! - [`open_blob_store`]: everything from environment variables ([`BlobStoreConfig`]).
 //!
 //! This crate is separate from `portability` so that the HTTP multipart, secp256k1 and
@@ -17,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod anchor_service;
 pub mod ans104;
 pub mod arweave;
 pub mod config;

@@ -87,15 +87,26 @@ impl BridgeError {
     }
 }
 
+/// `canister_bridge_failures_total{canister,method,kind}`, in the process's default Prometheus
+/// registry (every service's `/metrics` appends it).
+static FAILURES: std::sync::LazyLock<prometheus::IntCounterVec> = std::sync::LazyLock::new(|| {
+    let counter = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "canister_bridge_failures_total",
+            "Canister calls through ic-agent that got no usable answer, by canister, method and kind",
+        ),
+        &["canister", "method", "kind"],
+    )
+    .expect("valid metric definition");
+    prometheus::register(Box::new(counter.clone())).expect("registered once per process");
+    counter
+});
+
 /// Counts a failed call in `canister_bridge_failures_total{canister,method,kind}` and logs it.
 pub(crate) fn record_failure(canister: &'static str, method: &'static str, err: &BridgeError) {
-    metrics::counter!(
-        "canister_bridge_failures_total",
-        "canister" => canister,
-        "method" => method,
-        "kind" => err.kind()
-    )
-    .increment(1);
+    FAILURES
+        .with_label_values(&[canister, method, err.kind()])
+        .inc();
     tracing::warn!(canister, method, error = %err, "canister call failed");
 }
 

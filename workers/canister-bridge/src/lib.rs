@@ -21,6 +21,7 @@ mod identity;
 mod publishing;
 
 pub use agent::{BridgeConnectError, CanisterAgent, MAX_SUBMISSIONS};
+pub use candid::Principal;
 pub use config::{BridgeConfig, ConfigError, Network, PemSource};
 pub use credits::AgentCredits;
 pub use error::{BridgeError, RETRY_AFTER_SECS};

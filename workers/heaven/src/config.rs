@@ -84,6 +84,35 @@ impl EdgeSettings {
     }
 }
 
+/// Whether this process is a production deployment, and what it may do then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Deployment {
+    /// `HEAVEN_ENV=production` (the container image's default; `development` otherwise): the
+    /// canisters must be the deployed ones, reached through ic-agent, unless
+    /// [`Self::allow_dev_key`].
+    pub production: bool,
+    /// `HEAVEN_ALLOW_DEV_KEY=true`: the explicit opt-in to run canisters natively, signing with
+    /// the dev key in the data dir, even in production.
+    pub allow_dev_key: bool,
+}
+
+impl Deployment {
+    /// Reads `HEAVEN_ENV` and `HEAVEN_ALLOW_DEV_KEY`.
+    pub fn from_env(env: &EnvSource) -> Result<Self, ConfigError> {
+        let production = choice(env, "HEAVEN_ENV", &["development", "production"])? == "production";
+        let allow_dev_key = choice(env, "HEAVEN_ALLOW_DEV_KEY", &["false", "true"])? == "true";
+        Ok(Self {
+            production,
+            allow_dev_key,
+        })
+    }
+
+    /// Whether a canister may run natively with the dev key.
+    pub fn native_canisters_allowed(self) -> bool {
+        !self.production || self.allow_dev_key
+    }
+}
+
 /// The whole local stack's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackConfig {
@@ -101,6 +130,8 @@ pub struct StackConfig {
     pub json_logs: bool,
     /// Client IP, connection limits, `/metrics` access and shutdown drain of every service.
     pub edge: EdgeSettings,
+    /// `HEAVEN_ENV` and `HEAVEN_ALLOW_DEV_KEY`.
+    pub deployment: Deployment,
 }
 
 impl StackConfig {
@@ -138,6 +169,7 @@ impl StackConfig {
             cache_store,
             json_logs,
             edge: EdgeSettings::from_env(env)?,
+            deployment: Deployment::from_env(env)?,
         })
     }
 
@@ -205,6 +237,32 @@ mod tests {
         assert!(config.edge.limits.trusted_proxies.is_empty());
         assert_eq!(config.edge.limits.max_per_ip, 256);
         assert_eq!(config.edge.metrics_token, None);
+        assert_eq!(config.deployment, Deployment::default());
+        assert!(config.deployment.native_canisters_allowed());
+    }
+
+    #[test]
+    fn production_refuses_native_canisters_unless_opted_in() {
+        let read = |pairs: &[(&'static str, &'static str)]| {
+            StackConfig::from_env(&EnvSource::from_pairs(pairs.iter().copied()))
+                .unwrap()
+                .deployment
+        };
+        assert!(!read(&[("HEAVEN_ENV", "production")]).native_canisters_allowed());
+        assert!(
+            read(&[
+                ("HEAVEN_ENV", "Production"),
+                ("HEAVEN_ALLOW_DEV_KEY", "true")
+            ])
+            .native_canisters_allowed()
+        );
+        let err =
+            StackConfig::from_env(&EnvSource::from_pairs([("HEAVEN_ENV", "prod")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("HEAVEN_ENV has an invalid value"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -50,6 +50,21 @@ pub enum HeavenError {
     /// The canister bridge (`ICP_URL`, ...) is misconfigured or the agent could not be set up.
     #[error("canister bridge: {0}")]
     Bridge(String),
+    /// `HEAVEN_ENV=production` and a service would run a canister natively with the dev key,
+    /// without `HEAVEN_ALLOW_DEV_KEY=true`: nothing was started.
+    #[error(
+        "{service} would run the {canister} canister natively with a dev key, which \
+         HEAVEN_ENV=production refuses: set ICP_URL, ICP_IDENTITY_PEM(_FILE) and {canister_var} \
+         to use the deployed canister, or HEAVEN_ALLOW_DEV_KEY=true to opt in to the dev key"
+    )]
+    DevKeyInProduction {
+        /// The service.
+        service: &'static str,
+        /// The canister (`identity`, `credits`).
+        canister: &'static str,
+        /// The variable naming the deployed canister.
+        canister_var: &'static str,
+    },
     /// A `heaven credits` command was refused.
     #[error("credits: {0}")]
     Credits(String),
@@ -94,7 +109,7 @@ impl HeavenError {
     /// Process exit code: 2 for usage and configuration problems, 1 for runtime failures.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::NotBuilt(_) => 2,
+            Self::Config(_) | Self::NotBuilt(_) | Self::DevKeyInProduction { .. } => 2,
             _ => 1,
         }
     }

@@ -6,13 +6,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use http_common::{BackgroundTasks, EnvSource};
+use blob_store::anchor_service::{AnchorService, AnchorSettings};
+use http_common::{BackgroundTasks, ConfigError, EnvSource};
 use identity_canister::native::{NativeIdentity, NativeSettings};
 use portability::{CacheStore, ContentAddressedBlobStore, StateStore};
 
 use crate::config::StackConfig;
 use crate::error::HeavenError;
 use crate::random_token::random_hex_32;
+use crate::services::api::identity::IdentityBackend;
 
 /// Resources opened once at start and shared by every service of the process.
 #[derive(Clone)]
@@ -34,9 +36,14 @@ pub struct LocalResources {
     pub voice_rooms: voice_rooms::VoiceRoomsConfig,
     /// metadata-resolver's configuration (embedded defaults; `MB_USER_AGENT`, `LOAD_*`...).
     pub metadata_resolver: metadata_resolver::ResolverConfig,
-    /// The identity canister running natively; only when the api service is served (its state
-    /// file must have one process at a time).
-    pub identity: Option<LocalIdentity>,
+    /// The api service's identity canister: running natively (its state file must have one
+    /// process at a time), or the deployed one through ic-agent when `ICP_URL` and
+    /// `ICP_IDENTITY_CANISTER_ID` are set; only when the api service is served.
+    pub identity: Option<IdentityBackend>,
+    /// The credits canister's `POST /internal/anchor` on the api origin (ADR 0025): built when
+    /// `ANCHOR_CANISTER_PUBLIC_KEY` is set, uploading through `blobs`, deduplicating in
+    /// `state`.
+    pub anchor: Option<AnchorService>,
     /// The credits canister running natively; only when voice-rooms is served without the
     /// canister bridge.
     pub credits: Option<credits_canister::native::NativeCredits>,
@@ -164,7 +171,8 @@ fn dev_jwt_secret(data_dir: &Path, file: &str) -> Result<String, HeavenError> {
     Ok(secret)
 }
 
-/// Which native canisters a process runs (each state file has one process at a time).
+/// Which canisters a process's services need: run natively (each state file has one process
+/// at a time) unless the canister bridge names a deployed one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NativeCanisters {
     /// The identity canister (the api service).
@@ -179,6 +187,17 @@ pub async fn open_resources(
     config: &StackConfig,
     canisters: NativeCanisters,
 ) -> Result<LocalResources, HeavenError> {
+    // Checked first: a refused start opens nothing.
+    let bridge = canister_bridge::BridgeConfig::from_env()
+        .map_err(|e| HeavenError::Bridge(e.to_string()))?;
+    let deployed_identity = bridge.as_ref().and_then(|b| b.identity_canister);
+    let deployed_credits = bridge.as_ref().and_then(|b| b.credits_canister);
+    refuse_dev_key(
+        config,
+        canisters,
+        deployed_identity.is_some(),
+        deployed_credits.is_some(),
+    )?;
     let blob_dir = config.blob_dir();
     std::fs::create_dir_all(&blob_dir).map_err(|source| HeavenError::DataDir {
         path: blob_dir.display().to_string(),
@@ -190,38 +209,52 @@ pub async fn open_resources(
     let voice_agent = voice_agent_config(config)?;
     let voice_rooms = voice_rooms_config(config)?;
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
-    let identity = if canisters.identity {
-        Some(LocalIdentity::start(&config.data_dir, &EnvSource::Process)?)
-    } else {
-        None
+    let anchor = anchor_service(&EnvSource::Process, blobs.clone(), state.clone())?;
+    let agent = match &bridge {
+        Some(bridge)
+            if (canisters.identity && deployed_identity.is_some())
+                || (canisters.credits && deployed_credits.is_some()) =>
+        {
+            Some(
+                canister_bridge::CanisterAgent::connect(bridge)
+                    .await
+                    .map_err(|e| HeavenError::Bridge(e.to_string()))?,
+            )
+        }
+        _ => None,
     };
-    let bridge = canister_bridge::BridgeConfig::from_env()
-        .map_err(|e| HeavenError::Bridge(e.to_string()))?;
-    let deployed_credits = bridge.as_ref().and_then(|b| b.credits_canister);
-    let (credits, credits_client) = match (canisters.credits, deployed_credits) {
-        (false, _) => (None, None),
-        (true, Some(canister)) => {
-            let bridge = bridge
-                .as_ref()
-                .expect("a canister id comes with the bridge");
-            let agent = canister_bridge::CanisterAgent::connect(bridge)
-                .await
-                .map_err(|e| HeavenError::Bridge(e.to_string()))?;
-            tracing::info!(%canister, principal = %agent.principal(), url = %bridge.url,
+    let identity = match (canisters.identity, deployed_identity, &agent) {
+        (false, _, _) => None,
+        (true, Some(canister), Some(agent)) => {
+            tracing::info!(%canister, principal = %agent.principal(),
+                "the api service forwards the identity routes to the deployed identity canister through ic-agent");
+            Some(IdentityBackend::Deployed(Arc::new(
+                canister_bridge::AgentIdentity::new(agent.clone(), canister),
+            )))
+        }
+        (true, _, _) => Some(IdentityBackend::Native(LocalIdentity::start(
+            &config.data_dir,
+            &EnvSource::Process,
+        )?)),
+    };
+    let (credits, credits_client) = match (canisters.credits, deployed_credits, &agent) {
+        (true, Some(canister), Some(agent)) => {
+            tracing::info!(%canister, principal = %agent.principal(),
                 "voice-rooms uses the deployed credits canister through ic-agent");
             let client: Arc<dyn voice_rooms::CreditsClient> =
-                Arc::new(canister_bridge::AgentCredits::new(agent, canister));
+                Arc::new(canister_bridge::AgentCredits::new(agent.clone(), canister));
             (None, Some(client))
         }
-        (true, None) => {
+        (true, _, _) => {
             let native = crate::credits::start(&config.data_dir)?;
             let client: Arc<dyn voice_rooms::CreditsClient> = Arc::new(
                 crate::services::credits_client::InProcessCredits(native.clone()),
             );
             (Some(native), Some(client))
         }
+        (false, _, _) => (None, None),
     };
-    let publishing = publishing_client(bridge.as_ref(), identity.as_ref()).await?;
+    let publishing = publishing_client(identity.as_ref(), agent.as_ref(), deployed_identity);
     // The credits canister is started exactly when voice-rooms is served.
     let songs = if canisters.credits {
         Some(voice_rooms::songs::SongRegistry::open(&config.state_store_url()).await?)
@@ -273,6 +306,7 @@ pub async fn open_resources(
         voice_rooms,
         metadata_resolver,
         identity,
+        anchor,
         credits,
         credits_client,
         publishing,
@@ -280,28 +314,68 @@ pub async fn open_resources(
     })
 }
 
-/// The publishing client: ic-agent to the deployed identity canister when the bridge names
-/// one, else the native canister this process runs, else none.
-async fn publishing_client(
-    bridge: Option<&canister_bridge::BridgeConfig>,
-    identity: Option<&LocalIdentity>,
-) -> Result<Option<Arc<dyn canister_bridge::PublishingClient>>, HeavenError> {
-    if let Some((bridge, canister)) = bridge.and_then(|b| Some((b, b.identity_canister?))) {
-        let agent = canister_bridge::CanisterAgent::connect(bridge)
-            .await
-            .map_err(|e| HeavenError::Bridge(e.to_string()))?;
-        tracing::info!(%canister, principal = %agent.principal(), url = %bridge.url,
-            "publishing uses the deployed identity canister through ic-agent");
-        return Ok(Some(Arc::new(canister_bridge::AgentPublishing::new(
-            agent, canister,
-        ))));
-    }
-    Ok(identity.map(|local| {
-        let client: Arc<dyn canister_bridge::PublishingClient> = Arc::new(
+/// The publishing client of the identity canister the api service uses: ic-agent to the
+/// deployed canister, or the native canister this process runs; none when api is not served.
+fn publishing_client(
+    identity: Option<&IdentityBackend>,
+    agent: Option<&canister_bridge::CanisterAgent>,
+    deployed: Option<canister_bridge::Principal>,
+) -> Option<Arc<dyn canister_bridge::PublishingClient>> {
+    match (identity?, agent, deployed) {
+        (IdentityBackend::Deployed(_), Some(agent), Some(canister)) => Some(Arc::new(
+            canister_bridge::AgentPublishing::new(agent.clone(), canister),
+        )),
+        (IdentityBackend::Native(local), _, _) => Some(Arc::new(
             crate::services::publishing_client::InProcessPublishing(local.canister.clone()),
-        );
-        client
-    }))
+        )),
+        (IdentityBackend::Deployed(_), _, _) => None,
+    }
+}
+
+/// `POST /internal/anchor`'s service when `ANCHOR_CANISTER_PUBLIC_KEY` (the credits
+/// canister's `anchor_public_key`, SEC1 hex) is set.
+fn anchor_service(
+    env: &EnvSource,
+    blobs: Arc<dyn ContentAddressedBlobStore>,
+    state: Arc<dyn StateStore>,
+) -> Result<Option<AnchorService>, ConfigError> {
+    let Some(key) = env.optional("ANCHOR_CANISTER_PUBLIC_KEY") else {
+        return Ok(None);
+    };
+    let settings = AnchorSettings::from_hex(&key).map_err(|message| ConfigError::Invalid {
+        var: "ANCHOR_CANISTER_PUBLIC_KEY".into(),
+        value: key.clone(),
+        message,
+    })?;
+    Ok(Some(AnchorService::new(settings, blobs, state)))
+}
+
+/// Refuses, in production (`HEAVEN_ENV=production`) without `HEAVEN_ALLOW_DEV_KEY=true`, to
+/// run a canister natively (signing with a dev key in the data dir) for a served service.
+fn refuse_dev_key(
+    config: &StackConfig,
+    canisters: NativeCanisters,
+    deployed_identity: bool,
+    deployed_credits: bool,
+) -> Result<(), HeavenError> {
+    if config.deployment.native_canisters_allowed() {
+        return Ok(());
+    }
+    if canisters.identity && !deployed_identity {
+        return Err(HeavenError::DevKeyInProduction {
+            service: "api",
+            canister: "identity",
+            canister_var: "ICP_IDENTITY_CANISTER_ID",
+        });
+    }
+    if canisters.credits && !deployed_credits {
+        return Err(HeavenError::DevKeyInProduction {
+            service: "voice-rooms",
+            canister: "credits",
+            canister_var: "ICP_CREDITS_CANISTER_ID",
+        });
+    }
+    Ok(())
 }
 
 /// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database

@@ -125,11 +125,14 @@ impl RouteMetrics {
             .observe(seconds);
     }
 
-    /// The registry in Prometheus text exposition format.
+    /// The registry in Prometheus text exposition format, followed by the process's default
+    /// registry (figures not tied to one service, e.g. `canister_bridge_failures_total`).
     pub fn render(&self) -> String {
+        let mut families = self.registry.gather();
+        families.extend(prometheus::gather());
         let mut buffer = Vec::new();
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buffer)
+            .encode(&families, &mut buffer)
             .expect("text encoding of gathered metrics cannot fail");
         String::from_utf8(buffer).expect("prometheus text format is UTF-8")
     }

@@ -10,7 +10,9 @@ use ic_stable_structures::{Memory, StableBTreeMap, Storable, VectorMemory};
 
 pub use super::event::{Event, EventType};
 use super::keys;
-use super::records::{CreditEvent, CreditEventKind, SweepResult, SweepRun};
+use super::records::{
+    AnchorRecord, CreditEvent, CreditEventKind, ReceiptKind, SweepResult, SweepRun,
+};
 use super::{CREDIT_EVENT_ID, Cbor, KEPT_SWEEPS, Region, SWEEP_SEQ, State};
 use crate::api::PresenceChange;
 use crate::duet::settlement::{self, Marker};
@@ -38,6 +40,11 @@ pub fn process_event(state: &mut State, now_ns: u64, payload: EventType) {
 /// Changes `state` as `event` says.
 pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &Event) {
     let at = UnixSeconds::from_nanos(event.timestamp);
+    if let Some(kind) = receipt_kind(&event.payload) {
+        // Applied before it is appended: the log's length is this event's index.
+        let index = state.events.len();
+        state.pending_receipts.insert(index, Cbor(kind));
+    }
     match &event.payload {
         EventType::Installed {
             ecdsa_key_name,
@@ -252,6 +259,34 @@ pub fn apply_state_transition<M: Memory + Clone>(state: &mut State<M>, event: &E
                 None => state.verifications.remove(&wallet.as_str().to_owned()),
             };
         }
+        EventType::AnchorConfigured { url } => update_config(state, |c| c.anchor_url = url.clone()),
+        EventType::ReceiptsAnchored {
+            key,
+            first,
+            last,
+            receipts,
+            id,
+            arweave_url,
+        } => {
+            let anchored: Vec<u64> = state
+                .pending_receipts
+                .range(*first..=*last)
+                .map(|e| *e.key())
+                .collect();
+            for index in anchored {
+                state.pending_receipts.remove(&index);
+            }
+            let record = AnchorRecord {
+                key: key.clone(),
+                first: *first,
+                last: *last,
+                receipts: *receipts,
+                id: id.clone(),
+                arweave_url: arweave_url.clone(),
+                at,
+            };
+            state.anchors.insert(*last, Cbor(record));
+        }
         EventType::CreditEventImported { row } => {
             let last = state.counters.get(&CREDIT_EVENT_ID.to_owned()).unwrap_or(0);
             state
@@ -435,6 +470,15 @@ fn prune<M: Memory + Clone>(state: &mut State<M>, at: UnixSeconds) {
     }
 }
 
+/// The receipt an event is, if it is one (anchored on Arweave through the worker).
+pub fn receipt_kind(payload: &EventType) -> Option<ReceiptKind> {
+    match payload {
+        EventType::SettlementCommitted { .. } => Some(ReceiptKind::Settlement),
+        EventType::AttestationSent { .. } => Some(ReceiptKind::Attestation),
+        _ => None,
+    }
+}
+
 /// A state rebuilt from `events` alone, on a fresh volatile memory.
 pub fn replay(events: impl IntoIterator<Item = Event>) -> State<VectorMemory> {
     let mut state = State::open_with_bucket_pages(VectorMemory::default(), 1);
@@ -511,6 +555,11 @@ pub fn differences<A: Memory + Clone, B: Memory + Clone>(
         ),
         ("counters", same_map(&a.counters, &b.counters)),
         ("sweep_run", a.sweep_run() == b.sweep_run()),
+        (
+            "pending_receipts",
+            same_map(&a.pending_receipts, &b.pending_receipts),
+        ),
+        ("anchors", same_map(&a.anchors, &b.anchors)),
     ];
     out.extend(
         checks

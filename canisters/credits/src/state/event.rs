@@ -308,4 +308,35 @@ pub enum EventType {
         #[n(1)]
         result: SweepResult,
     },
+    /// A controller set (or, with `None`, cleared) the worker endpoint receipts are anchored
+    /// through.
+    #[n(26)]
+    AnchorConfigured {
+        /// `https://<api host>/internal/anchor`.
+        #[n(0)]
+        url: Option<String>,
+    },
+    /// The worker stored the receipts of log entries `first..=last` (the pending ones) as one
+    /// blob and anchored it on Arweave: they are no longer pending.
+    #[n(27)]
+    ReceiptsAnchored {
+        /// The `Idempotency-Key` sent.
+        #[n(0)]
+        key: String,
+        /// Log index of the first receipt.
+        #[n(1)]
+        first: u64,
+        /// Log index of the last receipt.
+        #[n(2)]
+        last: u64,
+        /// Receipts in the batch.
+        #[n(3)]
+        receipts: u64,
+        /// The blob id the worker answered.
+        #[n(4)]
+        id: String,
+        /// Its Arweave URL, when the worker's store anchors.
+        #[n(5)]
+        arweave_url: Option<String>,
+    },
 }

@@ -69,6 +69,47 @@ pub struct Config {
     /// Principals (text) of the workers allowed to report wallets, meter and settle.
     #[n(3)]
     pub workers: Vec<String>,
+    /// The worker endpoint receipts are anchored through (`POST .../internal/anchor`); `None`:
+    /// anchoring is off.
+    #[n(4)]
+    pub anchor_url: Option<String>,
+}
+
+/// Which kind of receipt an audit-log entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, CandidType, Serialize, Deserialize)]
+pub enum ReceiptKind {
+    /// `SettlementCommitted`: a duet payment the facilitator settled.
+    #[n(0)]
+    Settlement,
+    /// `AttestationSent`: an attestation transaction the oracle sent.
+    #[n(1)]
+    Attestation,
+}
+
+/// A batch of receipts stored and anchored through the worker.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, CandidType, Serialize, Deserialize)]
+pub struct AnchorRecord {
+    /// The `Idempotency-Key` the batch was sent with.
+    #[n(0)]
+    pub key: String,
+    /// Log index of the batch's first receipt.
+    #[n(1)]
+    pub first: u64,
+    /// Log index of its last receipt.
+    #[n(2)]
+    pub last: u64,
+    /// Receipts in the batch.
+    #[n(3)]
+    pub receipts: u64,
+    /// The blob id the worker answered (Load / Arweave data item id).
+    #[n(4)]
+    pub id: String,
+    /// Where Arweave serves it, if the worker's store anchors.
+    #[n(5)]
+    pub arweave_url: Option<String>,
+    /// When it was recorded (Unix seconds).
+    #[n(6)]
+    pub at: UnixSeconds,
 }
 
 /// The kinds of `credit_events` rows.

@@ -2,8 +2,10 @@
 //!
 //! `GET /health` answers like the original. The identity groups (`/api/claim`, `/api/names`,
 //! `/api/wallet`, `/api/self`, `/api/likes`, `/api/candidates`) are answered by the identity
-//! canister running natively ([`identity`]). The
-//! other groups the original mounts exist so that clients get an honest 501 (not a misleading
+//! canister ([`identity`]): running natively in this process (the local stack), or the deployed
+//! canister's `edge_request` through ic-agent when `ICP_IDENTITY_CANISTER_ID` is set. The
+//! credits canister's outcall `POST /internal/anchor` (ADR 0025) is served on the same origin
+//! by `blob_store::anchor_service`. The other groups the original mounts exist so that clients get an honest 501 (not a misleading
 //! 404) until their issue moves them here; unknown paths, wrong methods and trailing slashes are
 //! 404 `{"error":"Not found"}` as in the original.
 
@@ -15,7 +17,8 @@ use axum::response::Response;
 use axum::routing::{any, get};
 use http_common::json_error;
 
-use crate::resources::LocalIdentity;
+use blob_store::anchor_service::AnchorService;
+use identity::IdentityBackend;
 
 /// Route groups the identity canister answers (everything under them too).
 pub const IDENTITY_GROUPS: [&str; 6] = [
@@ -36,8 +39,9 @@ pub const PENDING_GROUPS: [&str; 5] = [
     "/api/study-sets",
 ];
 
-/// The api-core routes (without the shared edge).
-pub fn router(identity: LocalIdentity) -> Router {
+/// The api-core routes (without the shared edge), and the credits canister's
+/// `POST /internal/anchor` outcall (`anchor`: `None` answers it 500 "not configured").
+pub fn router(identity: IdentityBackend, anchor: Option<AnchorService>) -> Router {
     let mut router = Router::new().route("/health", get(health));
     for group in IDENTITY_GROUPS {
         router = router
@@ -53,6 +57,7 @@ pub fn router(identity: LocalIdentity) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(identity)
+        .merge(blob_store::anchor_service::router(anchor))
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

@@ -116,8 +116,9 @@ impl ServiceId {
     /// needs was not started (the stack then reports it as not built).
     pub fn routes(self, resources: &LocalResources) -> Option<Router> {
         Some(match self {
-            // Resources start the identity canister whenever the api service is selected.
-            ServiceId::Api => api::router(resources.identity.clone()?),
+            // Resources start the identity canister (or connect to the deployed one) whenever
+            // the api service is selected.
+            ServiceId::Api => api::router(resources.identity.clone()?, resources.anchor.clone()),
             ServiceId::VoiceAgent => voice_agent::router(
                 resources.voice_agent.clone(),
                 voice_agent::Resources {

@@ -4,6 +4,8 @@ use http_body_util::BodyExt;
 use identity_canister::native::{NativeIdentity, NativeSettings};
 use tower::ServiceExt;
 
+use crate::resources::LocalIdentity;
+
 use super::*;
 
 /// The api router over a fresh identity canister in a temporary data dir.
@@ -20,7 +22,7 @@ fn test_api() -> TestApi {
         edge_key: "edge-key".into(),
     };
     TestApi {
-        router: router(identity),
+        router: router(identity::IdentityBackend::Native(identity), None),
         _dir: dir,
     }
 }
