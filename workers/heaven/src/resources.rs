@@ -37,6 +37,9 @@ pub struct LocalResources {
     /// The identity canister running natively; only when the api service is served (its state
     /// file must have one process at a time).
     pub identity: Option<LocalIdentity>,
+    /// The media worker (`/api/music`, `/api/load`, `/api/arweave`); only when the api service
+    /// is served (it asks the identity canister above who is Self-verified).
+    pub media: Option<media::MediaState>,
     /// The credits canister running natively; only when voice-rooms is served without the
     /// canister bridge.
     pub credits: Option<credits_canister::native::NativeCredits>,
@@ -191,6 +194,10 @@ pub async fn open_resources(
     } else {
         None
     };
+    let media = match &identity {
+        Some(identity) => Some(media_state(config, &blob_dir, state.clone(), blobs.clone(), identity)?),
+        None => None,
+    };
     let bridge = canister_bridge::BridgeConfig::from_env()
         .map_err(|e| HeavenError::Bridge(e.to_string()))?;
     let deployed_credits = bridge.as_ref().and_then(|b| b.credits_canister);
@@ -268,10 +275,45 @@ pub async fn open_resources(
         voice_rooms,
         metadata_resolver,
         identity,
+        media,
         credits,
         credits_client,
         songs,
     })
+}
+
+/// The media worker's state: its variables, the stack's state and blob stores, the native
+/// identity canister in-process, and a private spool directory `<data dir>/media-spool`.
+fn media_state(
+    config: &StackConfig,
+    blob_dir: &Path,
+    state: Arc<dyn StateStore>,
+    blobs: Arc<dyn ContentAddressedBlobStore>,
+    identity: &LocalIdentity,
+) -> Result<media::MediaState, HeavenError> {
+    let blob_config =
+        blob_store::BlobStoreConfig::from_env(blob_dir).map_err(|source| HeavenError::Store {
+            what: "blob store",
+            source,
+        })?;
+    let spool_dir = config.data_dir.join("media-spool");
+    std::fs::create_dir_all(&spool_dir).map_err(|source| HeavenError::DataDir {
+        path: spool_dir.display().to_string(),
+        source,
+    })?;
+    let media_config = media::MediaConfig::from_env(&EnvSource::Process, &blob_config, spool_dir)?;
+    let identity: Arc<dyn canister_bridge::IdentityClient> = Arc::new(
+        crate::services::identity_client::InProcessIdentity(identity.clone()),
+    );
+    Ok(media::MediaState::new(
+        media_config,
+        media::MediaResources {
+            state,
+            blobs,
+            identity,
+            clock: media::Clock::system(),
+        },
+    ))
 }
 
 /// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database

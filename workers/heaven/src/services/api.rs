@@ -2,10 +2,11 @@
 //!
 //! `GET /health` answers like the original. The identity groups (`/api/claim`, `/api/names`,
 //! `/api/wallet`, `/api/self`, `/api/likes`, `/api/candidates`) are answered by the identity
-//! canister running natively ([`identity`]). The
-//! other groups the original mounts exist so that clients get an honest 501 (not a misleading
-//! 404) until their issue moves them here; unknown paths, wrong methods and trailing slashes are
-//! 404 `{"error":"Not found"}` as in the original.
+//! canister running natively ([`identity`]); `/api/music`, `/api/load` and `/api/arweave` by
+//! the media worker's router (`media::router`). The other groups the original mounts exist so
+//! that clients get an honest 501 (not a misleading 404) until their issue moves them here;
+//! unknown paths, wrong methods and trailing slashes are 404 `{"error":"Not found"}` as in the
+//! original.
 
 pub mod identity;
 
@@ -28,16 +29,13 @@ pub const IDENTITY_GROUPS: [&str; 6] = [
 ];
 
 /// Route groups api-core mounts (contracts/api-core.md §0.1) that are not moved yet.
-pub const PENDING_GROUPS: [&str; 5] = [
-    "/api/scrobble",
-    "/api/load",
-    "/api/arweave",
-    "/api/music",
-    "/api/study-sets",
-];
+pub const PENDING_GROUPS: [&str; 2] = ["/api/scrobble", "/api/study-sets"];
 
-/// The api-core routes (without the shared edge).
-pub fn router(identity: LocalIdentity) -> Router {
+/// Route groups the media worker answers (`media`: routes it does not have are 404).
+pub const MEDIA_GROUPS: [&str; 3] = ["/api/music", "/api/load", "/api/arweave"];
+
+/// The api-core routes (without the shared edge), the media worker's `media` among them.
+pub fn router(identity: LocalIdentity, media: Router) -> Router {
     let mut router = Router::new().route("/health", get(health));
     for group in IDENTITY_GROUPS {
         router = router
@@ -50,9 +48,10 @@ pub fn router(identity: LocalIdentity) -> Router {
             .route(&format!("{group}/{{*rest}}"), any(not_implemented));
     }
     router
+        .with_state(identity)
+        .merge(media)
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .with_state(identity)
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod credits_client;
+pub mod identity_client;
 #[cfg(debug_assertions)]
 pub mod panic_probe;
 
@@ -94,6 +95,11 @@ impl ServiceId {
             // A 50-item batch waits for up to 50 MusicBrainz turns of 1.1 s.
             edge.timeout = metadata_resolver::REQUEST_TIMEOUT;
         }
+        if self == ServiceId::Api {
+            // Uploads to /api/load and /api/music stream for minutes (their bodies are read
+            // by the media routes with their own limits, not the edge's 1 MiB).
+            edge.timeout = media::REQUEST_TIMEOUT;
+        }
         edge
     }
 
@@ -107,7 +113,12 @@ impl ServiceId {
             ServiceId::VoiceRooms => {
                 voice_rooms::scheduled_jobs(resources.state.clone(), voice_rooms::Clock::system())
             }
-            ServiceId::Api | ServiceId::MetadataResolver => Vec::new(),
+            ServiceId::Api => resources
+                .media
+                .clone()
+                .map(media::scheduled_jobs)
+                .unwrap_or_default(),
+            ServiceId::MetadataResolver => Vec::new(),
         }
     }
 
@@ -115,8 +126,12 @@ impl ServiceId {
     /// needs was not started (the stack then reports it as not built).
     pub fn routes(self, resources: &LocalResources) -> Option<Router> {
         Some(match self {
-            // Resources start the identity canister whenever the api service is selected.
-            ServiceId::Api => api::router(resources.identity.clone()?),
+            // Resources start the identity canister and the media worker whenever the api
+            // service is selected.
+            ServiceId::Api => api::router(
+                resources.identity.clone()?,
+                media::router(resources.media.clone()?),
+            ),
             ServiceId::VoiceAgent => voice_agent::router(
                 resources.voice_agent.clone(),
                 voice_agent::Resources {
