@@ -194,11 +194,15 @@ pub async fn read_form(
     let mut multipart = multer::Multipart::new(body, boundary);
     let mut form = Form::default();
     let mut count = 0usize;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| MediaError::internal(format!("multipart: {e}")))?
-    {
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            // A form without any part (what clients send for an empty FormData) ends before
+            // its first boundary: an empty form, as the original's `formData()` sees it.
+            Err(multer::Error::IncompleteStream) if count == 0 => break,
+            Err(e) => return Err(MediaError::internal(format!("multipart: {e}"))),
+        };
         count += 1;
         if count > MAX_PARTS {
             return Err(too_large_body());

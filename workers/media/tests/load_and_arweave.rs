@@ -56,6 +56,24 @@ async fn load_upload_errors() {
     assert!(body["details"].is_string());
 }
 
+/// `GET /api/load/health`'s handler against an agent at `url`.
+async fn probe(
+    media: &Media,
+    url: String,
+) -> Result<media::error::Fields, (axum::http::StatusCode, media::error::Fields)> {
+    let config = media::MediaConfig::for_tests(&url, std::env::temp_dir());
+    let state = media::MediaState::new(
+        config,
+        media::MediaResources {
+            state: media.store.clone(),
+            blobs: media.state.blobs().clone(),
+            identity: media.identity.clone(),
+            clock: media::Clock::system(),
+        },
+    );
+    media::routes::load_health::handle(axum::extract::State(state)).await
+}
+
 #[tokio::test]
 async fn load_health_probes_root_then_legacy() {
     let media = Media::start().await;
@@ -65,30 +83,16 @@ async fn load_health_probes_root_then_legacy() {
     // An agent answering only the legacy path, then one answering neither.
     let legacy = MockServer::start().await;
     Mock::given(method("GET")).and(path("/health")).respond_with(ResponseTemplate::new(200)).mount(&legacy).await;
-    let probe = |url: String| async move {
-        let mut config = media::MediaConfig::for_tests(&url, std::env::temp_dir());
-        config.uploads_configured = true;
-        let state = media::MediaState::new(
-            config,
-            media::MediaResources {
-                state: media.store.clone(),
-                blobs: media.state.blobs().clone(),
-                identity: media.identity.clone(),
-                clock: media::Clock::system(),
-            },
-        );
-        media::routes::load_health::handle(axum::extract::State(state)).await
-    };
-    let ok = probe(legacy.uri()).await;
+    let ok = probe(&media, legacy.uri()).await;
     assert!(ok.is_ok());
     let dead = MockServer::start().await;
-    let (status, body) = probe(dead.uri()).await.err().unwrap();
+    let (status, body) = probe(&media, dead.uri()).await.err().unwrap();
     assert_eq!(status, 502);
     assert_eq!(
         serde_json::to_value(&body).unwrap(),
         json!({"ok": false, "status": 404, "legacyStatus": 404})
     );
-    let (status, body) = probe("http://127.0.0.1:9".into()).await.err().unwrap();
+    let (status, body) = probe(&media, "http://127.0.0.1:9".into()).await.err().unwrap();
     assert_eq!(status, 500);
     assert_eq!(serde_json::to_value(&body).unwrap(), err("Internal server error"));
 }

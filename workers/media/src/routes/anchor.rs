@@ -3,10 +3,10 @@
 //! over by the next call (or the sweep) once its lease expired.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 
 use crate::access::require_music_access;
-use crate::error::{Fields, MediaError, MediaResult};
+use crate::error::{Fields, MediaResult};
 use crate::jobs::anchor::{self, AnchorStart};
 use crate::jobs::lease::new_owner;
 use crate::state::MediaState;

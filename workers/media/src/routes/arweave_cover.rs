@@ -2,7 +2,6 @@
 //! and anchored on Arweave through the blob store (§1.10).
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 
 use crate::error::{Fields, MediaError, MediaResult};
 use crate::state::MediaState;

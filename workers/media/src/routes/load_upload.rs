@@ -3,7 +3,6 @@
 //! store put it (the blob store does not expose the Load agent's raw reply).
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 
 use crate::error::{Fields, MediaError, MediaResult};
 use crate::state::MediaState;
