@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use blob_store::ans104::{DataItemHeader, EthereumSigner};
 use blob_store::testing::Gateway;
-pub use blob_store::testing::{Blobs, FakeLoad, LOAD_KEY, Part, parse_multipart};
+pub use blob_store::testing::{Blobs, FakeLoad, LOAD_KEY};
 use blob_store::{ArweaveGateway, BlobIndex, IrysBundler, IrysConfig, LoadAgent};
 use bytes::Bytes;
 use futures_util::StreamExt;
