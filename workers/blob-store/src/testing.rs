@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockGuard, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::{ArweaveGateway, LoadAgent, LoadConfig};
 
@@ -115,6 +115,19 @@ impl Respond for LoadUpload {
     }
 }
 
+/// Accepts anchors (`POST /post/{id}`), after the configured delay.
+struct LoadPost {
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl Respond for LoadPost {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"success": true}))
+            .set_delay(*self.delay.lock().expect("fake Load lock"))
+    }
+}
+
 /// Serves stored blobs at `{prefix}{id}`, honouring `Range: bytes=a-b`.
 pub struct Gateway {
     /// The blobs served.
@@ -126,7 +139,12 @@ pub struct Gateway {
 impl Respond for Gateway {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let id = request.url.path().trim_start_matches(self.prefix);
-        let Some((bytes, ct)) = self.blobs.lock().expect("fake gateway lock").get(id).cloned()
+        let Some((bytes, ct)) = self
+            .blobs
+            .lock()
+            .expect("fake gateway lock")
+            .get(id)
+            .cloned()
         else {
             return ResponseTemplate::new(404).set_body_string("Not Found");
         };
@@ -154,6 +172,7 @@ pub struct FakeLoad {
     /// Every accepted upload's parts.
     pub requests: Arc<Mutex<Vec<Vec<Part>>>>,
     upload_delay: Arc<Mutex<Duration>>,
+    post_delay: Arc<Mutex<Duration>>,
 }
 
 impl FakeLoad {
@@ -169,6 +188,7 @@ impl FakeLoad {
         let blobs: Blobs = Arc::default();
         let requests = Arc::default();
         let upload_delay: Arc<Mutex<Duration>> = Arc::default();
+        let post_delay: Arc<Mutex<Duration>> = Arc::default();
         Mock::given(method("POST"))
             .and(path("/upload"))
             .respond_with(LoadUpload {
@@ -181,9 +201,9 @@ impl FakeLoad {
             .await;
         Mock::given(method("POST"))
             .and(path_regex("^/post/"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true})),
-            )
+            .respond_with(LoadPost {
+                delay: Arc::clone(&post_delay),
+            })
             .with_priority(5)
             .mount(&server)
             .await;
@@ -207,6 +227,7 @@ impl FakeLoad {
             blobs,
             requests,
             upload_delay,
+            post_delay,
         }
     }
 
@@ -215,15 +236,10 @@ impl FakeLoad {
         *self.upload_delay.lock().expect("fake Load lock") = delay;
     }
 
-    /// Makes `POST /post/{id}` hang (an hour) until the guard is dropped: an anchor in
-    /// flight when the process under test is killed.
-    pub async fn hang_posts(&self) -> MockGuard {
-        Mock::given(method("POST"))
-            .and(path_regex("^/post/"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
-            .with_priority(1)
-            .mount_as_scoped(&self.server)
-            .await
+    /// Answers every later anchor (`POST /post/{id}`) after `delay`: an hour makes an anchor
+    /// hang while the process under test is killed; zero answers at once again.
+    pub fn set_post_delay(&self, delay: Duration) {
+        *self.post_delay.lock().expect("fake Load lock") = delay;
     }
 
     /// How many uploads it accepted.

@@ -195,7 +195,13 @@ pub async fn open_resources(
         None
     };
     let media = match &identity {
-        Some(identity) => Some(media_state(config, &blob_dir, state.clone(), blobs.clone(), identity)?),
+        Some(identity) => Some(media_state(
+            config,
+            &blob_dir,
+            state.clone(),
+            blobs.clone(),
+            identity,
+        )?),
         None => None,
     };
     let bridge = canister_bridge::BridgeConfig::from_env()

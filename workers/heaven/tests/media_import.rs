@@ -85,7 +85,10 @@ async fn jobs_and_bans_are_imported_counted_and_served() {
     .await;
     assert_eq!(
         (status, body),
-        (403, json!({"error": "Upload access blocked", "reasonCode": "copyright", "reason": "Repeated copyright strikes"}))
+        (
+            403,
+            json!({"error": "Upload access blocked", "reasonCode": "copyright", "reason": "Repeated copyright strikes"})
+        )
     );
 
     // The job the original left in `anchoring` does not stay there.

@@ -39,14 +39,25 @@ impl IdentityClient for Everyone {
 fn peak_rss_mib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         / 1024
 }
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A multipart `file` part of `size` bytes generated in 1 MiB chunks.
@@ -69,9 +80,14 @@ async fn main() {
     let mib = env_or("MEDIA_BENCH_MIB", 50) as u64;
     let concurrency = env_or("MEDIA_BENCH_CONCURRENCY", 8);
     let dir = tempfile::tempdir().unwrap();
-    let state: Arc<dyn StateStore> =
-        Arc::new(SqliteStateStore::open(dir.path().join("state.db")).await.unwrap());
-    let disk = LocalDisk::open(dir.path().join("blobs"), u64::MAX).await.unwrap();
+    let state: Arc<dyn StateStore> = Arc::new(
+        SqliteStateStore::open(dir.path().join("state.db"))
+            .await
+            .unwrap(),
+    );
+    let disk = LocalDisk::open(dir.path().join("blobs"), u64::MAX)
+        .await
+        .unwrap();
     let spool = disk.spool_dir();
     let blobs = Arc::new(BlobStore::new(disk, BlobIndex::new(state.clone()), spool));
     let media = MediaState::new(
@@ -130,7 +146,9 @@ async fn main() {
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let p50 = latencies[latencies.len() / 2];
     let p95 = latencies[(latencies.len() * 95 / 100).min(latencies.len() - 1)];
-    println!("publish/start: {uploads} uploads of {mib} MiB, {concurrency} concurrent, local-disk blob store");
+    println!(
+        "publish/start: {uploads} uploads of {mib} MiB, {concurrency} concurrent, local-disk blob store"
+    );
     println!("  ok: {ok}/{uploads}");
     println!(
         "  throughput: {:.2} jobs/s, {:.0} MiB/s",

@@ -49,9 +49,11 @@ pub async fn require_music_access(state: &MediaState, headers: &HeaderMap) -> Me
         ));
     }
     if let Some(ban) = state.bans().active(&user, state.now()).await? {
-        return Err(MediaError::new(StatusCode::FORBIDDEN, "Upload access blocked")
-            .with("reasonCode", ban.reason_code)
-            .with("reason", ban.reason));
+        return Err(
+            MediaError::new(StatusCode::FORBIDDEN, "Upload access blocked")
+                .with("reasonCode", ban.reason_code)
+                .with("reason", ban.reason),
+        );
     }
     Ok(user)
 }

@@ -46,7 +46,9 @@ impl MediaConfig {
         Ok(Self {
             uploads_configured,
             load_agent_url: blobs.load.agent_url.trim_end_matches('/').to_owned(),
-            lease: Duration::from_secs(env.positive_or("MUSIC_JOB_LEASE_SECS", DEFAULT_LEASE_SECS)?),
+            lease: Duration::from_secs(
+                env.positive_or("MUSIC_JOB_LEASE_SECS", DEFAULT_LEASE_SECS)?,
+            ),
             sweep_every: Duration::from_secs(
                 env.positive_or("MUSIC_LEASE_SWEEP_SECS", DEFAULT_SWEEP_SECS)?,
             ),

@@ -47,19 +47,58 @@ CREATE TABLE IF NOT EXISTS music_upload_bans (ban_id INTEGER PRIMARY KEY AUTOINC
 
 /// Columns of a job as the record names them; booleans and enum defaults handled below.
 const JOB_COLUMNS: [&str; 52] = [
-    "job_id", "user_address", "status", "publish_type", "idempotency_key", "file_name",
-    "content_type", "file_size", "audio_sha256", "fingerprint", "duration_s",
-    "staged_dataitem_id", "staged_gateway_url", "staged_payload_json",
-    "cover_staged_dataitem_id", "cover_staged_gateway_url", "cover_content_type",
-    "cover_file_size", "cover_staged_payload_json", "lyrics_staged_dataitem_id",
-    "lyrics_staged_gateway_url", "lyrics_sha256", "lyrics_bytes", "lyrics_staged_payload_json",
-    "policy_decision", "policy_reason_code", "policy_reason", "parent_ip_ids_json",
-    "license_terms_ids_json", "anchored_dataitem_id", "arweave_ref", "arweave_url",
-    "arweave_available", "anchor_payload_json", "metadata_status", "metadata_error",
-    "ip_metadata_uri", "ip_metadata_hash", "ip_metadata_dataitem_id", "nft_metadata_uri",
-    "nft_metadata_hash", "nft_metadata_dataitem_id", "story_tx_hash", "story_ip_id",
-    "story_token_id", "story_license_terms_ids_json", "story_block_number", "megaeth_tx_hash",
-    "error_code", "error_message", "created_at", "updated_at",
+    "job_id",
+    "user_address",
+    "status",
+    "publish_type",
+    "idempotency_key",
+    "file_name",
+    "content_type",
+    "file_size",
+    "audio_sha256",
+    "fingerprint",
+    "duration_s",
+    "staged_dataitem_id",
+    "staged_gateway_url",
+    "staged_payload_json",
+    "cover_staged_dataitem_id",
+    "cover_staged_gateway_url",
+    "cover_content_type",
+    "cover_file_size",
+    "cover_staged_payload_json",
+    "lyrics_staged_dataitem_id",
+    "lyrics_staged_gateway_url",
+    "lyrics_sha256",
+    "lyrics_bytes",
+    "lyrics_staged_payload_json",
+    "policy_decision",
+    "policy_reason_code",
+    "policy_reason",
+    "parent_ip_ids_json",
+    "license_terms_ids_json",
+    "anchored_dataitem_id",
+    "arweave_ref",
+    "arweave_url",
+    "arweave_available",
+    "anchor_payload_json",
+    "metadata_status",
+    "metadata_error",
+    "ip_metadata_uri",
+    "ip_metadata_hash",
+    "ip_metadata_dataitem_id",
+    "nft_metadata_uri",
+    "nft_metadata_hash",
+    "nft_metadata_dataitem_id",
+    "story_tx_hash",
+    "story_ip_id",
+    "story_token_id",
+    "story_license_terms_ids_json",
+    "story_block_number",
+    "megaeth_tx_hash",
+    "error_code",
+    "error_message",
+    "created_at",
+    "updated_at",
 ];
 
 /// What an import did.
@@ -111,7 +150,12 @@ async fn columns(db: &mut sqlx::SqliteConnection, table: &str) -> Result<Vec<Str
 }
 
 /// `SELECT json_object(...)` over `wanted`, NULL for the columns the table lacks.
-fn json_select(table: &str, wanted: &[&str], present: &[String], special: impl Fn(&str) -> Option<String>) -> String {
+fn json_select(
+    table: &str,
+    wanted: &[&str],
+    present: &[String],
+    special: impl Fn(&str) -> Option<String>,
+) -> String {
     let members: Vec<String> = wanted
         .iter()
         .map(|c| {
@@ -126,7 +170,10 @@ fn json_select(table: &str, wanted: &[&str], present: &[String], special: impl F
     format!("SELECT json_object({}) FROM {table}", members.join(", "))
 }
 
-async fn rows_as_json(db: &mut sqlx::SqliteConnection, sql: &str) -> Result<Vec<Value>, ImportError> {
+async fn rows_as_json(
+    db: &mut sqlx::SqliteConnection,
+    sql: &str,
+) -> Result<Vec<Value>, ImportError> {
     let rows = sqlx::query(sql).fetch_all(db).await.map_err(dump_err)?;
     rows.iter()
         .map(|r| {
@@ -142,16 +189,24 @@ fn key_of(row: &Value, column: &str) -> String {
 
 /// Reads and checks every job and ban row of `dump`.
 pub async fn read_dump(dump: &str) -> Result<(Vec<MusicJob>, Vec<UploadBan>), ImportError> {
-    let mut db = d1_dump::replay(dump, SCHEMA).await.map_err(|e| ImportError::Dump(e.0))?;
+    let mut db = d1_dump::replay(dump, SCHEMA)
+        .await
+        .map_err(|e| ImportError::Dump(e.0))?;
     let present = columns(&mut db, "music_publish_jobs").await?;
     let sql = json_select("music_publish_jobs", &JOB_COLUMNS, &present, |c| match c {
-        "arweave_available" => Some("json(CASE WHEN arweave_available THEN 'true' ELSE 'false' END)".into()),
+        "arweave_available" => {
+            Some("json(CASE WHEN arweave_available THEN 'true' ELSE 'false' END)".into())
+        }
         "metadata_status" => Some("COALESCE(metadata_status, 'none')".into()),
         "policy_decision" => Some("COALESCE(policy_decision, 'pending')".into()),
         "user_address" => Some("lower(trim(user_address))".into()),
         _ => None,
     });
-    let sql = sql.replace("'arweave_available', NULL", "'arweave_available', json('false')")
+    let sql = sql
+        .replace(
+            "'arweave_available', NULL",
+            "'arweave_available', json('false')",
+        )
         .replace("'metadata_status', NULL", "'metadata_status', 'none'")
         + " ORDER BY job_id";
     let mut jobs = Vec::new();
@@ -174,8 +229,16 @@ pub async fn read_dump(dump: &str) -> Result<(Vec<MusicJob>, Vec<UploadBan>), Im
     }
     let present = columns(&mut db, "music_upload_bans").await?;
     let ban_columns = [
-        "ban_id", "user_address", "self_nullifier", "reason_code", "reason", "evidence_json",
-        "active", "expires_at", "created_by", "created_at",
+        "ban_id",
+        "user_address",
+        "self_nullifier",
+        "reason_code",
+        "reason",
+        "evidence_json",
+        "active",
+        "expires_at",
+        "created_by",
+        "created_at",
     ];
     let sql = json_select("music_upload_bans", &ban_columns, &present, |c| match c {
         "active" => Some("json(CASE WHEN active THEN 'true' ELSE 'false' END)".into()),
@@ -195,7 +258,10 @@ pub async fn read_dump(dump: &str) -> Result<(Vec<MusicJob>, Vec<UploadBan>), Im
 }
 
 /// Imports the music tables of `dump` into `store`, then checks every record read back.
-pub async fn import_d1_dump(store: Arc<dyn StateStore>, dump: &str) -> Result<ImportReport, ImportError> {
+pub async fn import_d1_dump(
+    store: Arc<dyn StateStore>,
+    dump: &str,
+) -> Result<ImportReport, ImportError> {
     let (jobs, bans) = read_dump(dump).await?;
     let store_err = |e: crate::error::MediaError| ImportError::Store(e.message().to_owned());
     let job_store = JobStore::new(store.clone());
@@ -232,7 +298,10 @@ pub async fn import_d1_dump(store: Arc<dyn StateStore>, dump: &str) -> Result<Im
             .await
             .map_err(store_err)?;
         if stored.map(|s| s.job).as_ref() != Some(job) {
-            return Err(ImportError::Store(format!("job {} reads back differently", job.job_id)));
+            return Err(ImportError::Store(format!(
+                "job {} reads back differently",
+                job.job_id
+            )));
         }
         report.jobs_stored += 1;
     }
@@ -243,7 +312,10 @@ pub async fn import_d1_dump(store: Arc<dyn StateStore>, dump: &str) -> Result<Im
             .await
             .map_err(|e| ImportError::Store(e.to_string()))?;
         if stored.map(|s| s.0).as_ref() != Some(ban) {
-            return Err(ImportError::Store(format!("ban {} reads back differently", ban.ban_id)));
+            return Err(ImportError::Store(format!(
+                "ban {} reads back differently",
+                ban.ban_id
+            )));
         }
         report.bans_stored += 1;
     }

@@ -25,9 +25,9 @@ pub mod routes;
 pub mod state;
 pub mod upload;
 
-pub use portability::Clock;
 pub use config::MediaConfig;
 pub use error::MediaError;
+pub use portability::Clock;
 pub use state::{MediaResources, MediaState};
 
 use std::time::Duration;

@@ -6,10 +6,10 @@ use canister_bridge::IdentityClient;
 use portability::{ContentAddressedBlobStore, StateStore};
 
 use crate::bans::BanStore;
-use portability::Clock;
 use crate::config::MediaConfig;
 use crate::jobs::idempotency::Idempotency;
 use crate::jobs::store::JobStore;
+use portability::Clock;
 
 /// The shared resources the media worker is built on.
 #[derive(Clone)]

@@ -47,7 +47,10 @@ async fn concurrent_starts_with_one_key_upload_once_and_answer_one_job() {
                 .multipart(audio_form(&audio(10, 1), "cover").text("idempotencyKey", "same-key")),
         )
         .await;
-    assert_eq!((status, &body["existing"]), (200, &serde_json::json!(false)));
+    assert_eq!(
+        (status, &body["existing"]),
+        (200, &serde_json::json!(false))
+    );
     assert!(!ids.contains(body["job"]["jobId"].as_str().unwrap()));
 }
 
@@ -75,11 +78,20 @@ async fn a_replay_answers_the_job_and_a_failed_upload_frees_the_key() {
     // Load down: 502 and the key stays free; the next start with it uploads.
     media.load.server.reset().await;
     let (status, _) = media
-        .start_job(USER, audio_form(&audio(100, 3), "cover").text("idempotencyKey", "k2"))
+        .start_job(
+            USER,
+            audio_form(&audio(100, 3), "cover").text("idempotencyKey", "k2"),
+        )
         .await;
     assert_eq!(status, 502);
     assert!(
-        media.state.idempotency().existing(USER, "k2").await.unwrap().is_none(),
+        media
+            .state
+            .idempotency()
+            .existing(USER, "k2")
+            .await
+            .unwrap()
+            .is_none(),
         "no job for the key"
     );
     let now = media.state.now();
@@ -89,7 +101,13 @@ async fn a_replay_answers_the_job_and_a_failed_upload_frees_the_key() {
         .claim(USER, "k2", "someone", "music_new", now, now + 10)
         .await
         .unwrap();
-    assert_eq!(claim, Claim::Upload { job_id: "music_new".into() }, "the reservation was released");
+    assert_eq!(
+        claim,
+        Claim::Upload {
+            job_id: "music_new".into()
+        },
+        "the reservation was released"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +127,12 @@ async fn a_dead_uploaders_reservation_is_taken_over_with_its_job_id() {
         .claim(USER, "k", "dead-worker", dead, now, now + 30)
         .await
         .unwrap();
-    assert_eq!(claim, Claim::Upload { job_id: dead.into() });
+    assert_eq!(
+        claim,
+        Claim::Upload {
+            job_id: dead.into()
+        }
+    );
     // While the lease holds, another claimer waits.
     let claim = media
         .state
@@ -117,10 +140,18 @@ async fn a_dead_uploaders_reservation_is_taken_over_with_its_job_id() {
         .claim(USER, "k", "other", "music_x", now + 5, now + 35)
         .await
         .unwrap();
-    assert_eq!(claim, Claim::Wait { job_id: dead.into() });
+    assert_eq!(
+        claim,
+        Claim::Wait {
+            job_id: dead.into()
+        }
+    );
     clock.advance(31);
     let (status, body) = media
-        .start_job(USER, audio_form(&audio(64, 9), "cover").text("idempotencyKey", "k"))
+        .start_job(
+            USER,
+            audio_form(&audio(64, 9), "cover").text("idempotencyKey", "k"),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["existing"], false);

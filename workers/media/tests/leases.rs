@@ -28,13 +28,18 @@ async fn an_anchor_whose_worker_died_is_taken_over_after_the_lease() {
     let (media, clock) = manual(60).await;
     let id = media.passed_job(USER, &audio(500, 1)).await;
     // A worker takes the anchor step and dies before posting.
-    let taken = anchor::begin(&media.state, USER, &id, "dead-worker").await.unwrap();
+    let taken = anchor::begin(&media.state, USER, &id, "dead-worker")
+        .await
+        .unwrap();
     assert!(matches!(taken, AnchorStart::Run(_)));
     let (_, body) = media.job(USER, &id).await;
     assert_eq!(body["job"]["status"], "anchoring");
     // Within the lease: answered as in progress, nothing posted.
     let (status, body) = media.post_action(USER, &id, "anchor").await;
-    assert_eq!((status, &body["job"]["status"]), (200, &serde_json::json!("anchoring")));
+    assert_eq!(
+        (status, &body["job"]["status"]),
+        (200, &serde_json::json!("anchoring"))
+    );
     assert_eq!(recovery::sweep(&media.state).await.unwrap().touched(), 0);
     assert_eq!(media.load.post_count().await, 0);
     // After it: the next anchor call takes over and finishes.
@@ -51,10 +56,17 @@ async fn an_anchor_whose_worker_died_is_taken_over_after_the_lease() {
 async fn the_sweep_resumes_anchors_and_releases_preflights() {
     let (media, clock) = manual(60).await;
     let anchoring = media.passed_job(USER, &audio(501, 2)).await;
-    anchor::begin(&media.state, USER, &anchoring, "dead").await.unwrap();
+    anchor::begin(&media.state, USER, &anchoring, "dead")
+        .await
+        .unwrap();
     // A preflight that died in `checking`.
     let checking = media.staged_job(USER, &audio(502, 3)).await;
-    media.state.jobs().mark_leased(USER, &checking).await.unwrap();
+    media
+        .state
+        .jobs()
+        .mark_leased(USER, &checking)
+        .await
+        .unwrap();
     media
         .state
         .jobs()
@@ -85,7 +97,10 @@ async fn the_sweep_resumes_anchors_and_releases_preflights() {
     // The released job runs preflight again (and the interruption is cleared).
     media.stage_artifacts(USER, &checking).await;
     let (status, body) = media
-        .preflight(USER, serde_json::json!({"jobId": checking, "fingerprint": "f"}))
+        .preflight(
+            USER,
+            serde_json::json!({"jobId": checking, "fingerprint": "f"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["job"]["status"], "policy_passed");
@@ -101,7 +116,7 @@ async fn a_running_anchor_keeps_its_lease_alive() {
     })
     .await;
     let id = media.passed_job(USER, &audio(503, 4)).await;
-    let _hang = media.load.hang_posts().await;
+    media.load.set_post_delay(Duration::from_secs(3600));
     let url = media.url(&format!("/api/music/publish/{id}/anchor"));
     let client = media.http.clone();
     let running = tokio::spawn(async move {
@@ -109,13 +124,23 @@ async fn a_running_anchor_keeps_its_lease_alive() {
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while media.load.post_count().await == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "anchor never posted");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "anchor never posted"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(recovery::sweep(&media.state).await.unwrap().touched(), 0);
     let (status, body) = media.post_action(USER, &id, "anchor").await;
-    assert_eq!((status, &body["job"]["status"]), (200, &serde_json::json!("anchoring")));
-    assert_eq!(media.load.post_count().await, 1, "no second post while the first runs");
+    assert_eq!(
+        (status, &body["job"]["status"]),
+        (200, &serde_json::json!("anchoring"))
+    );
+    assert_eq!(
+        media.load.post_count().await,
+        1,
+        "no second post while the first runs"
+    );
     running.abort();
 }

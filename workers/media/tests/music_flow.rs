@@ -189,7 +189,10 @@ async fn anchor_then_metadata_once_each() {
         first["nftMetadataHash"],
         format!("0x{}", sha256(br#"{"name":"Song","image":"ar://x"}"#))
     );
-    assert_eq!(first["ipMetadataArweaveUrl"], format!("https://arweave.net/{ip_id}"));
+    assert_eq!(
+        first["ipMetadataArweaveUrl"],
+        format!("https://arweave.net/{ip_id}")
+    );
     assert_eq!(first["ipMetadataArweaveAvailable"], true);
     assert_eq!(first["job"]["metadata"]["status"], "anchored");
     assert_eq!(first["job"]["metadata"]["ip"]["dataitemId"], ip_id);
@@ -199,7 +202,12 @@ async fn anchor_then_metadata_once_each() {
         .await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["cached"], true);
-    for key in ["ipMetadataURI", "ipMetadataHash", "nftMetadataURI", "nftMetadataHash"] {
+    for key in [
+        "ipMetadataURI",
+        "ipMetadataHash",
+        "nftMetadataURI",
+        "nftMetadataHash",
+    ] {
         assert_eq!(first[key], second[key], "{key}");
     }
     assert_eq!(media.load.post_count().await, posts);
@@ -208,7 +216,9 @@ async fn anchor_then_metadata_once_each() {
 #[tokio::test]
 async fn derivative_preflight_needs_parents_and_terms_of_equal_length() {
     let media = Media::start().await;
-    let (status, body) = media.start_job(USER, audio_form(&audio(1000, 3), "cover")).await;
+    let (status, body) = media
+        .start_job(USER, audio_form(&audio(1000, 3), "cover"))
+        .await;
     assert_eq!(status, 200, "{body}");
     let id = body["job"]["jobId"].as_str().unwrap().to_owned();
     let (status, body) = media.preflight(USER, json!({"jobId": id})).await;
@@ -233,7 +243,10 @@ async fn derivative_preflight_needs_parents_and_terms_of_equal_length() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["job"]["status"], "policy_passed");
-    assert_eq!(body["job"]["policy"]["parentIpIds"], json!([parent.to_lowercase()]));
+    assert_eq!(
+        body["job"]["policy"]["parentIpIds"],
+        json!([parent.to_lowercase()])
+    );
     assert_eq!(body["job"]["policy"]["licenseTermsIds"], json!(["7"]));
 }
 
@@ -247,7 +260,10 @@ async fn original_preflight_decisions() {
     let (status, body) = media.preflight(USER, json!({"jobId": id})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["job"]["status"], "manual_review");
-    assert_eq!(body["job"]["policy"]["reasonCode"], "missing_staged_artifacts");
+    assert_eq!(
+        body["job"]["policy"]["reasonCode"],
+        "missing_staged_artifacts"
+    );
     assert_eq!(body["checks"]["hashDuplicate"], "warn_duplicate_found");
     assert_eq!(
         body["duplicateCandidates"],
@@ -260,7 +276,13 @@ async fn original_preflight_decisions() {
     // A wrong client hash is a rejection.
     let other = audio(5000, 5);
     let form = Form::new()
-        .part("file", Part::bytes(other).file_name("a.mp3").mime_str("audio/mpeg").unwrap())
+        .part(
+            "file",
+            Part::bytes(other)
+                .file_name("a.mp3")
+                .mime_str("audio/mpeg")
+                .unwrap(),
+        )
         .text("publishType", "original")
         .text("audioSha256", sha256(b"something else"));
     let (_, body) = media.start_job(USER, form).await;
@@ -270,13 +292,21 @@ async fn original_preflight_decisions() {
     assert_eq!(body["job"]["policy"]["reasonCode"], "hash_mismatch");
     assert_eq!(body["checks"]["hashDuplicate"], "failed_mismatch");
     // No audioSha256 at start: rejected at preflight.
-    let form = Form::new()
-        .part("file", Part::bytes(audio(10, 6)).file_name("a.mp3").mime_str("audio/mpeg").unwrap());
+    let form = Form::new().part(
+        "file",
+        Part::bytes(audio(10, 6))
+            .file_name("a.mp3")
+            .mime_str("audio/mpeg")
+            .unwrap(),
+    );
     let (_, body) = media.start_job(USER, form).await;
     let bare = body["job"]["jobId"].as_str().unwrap().to_owned();
     let (_, body) = media
         .preflight(USER, json!({"jobId": bare, "publishType": "original"}))
         .await;
     assert_eq!(body["job"]["policy"]["reasonCode"], "missing_audio_sha256");
-    assert_eq!(body["checks"]["hashDuplicate"], "skipped_missing_audio_sha256");
+    assert_eq!(
+        body["checks"]["hashDuplicate"],
+        "skipped_missing_audio_sha256"
+    );
 }

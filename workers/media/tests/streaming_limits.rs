@@ -66,7 +66,11 @@ async fn stream_upload(media: &Media, path: &str, size: u64) -> (u16, Value, u64
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
                 let length: usize = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
                     .unwrap_or(0);
                 if body.len() >= length {
                     break;
@@ -104,17 +108,35 @@ async fn two_gigabyte_bodies_are_refused_while_streaming() {
         .parse()
         .unwrap();
     assert!(n > 50 << 20 && n <= (51 << 20) + (1 << 20), "{n}");
-    assert!(sent < 256 << 20, "the server read {sent} bytes of a 2 GB body");
+    assert!(
+        sent < 256 << 20,
+        "the server read {sent} bytes of a 2 GB body"
+    );
 
     let (status, body, sent) = stream_upload(&media, "/api/arweave/cover", TWO_GB).await;
     assert_eq!(status, 400, "{body}");
     let message = body["error"].as_str().unwrap();
-    assert!(message.starts_with("Cover too large: ") && message.ends_with(" > 102400"), "{message}");
-    assert!(sent < 128 << 20, "the server read {sent} bytes of a 2 GB body");
+    assert!(
+        message.starts_with("Cover too large: ") && message.ends_with(" > 102400"),
+        "{message}"
+    );
+    assert!(
+        sent < 128 << 20,
+        "the server read {sent} bytes of a 2 GB body"
+    );
 
     let growth = peak_rss().saturating_sub(before);
-    println!("peak RSS growth over two 2 GB uploads: {} MiB", growth >> 20);
+    println!(
+        "peak RSS growth over two 2 GB uploads: {} MiB",
+        growth >> 20
+    );
     assert!(growth < 32 << 20, "peak memory grew by {growth} bytes");
     assert_eq!(media.load.upload_count(), 0);
-    assert!(std::fs::read_dir(media.spool_dir()).unwrap().next().is_none(), "spool emptied");
+    assert!(
+        std::fs::read_dir(media.spool_dir())
+            .unwrap()
+            .next()
+            .is_none(),
+        "spool emptied"
+    );
 }

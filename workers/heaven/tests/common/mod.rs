@@ -151,7 +151,11 @@ pub fn import_identities(data_dir: &Path, addresses: &[&str]) {
         })
         .collect();
     let file = data_dir.join("identities.json");
-    std::fs::write(&file, serde_json::json!({ "identities": identities }).to_string()).unwrap();
+    std::fs::write(
+        &file,
+        serde_json::json!({ "identities": identities }).to_string(),
+    )
+    .unwrap();
     let (code, _, stderr) = run_to_end(
         &["migrate", "identity-import", file.to_str().unwrap()],
         data_dir,

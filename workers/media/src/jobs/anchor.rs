@@ -28,7 +28,12 @@ fn expired_anchor(job: &MusicJob, owner: &str, now: i64) -> bool {
 }
 
 /// Takes the anchor step for `owner` (the checks and their order are the original's).
-pub async fn begin(state: &MediaState, user: &str, job_id: &str, owner: &str) -> MediaResult<AnchorStart> {
+pub async fn begin(
+    state: &MediaState,
+    user: &str,
+    job_id: &str,
+    owner: &str,
+) -> MediaResult<AnchorStart> {
     let Some(current) = state.jobs().get(user, job_id).await? else {
         return Err(MediaError::job_not_found());
     };
@@ -43,8 +48,15 @@ pub async fn begin(state: &MediaState, user: &str, job_id: &str, owner: &str) ->
             job.status.as_str()
         )));
     }
-    if job.staged_dataitem_id.as_deref().unwrap_or_default().is_empty() {
-        return Err(MediaError::conflict("Missing staged dataitem id; cannot anchor"));
+    if job
+        .staged_dataitem_id
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err(MediaError::conflict(
+            "Missing staged dataitem id; cannot anchor",
+        ));
     }
     state.jobs().mark_leased(user, job_id).await?;
     let taken = state

@@ -76,11 +76,7 @@ impl Idempotency {
         else {
             return Ok(None);
         };
-        Ok(self
-            .jobs
-            .get(user, &r.job_id)
-            .await?
-            .map(|_| r.job_id))
+        Ok(self.jobs.get(user, &r.job_id).await?.map(|_| r.job_id))
     }
 
     /// Claims `key` for `owner` until `until` (a new job id `fresh_id` if nobody holds it),

@@ -65,7 +65,12 @@ pub fn owned_by(job: &MusicJob, owner: &str) -> bool {
 }
 
 /// The lease a step takes now.
-pub fn lease_for(state: &MediaState, step: LeasedStep, owner: &str, release_to: super::model::JobStatus) -> Lease {
+pub fn lease_for(
+    state: &MediaState,
+    step: LeasedStep,
+    owner: &str,
+    release_to: super::model::JobStatus,
+) -> Lease {
     Lease {
         step,
         owner: owner.to_owned(),

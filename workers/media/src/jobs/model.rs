@@ -453,7 +453,11 @@ pub struct ErrorView {
     pub message: Option<String>,
 }
 
-fn metadata_ref(uri: &Option<String>, hash: &Option<String>, id: &Option<String>) -> MetadataRefView {
+fn metadata_ref(
+    uri: &Option<String>,
+    hash: &Option<String>,
+    id: &Option<String>,
+) -> MetadataRefView {
     MetadataRefView {
         uri: uri.clone(),
         hash: hash.clone(),

@@ -114,8 +114,7 @@ pub async fn recover(
                         JobStatus::PolicyPassed
                     });
                     job.error_code = Some("register_interrupted".to_owned());
-                    job.error_message =
-                        Some("Registration was interrupted; retry it".to_owned());
+                    job.error_message = Some("Registration was interrupted; retry it".to_owned());
                 }
                 LeasedStep::Metadata => {
                     job.metadata_status = MetadataStatus::Failed;

@@ -225,7 +225,11 @@ impl JobStore {
 
     /// Up to five other jobs (any user) with audio hash `sha` in a state at or past
     /// `policy_passed`, most recently updated first.
-    pub async fn duplicates(&self, sha: &str, except: &str) -> MediaResult<Vec<DuplicateCandidate>> {
+    pub async fn duplicates(
+        &self,
+        sha: &str,
+        except: &str,
+    ) -> MediaResult<Vec<DuplicateCandidate>> {
         let prefix = sha_prefix(sha);
         let mut found: Vec<(i64, DuplicateCandidate)> = Vec::new();
         for (key, record) in list_all(self.store.as_ref(), &prefix, None).await? {

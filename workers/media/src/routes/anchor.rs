@@ -18,7 +18,10 @@ pub async fn handle(
     headers: HeaderMap,
 ) -> MediaResult<Fields> {
     let user = require_music_access(&state, &headers).await?;
-    super::require_uploads(&state, "Arweave anchor not configured (LOAD_S3_AGENT_API_KEY)")?;
+    super::require_uploads(
+        &state,
+        "Arweave anchor not configured (LOAD_S3_AGENT_API_KEY)",
+    )?;
     let owner = new_owner();
     let job = match anchor::begin(&state, &user, &job_id, &owner).await? {
         AnchorStart::Answer(job) => job,

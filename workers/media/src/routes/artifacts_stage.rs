@@ -44,7 +44,10 @@ pub async fn handle(
     request: Request,
 ) -> MediaResult<Fields> {
     let user = require_music_access(&state, request.headers()).await?;
-    super::require_uploads(&state, "Music artifact upload not configured (LOAD_S3_AGENT_API_KEY)")?;
+    super::require_uploads(
+        &state,
+        "Music artifact upload not configured (LOAD_S3_AGENT_API_KEY)",
+    )?;
     let row = state
         .jobs()
         .get(&user, &job_id)
@@ -76,13 +79,17 @@ pub async fn handle(
     )
     .await?;
     if form.get("cover").is_some() && form.file("cover").is_none() {
-        return Err(MediaError::bad_request("cover must be a file when provided"));
+        return Err(MediaError::bad_request(
+            "cover must be a file when provided",
+        ));
     }
     let cover = form.file("cover");
     let cover_type = form
         .text("coverContentType")
         .filter(|v| !v.is_empty())
-        .or(cover.and_then(|c| c.content_type.as_deref()).filter(|v| !v.is_empty()))
+        .or(cover
+            .and_then(|c| c.content_type.as_deref())
+            .filter(|v| !v.is_empty()))
         .unwrap_or("application/octet-stream")
         .trim()
         .to_owned();

@@ -16,7 +16,10 @@ fn too_large(n: u64) -> String {
 
 /// The handler.
 pub async fn handle(State(state): State<MediaState>, request: Request) -> MediaResult<Fields> {
-    super::require_uploads(&state, "Arweave cover upload not configured (LOAD_S3_AGENT_API_KEY)")?;
+    super::require_uploads(
+        &state,
+        "Arweave cover upload not configured (LOAD_S3_AGENT_API_KEY)",
+    )?;
     let limit = FileLimit {
         name: "file",
         max: MAX_COVER_BYTES,

@@ -78,9 +78,11 @@ fn normalize(value: Option<&OrderedJson>, field: &str) -> MediaResult<String> {
 }
 
 fn lockable(job: &MusicJob, owner: &str, now: i64) -> bool {
-    let free = matches!(job.metadata_status, MetadataStatus::None | MetadataStatus::Failed)
-        || (job.metadata_status == MetadataStatus::Anchoring
-            && !held_by_other(job, LeasedStep::Metadata, owner, now));
+    let free = matches!(
+        job.metadata_status,
+        MetadataStatus::None | MetadataStatus::Failed
+    ) || (job.metadata_status == MetadataStatus::Anchoring
+        && !held_by_other(job, LeasedStep::Metadata, owner, now));
     free && job.ip_metadata_uri.is_none() && job.nft_metadata_uri.is_none()
 }
 
@@ -91,7 +93,10 @@ pub async fn handle(
     request: Request,
 ) -> MediaResult<Fields> {
     let user = require_music_access(&state, request.headers()).await?;
-    super::require_uploads(&state, "Music metadata anchor not configured (LOAD_S3_AGENT_API_KEY)")?;
+    super::require_uploads(
+        &state,
+        "Music metadata anchor not configured (LOAD_S3_AGENT_API_KEY)",
+    )?;
     let row = state
         .jobs()
         .get(&user, &job_id)
@@ -114,7 +119,8 @@ pub async fn handle(
     let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
         .await
         .map_err(|_| MediaError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"))?;
-    let body = OrderedJson::parse(&body).map_err(|_| MediaError::bad_request("Invalid JSON body"))?;
+    let body =
+        OrderedJson::parse(&body).map_err(|_| MediaError::bad_request("Invalid JSON body"))?;
     let ip = normalize(body.get("ipMetadataJson"), "ipMetadataJson")?;
     let nft = normalize(body.get("nftMetadataJson"), "nftMetadataJson")?;
     if ip.len() > MAX_JSON_BYTES || nft.len() > MAX_JSON_BYTES {
@@ -234,7 +240,12 @@ fn metadata_status_name(status: MetadataStatus) -> &'static str {
     }
 }
 
-async fn anchor_json(state: &MediaState, job_id: &str, kind: &str, json: String) -> Result<Anchored, String> {
+async fn anchor_json(
+    state: &MediaState,
+    job_id: &str,
+    kind: &str,
+    json: String,
+) -> Result<Anchored, String> {
     let hash = format!("0x{}", hex::encode(Sha256::digest(json.as_bytes())));
     let tags = vec![
         tag(portability::FILE_NAME_TAG, &format!("{kind}-metadata.json")),

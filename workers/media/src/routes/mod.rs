@@ -3,8 +3,8 @@
 //! texts are the original's.
 
 pub mod anchor;
-pub mod arweave_cover;
 pub mod artifacts_stage;
+pub mod arweave_cover;
 pub mod finalize;
 pub mod job_status;
 pub mod load_health;
@@ -45,9 +45,18 @@ pub fn router(state: MediaState) -> Router {
         .route("/api/music/preflight", post(preflight::handle))
         .route("/api/music/publish/{job_id}", get(job_status::handle))
         .route("/api/music/publish/{job_id}/anchor", post(anchor::handle))
-        .route("/api/music/publish/{job_id}/metadata", post(metadata::handle))
-        .route("/api/music/publish/{job_id}/register", post(register::handle))
-        .route("/api/music/publish/{job_id}/finalize", post(finalize::handle))
+        .route(
+            "/api/music/publish/{job_id}/metadata",
+            post(metadata::handle),
+        )
+        .route(
+            "/api/music/publish/{job_id}/register",
+            post(register::handle),
+        )
+        .route(
+            "/api/music/publish/{job_id}/finalize",
+            post(finalize::handle),
+        )
         .route("/api/load/upload", post(load_upload::handle))
         .route("/api/load/health", get(load_health::handle))
         .route("/api/arweave/cover", post(arweave_cover::handle))

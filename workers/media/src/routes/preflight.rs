@@ -15,7 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::access::require_music_access;
 use crate::error::{Fields, MediaError, MediaResult};
 use crate::jobs::lease::{self, held_by_other, lease_for, new_owner, owned_by};
-use crate::jobs::model::{JobStatus, LeasedStep, MusicJob, PolicyDecision, PublishType, parse_string_array};
+use crate::jobs::model::{
+    JobStatus, LeasedStep, MusicJob, PolicyDecision, PublishType, parse_string_array,
+};
 use crate::jobs::store::DuplicateCandidate;
 use crate::routes::publish_start::MAX_FILE_SIZE;
 use crate::state::MediaState;
@@ -55,7 +57,13 @@ impl Decision {
         }
     }
 
-    fn with(mut self, status: JobStatus, decision: PolicyDecision, code: &'static str, reason: impl Into<String>) -> Self {
+    fn with(
+        mut self,
+        status: JobStatus,
+        decision: PolicyDecision,
+        code: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
         self.status = status;
         self.decision = decision;
         self.reason_code = Some(code);
@@ -125,7 +133,10 @@ fn parse_input(body: &[u8]) -> MediaResult<PreflightInput> {
             .get("fingerprint")
             .and_then(Value::as_str)
             .map(|s| s.trim().chars().take(32_000).collect()),
-        duration_s: obj.get("durationS").and_then(Value::as_u64).filter(|n| *n > 0),
+        duration_s: obj
+            .get("durationS")
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0),
         parent_ip_ids: obj.get("parentIpIds").cloned(),
         license_terms_ids: obj.get("licenseTermsIds").cloned(),
     })
@@ -150,9 +161,12 @@ pub async fn handle(State(state): State<MediaState>, request: Request) -> MediaR
         .publish_type
         .clone()
         .or(row.publish_type.map(|p| p.as_str().to_owned()))
-        .ok_or_else(|| MediaError::bad_request("publishType is required (original, derivative, cover)"))?;
-    let publish_type = PublishType::parse(&publish_raw)
-        .ok_or_else(|| MediaError::bad_request("publishType must be original, derivative, or cover"))?;
+        .ok_or_else(|| {
+            MediaError::bad_request("publishType is required (original, derivative, cover)")
+        })?;
+    let publish_type = PublishType::parse(&publish_raw).ok_or_else(|| {
+        MediaError::bad_request("publishType must be original, derivative, or cover")
+    })?;
     let fingerprint = input.fingerprint.clone().or(row.fingerprint.clone());
     let duration_s = input.duration_s.or(row.duration_s);
     let parents = match &input.parent_ip_ids {
@@ -200,7 +214,15 @@ pub async fn handle(State(state): State<MediaState>, request: Request) -> MediaR
 
     let decision = {
         let _heartbeat = lease::keep_alive(&state, &user, &input.job_id, &owner);
-        decide(&state, &checking.job, publish_type, fingerprint.as_deref(), &parents, &terms).await?
+        decide(
+            &state,
+            &checking.job,
+            publish_type,
+            fingerprint.as_deref(),
+            &parents,
+            &terms,
+        )
+        .await?
     };
 
     let updated = state
@@ -231,7 +253,12 @@ pub async fn handle(State(state): State<MediaState>, request: Request) -> MediaR
             Ok(())
         })
         .await?
-        .ok_or_else(|| MediaError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to load updated job"))?
+        .ok_or_else(|| {
+            MediaError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Failed to load updated job",
+            )
+        })?
         .0
         .job;
     state.jobs().unmark_leased(&user, &input.job_id).await?;

@@ -76,7 +76,10 @@ pub fn positive_int(raw: &str) -> Option<u64> {
 }
 
 fn is_sha256_hex(value: &str) -> bool {
-    value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -86,7 +89,10 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
 /// The handler.
 pub async fn handle(State(state): State<MediaState>, request: Request) -> MediaResult<Fields> {
     let user = require_music_access(&state, request.headers()).await?;
-    super::require_uploads(&state, "Music upload not configured (LOAD_S3_AGENT_API_KEY)")?;
+    super::require_uploads(
+        &state,
+        "Music upload not configured (LOAD_S3_AGENT_API_KEY)",
+    )?;
     let header_key = request
         .headers()
         .get("idempotency-key")
@@ -124,8 +130,12 @@ pub async fn handle(State(state): State<MediaState>, request: Request) -> MediaR
         .unwrap_or_default()
         .trim()
         .to_owned();
-    let idempotency_key =
-        (!key_raw.is_empty()).then(|| key_raw.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>());
+    let idempotency_key = (!key_raw.is_empty()).then(|| {
+        key_raw
+            .chars()
+            .take(MAX_IDEMPOTENCY_KEY)
+            .collect::<String>()
+    });
     if let Some(key) = &idempotency_key
         && let Some(job_id) = state.idempotency().existing(&user, key).await?
     {
@@ -140,10 +150,11 @@ async fn check_quota(state: &MediaState, user: &str, size: u64) -> MediaResult<(
     let since = state.now() - 24 * 60 * 60;
     let (count, bytes) = state.jobs().usage_since(user, since).await?;
     if count >= DAILY_PUBLISH_COUNT_LIMIT {
-        return Err(
-            MediaError::new(StatusCode::TOO_MANY_REQUESTS, "Daily publish limit exceeded")
-                .with("limit", DAILY_PUBLISH_COUNT_LIMIT),
-        );
+        return Err(MediaError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Daily publish limit exceeded",
+        )
+        .with("limit", DAILY_PUBLISH_COUNT_LIMIT));
     }
     if bytes + size > DAILY_UPLOAD_BYTES_LIMIT {
         return Err(MediaError::new(
@@ -176,7 +187,11 @@ fn validate_rest(
         .chars()
         .take(MAX_FINGERPRINT)
         .collect();
-    let sha = form.text("audioSha256").unwrap_or_default().trim().to_lowercase();
+    let sha = form
+        .text("audioSha256")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
     if !sha.is_empty() && !is_sha256_hex(&sha) {
         return Err(MediaError::bad_request(
             "audioSha256 must be a 64-character lowercase hex string",
@@ -220,7 +235,12 @@ async fn replay(state: &MediaState, user: &str, job_id: &str) -> MediaResult<Fie
 }
 
 /// Reserves the key (if any), uploads, creates the job.
-async fn stage(state: &MediaState, user: &str, file: &FilePart, input: StartInput) -> MediaResult<Fields> {
+async fn stage(
+    state: &MediaState,
+    user: &str,
+    file: &FilePart,
+    input: StartInput,
+) -> MediaResult<Fields> {
     let owner = new_owner();
     let mut job_id = new_job_id();
     if let Some(key) = &input.idempotency_key {
@@ -287,7 +307,10 @@ async fn stage(state: &MediaState, user: &str, file: &FilePart, input: StartInpu
         return replay(state, user, &job_id).await;
     }
     let stored = state.jobs().get(user, &job_id).await?.ok_or_else(|| {
-        MediaError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to load created job")
+        MediaError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Failed to load created job",
+        )
     })?;
     Ok(Fields::default()
         .with("existing", false)

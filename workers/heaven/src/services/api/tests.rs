@@ -128,7 +128,10 @@ async fn media_groups_are_answered_by_the_media_router() {
     );
     let (status, body) = api.call("GET", "/api/music/publish/music_00").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(body, r#"{"error":"Missing or invalid X-User-Address header"}"#);
+    assert_eq!(
+        body,
+        r#"{"error":"Missing or invalid X-User-Address header"}"#
+    );
     let request = Request::get("/api/music/publish/music_00")
         .header("x-user-address", format!("0x{}", "ab".repeat(20)))
         .body(Body::empty())
