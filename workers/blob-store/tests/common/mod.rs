@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use blob_store::ans104::{DataItemHeader, EthereumSigner};
 use blob_store::testing::Gateway;
+#[allow(unused_imports)] // each suite uses a different part
 pub use blob_store::testing::{Blobs, FakeLoad, LOAD_KEY};
 use blob_store::{ArweaveGateway, BlobIndex, IrysBundler, IrysConfig, LoadAgent};
 use bytes::Bytes;

@@ -260,7 +260,7 @@ impl JobStore {
                 ));
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|c| std::cmp::Reverse(c.0));
         Ok(found.into_iter().take(5).map(|(_, c)| c).collect())
     }
 

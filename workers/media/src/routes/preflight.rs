@@ -99,7 +99,7 @@ fn license_terms(raw: &Value) -> Option<Vec<String>> {
         .map(|v| match v {
             Value::Number(n) => n
                 .as_u64()
-                .filter(|n| *n <= (1u64 << 53) - 1)
+                .filter(|n| *n < (1u64 << 53))
                 .map(|n| n.to_string()),
             Value::String(s) => {
                 let t = s.trim();
