@@ -32,6 +32,8 @@ pub mod load;
 pub mod local;
 pub mod spool;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use arweave::{ArweaveGateway, TxStatus};
 pub use config::{BackendKind, BlobStoreConfig, open_blob_store};

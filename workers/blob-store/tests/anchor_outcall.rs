@@ -18,7 +18,7 @@ use std::sync::Arc;
 use blob_store::BlobStore;
 use blob_store::anchor_service::{self, AnchorAnswer, AnchorService, AnchorSettings};
 use candid::{CandidType, Encode, Principal};
-use common::{FakeLoad, LOAD_KEY, dead_arweave, memory_index};
+use common::{FakeLoad, FakeLoadExt, LOAD_KEY, dead_arweave, memory_index};
 use credits_canister::anchor::{AnchorError, AnchorStatus};
 use credits_canister::api::{
     ClaimOutcome, ClaimSettlement, CommitOutcome, CommitSettlement, SettlementResult,

@@ -8,7 +8,9 @@ use std::any::Any;
 use std::sync::Arc;
 
 use blob_store::{BlobStore, BreakerConfig, FailoverBackend, LocalDisk};
-use common::{FakeIrys, FakeLoad, LOAD_KEY, bytes, collect, dead_arweave, memory_index};
+use common::{
+    FakeIrys, FakeLoad, FakeLoadExt, LOAD_KEY, bytes, collect, dead_arweave, memory_index,
+};
 use futures_util::StreamExt;
 use portability::{BlobTag, ContentAddressedBlobStore, PortabilityError};
 use sha2::{Digest, Sha256};

@@ -10,7 +10,9 @@ mod common;
 use std::time::Duration;
 
 use blob_store::{BlobStore, BreakerConfig, FailoverBackend, LoadAgent, LoadConfig};
-use common::{FakeIrys, FakeLoad, LOAD_KEY, bytes, collect, dead_arweave, memory_index};
+use common::{
+    FakeIrys, FakeLoad, FakeLoadExt, LOAD_KEY, bytes, collect, dead_arweave, memory_index,
+};
 use portability::{ContentAddressedBlobStore, PortabilityError};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

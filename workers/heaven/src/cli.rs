@@ -114,6 +114,14 @@ pub enum MigrateAction {
         /// The dump file (`wrangler d1 export voice-control-plane --remote --output dump.sql`).
         file: std::path::PathBuf,
     },
+    /// Load api-core's `music_publish_jobs` and `music_upload_bans` from a `wrangler d1
+    /// export` SQL dump into the state store (the media worker's jobs, their indexes and the
+    /// bans). Every row is checked before anything is written; the counts of the dump and of
+    /// the records read back are printed. Re-running overwrites the same records.
+    MediaImport {
+        /// The dump file (`wrangler d1 export api-core --remote --output dump.sql`).
+        file: std::path::PathBuf,
+    },
     /// Load shadow profiles, Self identities and reserved labels (one JSON document, format in
     /// the README) into the native identity canister's state. Run it with the stack stopped;
     /// the whole file is checked before anything is written.

@@ -84,6 +84,14 @@ pub enum HeavenError {
         /// What is wrong with it (table and row).
         message: String,
     },
+    /// `heaven migrate media-import` refused its input or could not store it.
+    #[error("media-import {file}: {message}")]
+    MediaImport {
+        /// The dump file.
+        file: String,
+        /// What is wrong (table and row, or the store).
+        message: String,
+    },
     /// `heaven migrate kv-import` could not load the KV export.
     #[error("kv-import: {0}")]
     KvImport(#[from] metadata_resolver::kv_import::KvImportError),

@@ -46,6 +46,31 @@ pub async fn d1_import(config: &StackConfig, file: &Path) -> Result<(), HeavenEr
     Ok(())
 }
 
+/// `heaven migrate media-import <file>`: api-core's music jobs and upload bans from a D1 dump
+/// into the state store, checked by reading every record back.
+pub async fn media_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+    let dump = std::fs::read_to_string(file).map_err(|source| HeavenError::DataDir {
+        path: file.display().to_string(),
+        source,
+    })?;
+    let state = open_state_store(config).await?;
+    let report = media::d1_import::import_d1_dump(state, &dump)
+        .await
+        .map_err(|e| HeavenError::MediaImport {
+            file: file.display().to_string(),
+            message: e.to_string(),
+        })?;
+    println!(
+        "imported music_publish_jobs: {} rows in the dump, {} stored; music_upload_bans: {} rows in the dump, {} stored; from {}",
+        report.jobs_in_dump,
+        report.jobs_stored,
+        report.bans_in_dump,
+        report.bans_stored,
+        file.display()
+    );
+    Ok(())
+}
+
 /// `heaven migrate identity-import <file>`: a `wrangler d1 export` SQL dump of api-core's
 /// database (every identity table, all or nothing, with per-table counts and checksums), or
 /// the JSON document of shadow profiles, identities and reserved labels, into the native

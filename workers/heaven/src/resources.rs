@@ -44,6 +44,9 @@ pub struct LocalResources {
     /// `ANCHOR_CANISTER_PUBLIC_KEY` is set, uploading through `blobs`, deduplicating in
     /// `state`.
     pub anchor: Option<AnchorService>,
+    /// The media worker (`/api/music`, `/api/load`, `/api/arweave`); only when the api service
+    /// is served (it asks the identity canister above who is Self-verified).
+    pub media: Option<media::MediaState>,
     /// The credits canister running natively; only when voice-rooms is served without the
     /// canister bridge.
     pub credits: Option<credits_canister::native::NativeCredits>,
@@ -237,6 +240,16 @@ pub async fn open_resources(
             &EnvSource::Process,
         )?)),
     };
+    let media = match &identity {
+        Some(identity) => Some(media_state(
+            config,
+            &blob_dir,
+            state.clone(),
+            blobs.clone(),
+            identity,
+        )?),
+        None => None,
+    };
     let (credits, credits_client) = match (canisters.credits, deployed_credits, &agent) {
         (true, Some(canister), Some(agent)) => {
             tracing::info!(%canister, principal = %agent.principal(),
@@ -307,6 +320,7 @@ pub async fn open_resources(
         metadata_resolver,
         identity,
         anchor,
+        media,
         credits,
         credits_client,
         publishing,
@@ -376,6 +390,44 @@ fn refuse_dev_key(
         });
     }
     Ok(())
+}
+
+/// The media worker's state: its variables, the stack's state and blob stores, the native
+/// identity canister the api service uses (in-process or deployed), and a private spool
+/// directory `<data dir>/media-spool`.
+fn media_state(
+    config: &StackConfig,
+    blob_dir: &Path,
+    state: Arc<dyn StateStore>,
+    blobs: Arc<dyn ContentAddressedBlobStore>,
+    identity: &IdentityBackend,
+) -> Result<media::MediaState, HeavenError> {
+    let blob_config =
+        blob_store::BlobStoreConfig::from_env(blob_dir).map_err(|source| HeavenError::Store {
+            what: "blob store",
+            source,
+        })?;
+    let spool_dir = config.data_dir.join("media-spool");
+    std::fs::create_dir_all(&spool_dir).map_err(|source| HeavenError::DataDir {
+        path: spool_dir.display().to_string(),
+        source,
+    })?;
+    let media_config = media::MediaConfig::from_env(&EnvSource::Process, &blob_config, spool_dir)?;
+    let identity: Arc<dyn canister_bridge::IdentityClient> = match identity {
+        IdentityBackend::Native(local) => Arc::new(
+            crate::services::identity_client::InProcessIdentity(local.clone()),
+        ),
+        IdentityBackend::Deployed(client) => client.clone(),
+    };
+    Ok(media::MediaState::new(
+        media_config,
+        media::MediaResources {
+            state,
+            blobs,
+            identity,
+            clock: media::Clock::system(),
+        },
+    ))
 }
 
 /// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database

@@ -14,7 +14,9 @@ use tokio::sync::watch;
 use crate::cli::{Cli, Command, MigrateAction};
 use crate::config::StackConfig;
 use crate::error::HeavenError;
-use crate::migrate::{credits_import, d1_import, identity_import, kv_import, rooms_import};
+use crate::migrate::{
+    credits_import, d1_import, identity_import, kv_import, media_import, rooms_import,
+};
 use crate::resources::{NativeCanisters, open_resources};
 use crate::services::ServiceId;
 
@@ -40,6 +42,9 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
         Command::Migrate {
             action: MigrateAction::RoomsImport { file },
         } => rooms_import(&config, &file).await,
+        Command::Migrate {
+            action: MigrateAction::MediaImport { file },
+        } => media_import(&config, &file).await,
         Command::Credits { action } => crate::credits::run(&config, action).await,
     }
 }

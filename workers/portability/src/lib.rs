@@ -16,11 +16,14 @@
 //!   process) and [`LeasedCoordinator`] (replicas sharing a store, rooms leased to one each).
 //! - [`ImageTransformer`]: contract only for now; its adapter comes with the worker that needs it.
 //!
+//! [`Clock`] is the workers' time in seconds (settable in tests).
+//!
 //! Open stores from configuration with [`open_state_store`] and [`open_cache_store`].
 
 pub mod adapters;
 pub mod blob;
 pub mod cache;
+pub mod clock;
 pub mod d1_dump;
 pub mod error;
 pub mod image;
@@ -42,6 +45,7 @@ pub use blob::{
     LOAD_UPLOAD_FAILED, LOAD_UPLOAD_MISSING_ID, StoredBlob,
 };
 pub use cache::{CacheEntry, CacheStore};
+pub use clock::Clock;
 pub use error::{PortabilityError, Result};
 pub use image::{EncodedImage, Fit, ImageFormat, ImageTransformer, TransformRequest};
 pub use open::{REDIS_CACHE_PREFIX, open_cache_store, open_state_store};

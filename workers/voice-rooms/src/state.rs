@@ -2,7 +2,6 @@
 //! issuer, the credits client and the clock, built once at start.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use portability::{CacheStore, RateLimit, StateStore};
@@ -15,39 +14,7 @@ use crate::escrow::EscrowReads;
 use crate::rooms::Rooms;
 use crate::songs::SongRegistry;
 
-/// Wall-clock Unix seconds, or a settable time in tests (nonce and token expiry read it).
-#[derive(Clone, Debug, Default)]
-pub struct Clock(Option<Arc<AtomicI64>>);
-
-impl Clock {
-    /// The system clock.
-    pub fn system() -> Self {
-        Self(None)
-    }
-
-    /// A clock that reads `start` until [`Clock::advance`] moves it.
-    pub fn manual(start: i64) -> Self {
-        Self(Some(Arc::new(AtomicI64::new(start))))
-    }
-
-    /// Moves a manual clock forward (no effect on the system clock).
-    pub fn advance(&self, seconds: i64) {
-        if let Some(now) = &self.0 {
-            now.fetch_add(seconds, Ordering::SeqCst);
-        }
-    }
-
-    /// Unix seconds (floor), as the original's `Math.floor(Date.now() / 1000)`.
-    pub fn now(&self) -> i64 {
-        match &self.0 {
-            Some(now) => now.load(Ordering::SeqCst),
-            None => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
-        }
-    }
-}
+pub use portability::Clock;
 
 /// What the service runs on, handed in by the binary.
 #[derive(Clone)]

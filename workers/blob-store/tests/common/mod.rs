@@ -9,23 +9,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use blob_store::ans104::{DataItemHeader, EthereumSigner};
-use blob_store::{ArweaveGateway, BlobIndex, IrysBundler, IrysConfig, LoadAgent, LoadConfig};
+use blob_store::testing::Gateway;
+#[allow(unused_imports)] // each suite uses a different part
+pub use blob_store::testing::{Blobs, FakeLoad, LOAD_KEY};
+use blob_store::{ArweaveGateway, BlobIndex, IrysBundler, IrysConfig, LoadAgent};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use portability::{BlobStream, SqliteStateStore};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-/// The API key the fake Load agent accepts.
-pub const LOAD_KEY: &str = "test-load-key";
 /// A fixed Irys signing key (a test key, holds nothing).
 pub const IRYS_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
-
-/// One multipart part: name, file name, content type, body.
-pub type Part = (String, Option<String>, Option<String>, Vec<u8>);
-
-/// Stored bytes by id, shared by an upload fake and its gateway.
-pub type Blobs = Arc<Mutex<HashMap<String, (Vec<u8>, String)>>>;
 
 /// Collects a stream.
 pub async fn collect(mut stream: BlobStream) -> portability::Result<Vec<u8>> {
@@ -55,159 +50,16 @@ pub fn client(read_timeout: Duration) -> reqwest::Client {
         .unwrap()
 }
 
-/// Minimal multipart/form-data parser: (name, filename, content type, body) per part.
-pub fn parse_multipart(request: &Request) -> Vec<Part> {
-    let ct = request
-        .headers
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    let boundary = ct.split("boundary=").nth(1).unwrap().trim_matches('"');
-    let delimiter = format!("--{boundary}");
-    let body = &request.body;
-    let mut parts = Vec::new();
-    let find = |hay: &[u8], needle: &[u8], from: usize| {
-        hay[from..]
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .map(|p| p + from)
-    };
-    let mut pos = find(body, delimiter.as_bytes(), 0).unwrap() + delimiter.len();
-    while &body[pos..pos + 2] == b"\r\n" {
-        let headers_end = find(body, b"\r\n\r\n", pos).unwrap();
-        let headers = String::from_utf8_lossy(&body[pos + 2..headers_end]).to_string();
-        let next = find(body, format!("\r\n{delimiter}").as_bytes(), headers_end).unwrap();
-        let content = body[headers_end + 4..next].to_vec();
-        let attr = |key: &str| {
-            headers
-                .split(&format!("{key}=\""))
-                .nth(1)
-                .map(|s| s.split('"').next().unwrap().to_owned())
-        };
-        let part_ct = headers
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-type:"))
-            .map(|l| l.split_once(':').unwrap().1.trim().to_owned());
-        parts.push((attr(" name").unwrap(), attr("filename"), part_ct, content));
-        pos = next + 2 + delimiter.len();
-    }
-    parts
-}
-
-struct LoadUpload {
-    blobs: Blobs,
-    requests: Arc<Mutex<Vec<Vec<Part>>>>,
-}
-
-impl Respond for LoadUpload {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let auth = request
-            .headers
-            .get("authorization")
-            .map(|v| v.to_str().unwrap().to_owned());
-        if auth.as_deref() != Some(&format!("Bearer {LOAD_KEY}")) {
-            return ResponseTemplate::new(401)
-                .set_body_json(serde_json::json!({"error": "Unauthorized"}));
-        }
-        let parts = parse_multipart(request);
-        let file = parts.iter().find(|p| p.0 == "file").unwrap().3.clone();
-        let ct = parts
-            .iter()
-            .find(|p| p.0 == "content_type")
-            .map(|p| String::from_utf8(p.3.clone()).unwrap())
-            .unwrap_or_default();
-        let mut blobs = self.blobs.lock().unwrap();
-        let id = format!("load{:040}", blobs.len() + 1);
-        blobs.insert(id.clone(), (file, ct));
-        self.requests.lock().unwrap().push(parts);
-        ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"success": true, "dataitem_id": id}))
+impl FakeLoadExt for FakeLoad {
+    fn agent(&self, key: Option<&str>, arweave: ArweaveGateway) -> LoadAgent {
+        self.agent_with(http(), key, arweave)
     }
 }
 
-/// Serves stored blobs at `{prefix}{id}`, honouring `Range: bytes=a-b`.
-struct Gateway {
-    blobs: Blobs,
-    prefix: &'static str,
-}
-
-impl Respond for Gateway {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let id = request.url.path().trim_start_matches(self.prefix);
-        let Some((bytes, ct)) = self.blobs.lock().unwrap().get(id).cloned() else {
-            return ResponseTemplate::new(404).set_body_string("Not Found");
-        };
-        if let Some(range) = request.headers.get("range") {
-            let spec = range.to_str().unwrap().trim_start_matches("bytes=");
-            let (a, b) = spec.split_once('-').unwrap();
-            let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
-            let b = b.min(bytes.len() - 1);
-            return ResponseTemplate::new(206)
-                .insert_header("content-range", format!("bytes {a}-{b}/{}", bytes.len()))
-                .set_body_raw(bytes[a..=b].to_vec(), &ct);
-        }
-        ResponseTemplate::new(200).set_body_raw(bytes, &ct)
-    }
-}
-
-/// A fake Load agent and gateway on one server.
-pub struct FakeLoad {
-    /// The server.
-    pub server: MockServer,
-    /// What it stores.
-    pub blobs: Blobs,
-    /// Every accepted upload's parts.
-    pub requests: Arc<Mutex<Vec<Vec<Part>>>>,
-}
-
-impl FakeLoad {
-    /// Starts it; `/upload` answers like the agent, `/post/{id}` accepts anchors,
-    /// `/resolve/{id}` serves.
-    pub async fn start() -> Self {
-        let server = MockServer::start().await;
-        let blobs: Blobs = Arc::default();
-        let requests = Arc::default();
-        Mock::given(method("POST"))
-            .and(path("/upload"))
-            .respond_with(LoadUpload {
-                blobs: blobs.clone(),
-                requests: Arc::clone(&requests),
-            })
-            .with_priority(5)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path_regex("^/post/"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(serde_json::json!({"success": true})),
-            )
-            .with_priority(5)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path_regex("^/resolve/"))
-            .respond_with(Gateway {
-                blobs: blobs.clone(),
-                prefix: "/resolve/",
-            })
-            .with_priority(5)
-            .mount(&server)
-            .await;
-        Self {
-            server,
-            blobs,
-            requests,
-        }
-    }
-
-    /// A Load client for it, anchoring to `arweave`.
-    pub fn agent(&self, key: Option<&str>, arweave: ArweaveGateway) -> LoadAgent {
-        let mut config = LoadConfig::new(key.map(str::to_owned));
-        config.agent_url = format!("{}/", self.server.uri());
-        config.gateway_url = self.server.uri();
-        LoadAgent::new(http(), config, arweave)
-    }
+/// The blob store's suites build their Load client with [`http`].
+pub trait FakeLoadExt {
+    /// A Load client for the fake, anchoring to `arweave`.
+    fn agent(&self, key: Option<&str>, arweave: ArweaveGateway) -> LoadAgent;
 }
 
 struct IrysUpload {

@@ -3,11 +3,13 @@
 //! `GET /health` answers like the original. The identity groups (`/api/claim`, `/api/names`,
 //! `/api/wallet`, `/api/self`, `/api/likes`, `/api/candidates`) are answered by the identity
 //! canister ([`identity`]): running natively in this process (the local stack), or the deployed
-//! canister's `edge_request` through ic-agent when `ICP_IDENTITY_CANISTER_ID` is set. The
-//! credits canister's outcall `POST /internal/anchor` (ADR 0025) is served on the same origin
-//! by `blob_store::anchor_service`. The other groups the original mounts exist so that clients get an honest 501 (not a misleading
-//! 404) until their issue moves them here; unknown paths, wrong methods and trailing slashes are
-//! 404 `{"error":"Not found"}` as in the original.
+//! canister's `edge_request` through ic-agent when `ICP_IDENTITY_CANISTER_ID` is set.
+//! `/api/music`, `/api/load` and `/api/arweave` are the media worker's router
+//! (`media::router`). The credits canister's outcall `POST /internal/anchor` (ADR 0025) is
+//! served on the same origin by `blob_store::anchor_service`. The other groups the original
+//! mounts exist so that clients get an honest 501 (not a misleading 404) until their issue
+//! moves them here; unknown paths, wrong methods and trailing slashes are 404
+//! `{"error":"Not found"}` as in the original.
 
 pub mod identity;
 
@@ -31,17 +33,15 @@ pub const IDENTITY_GROUPS: [&str; 6] = [
 ];
 
 /// Route groups api-core mounts (contracts/api-core.md §0.1) that are not moved yet.
-pub const PENDING_GROUPS: [&str; 5] = [
-    "/api/scrobble",
-    "/api/load",
-    "/api/arweave",
-    "/api/music",
-    "/api/study-sets",
-];
+pub const PENDING_GROUPS: [&str; 2] = ["/api/scrobble", "/api/study-sets"];
 
-/// The api-core routes (without the shared edge), and the credits canister's
-/// `POST /internal/anchor` outcall (`anchor`: `None` answers it 500 "not configured").
-pub fn router(identity: IdentityBackend, anchor: Option<AnchorService>) -> Router {
+/// Route groups the media worker answers (`media`: routes it does not have are 404).
+pub const MEDIA_GROUPS: [&str; 3] = ["/api/music", "/api/load", "/api/arweave"];
+
+/// The api-core routes (without the shared edge): the identity groups, the media worker's
+/// `media`, and the credits canister's `POST /internal/anchor` outcall (`anchor`: `None`
+/// answers it 500 "not configured").
+pub fn router(identity: IdentityBackend, media: Router, anchor: Option<AnchorService>) -> Router {
     let mut router = Router::new().route("/health", get(health));
     for group in IDENTITY_GROUPS {
         router = router
@@ -54,10 +54,11 @@ pub fn router(identity: IdentityBackend, anchor: Option<AnchorService>) -> Route
             .route(&format!("{group}/{{*rest}}"), any(not_implemented));
     }
     router
+        .with_state(identity)
+        .merge(media)
+        .merge(blob_store::anchor_service::router(anchor))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .with_state(identity)
-        .merge(blob_store::anchor_service::router(anchor))
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

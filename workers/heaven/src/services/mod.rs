@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod credits_client;
+pub mod identity_client;
 #[cfg(debug_assertions)]
 pub mod panic_probe;
 pub mod publishing_client;
@@ -95,6 +96,11 @@ impl ServiceId {
             // A 50-item batch waits for up to 50 MusicBrainz turns of 1.1 s.
             edge.timeout = metadata_resolver::REQUEST_TIMEOUT;
         }
+        if self == ServiceId::Api {
+            // Uploads to /api/load and /api/music stream for minutes (their bodies are read
+            // by the media routes with their own limits, not the edge's 1 MiB).
+            edge.timeout = media::REQUEST_TIMEOUT;
+        }
         edge
     }
 
@@ -108,7 +114,12 @@ impl ServiceId {
             ServiceId::VoiceRooms => {
                 voice_rooms::scheduled_jobs(resources.state.clone(), voice_rooms::Clock::system())
             }
-            ServiceId::Api | ServiceId::MetadataResolver => Vec::new(),
+            ServiceId::Api => resources
+                .media
+                .clone()
+                .map(media::scheduled_jobs)
+                .unwrap_or_default(),
+            ServiceId::MetadataResolver => Vec::new(),
         }
     }
 
@@ -116,9 +127,13 @@ impl ServiceId {
     /// needs was not started (the stack then reports it as not built).
     pub fn routes(self, resources: &LocalResources) -> Option<Router> {
         Some(match self {
-            // Resources start the identity canister (or connect to the deployed one) whenever
-            // the api service is selected.
-            ServiceId::Api => api::router(resources.identity.clone()?, resources.anchor.clone()),
+            // Resources start the identity canister (or connect to the deployed one) and the
+            // media worker whenever the api service is selected.
+            ServiceId::Api => api::router(
+                resources.identity.clone()?,
+                media::router(resources.media.clone()?),
+                resources.anchor.clone(),
+            ),
             ServiceId::VoiceAgent => voice_agent::router(
                 resources.voice_agent.clone(),
                 voice_agent::Resources {

@@ -136,3 +136,30 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Marks `addresses` Self-verified in the identity canister of `data_dir` (`heaven migrate
+/// identity-import`, stack stopped).
+pub fn import_identities(data_dir: &Path, addresses: &[&str]) {
+    let identities: Vec<serde_json::Value> = addresses
+        .iter()
+        .map(|address| {
+            serde_json::json!({
+                "address": address,
+                "nullifierHash": format!("0x{}", "cd".repeat(32)),
+                "verifiedAt": 1_771_600_000u64,
+            })
+        })
+        .collect();
+    let file = data_dir.join("identities.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "identities": identities }).to_string(),
+    )
+    .unwrap();
+    let (code, _, stderr) = run_to_end(
+        &["migrate", "identity-import", file.to_str().unwrap()],
+        data_dir,
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}

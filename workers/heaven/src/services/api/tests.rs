@@ -16,13 +16,54 @@ struct TestApi {
 
 fn test_api() -> TestApi {
     let dir = tempfile::tempdir().unwrap();
-    let canister = NativeIdentity::start(dir.path(), NativeSettings::default()).unwrap();
-    let identity = LocalIdentity {
+    TestApi {
+        router: router(
+            identity::IdentityBackend::Native(local_identity(dir.path())),
+            Router::new(),
+            None,
+        ),
+        _dir: dir,
+    }
+}
+
+fn local_identity(dir: &std::path::Path) -> LocalIdentity {
+    let canister = NativeIdentity::start(dir, NativeSettings::default()).unwrap();
+    LocalIdentity {
         canister,
         edge_key: "edge-key".into(),
-    };
+    }
+}
+
+/// The api router with the media worker mounted (local blobs, in-memory state).
+async fn test_api_with_media() -> TestApi {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let identity = local_identity(dir.path());
+    let state: Arc<dyn portability::StateStore> = Arc::new(
+        portability::SqliteStateStore::open_in_memory()
+            .await
+            .unwrap(),
+    );
+    let blobs = crate::resources::open_blob_store(&dir.path().join("blobs"), state.clone())
+        .await
+        .unwrap();
+    let media = media::MediaState::new(
+        media::MediaConfig::for_tests("http://127.0.0.1:9", dir.path().join("spool")),
+        media::MediaResources {
+            state,
+            blobs,
+            identity: Arc::new(crate::services::identity_client::InProcessIdentity(
+                identity.clone(),
+            )),
+            clock: media::Clock::system(),
+        },
+    );
     TestApi {
-        router: router(identity::IdentityBackend::Native(identity), None),
+        router: router(
+            identity::IdentityBackend::Native(identity),
+            media::router(media),
+            None,
+        ),
         _dir: dir,
     }
 }
@@ -85,6 +126,38 @@ async fn every_pending_group_answers_not_implemented() {
             assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{uri}");
             assert_eq!(body, r#"{"error":"Not implemented"}"#);
         }
+    }
+}
+
+#[tokio::test]
+async fn media_groups_are_answered_by_the_media_router() {
+    let api = test_api_with_media().await;
+    assert_eq!(
+        api.call("GET", "/api/music/health").await,
+        (StatusCode::OK, r#"{"ok":true}"#.into())
+    );
+    let (status, body) = api.call("GET", "/api/music/publish/music_00").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":"Missing or invalid X-User-Address header"}"#
+    );
+    let request = Request::get("/api/music/publish/music_00")
+        .header("x-user-address", format!("0x{}", "ab".repeat(20)))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = api.send(request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":"Self.xyz verification required for music upload/publish"}"#
+    );
+    let not_found = (StatusCode::NOT_FOUND, r#"{"error":"Not found"}"#.to_owned());
+    assert_eq!(api.call("GET", "/api/music/nope").await, not_found);
+    assert_eq!(api.call("PUT", "/api/load/upload").await, not_found);
+    assert_eq!(api.call("GET", "/api/arweave").await, not_found);
+    for group in MEDIA_GROUPS {
+        assert!(!PENDING_GROUPS.contains(&group));
     }
 }
 

@@ -1,0 +1,116 @@
+//! [`MediaState`]: what every media handler reads, opened once by the binary.
+
+use std::sync::Arc;
+
+use canister_bridge::IdentityClient;
+use portability::{ContentAddressedBlobStore, StateStore};
+
+use crate::bans::BanStore;
+use crate::config::MediaConfig;
+use crate::jobs::idempotency::Idempotency;
+use crate::jobs::store::JobStore;
+use portability::Clock;
+
+/// The shared resources the media worker is built on.
+#[derive(Clone)]
+pub struct MediaResources {
+    /// Jobs, reservations, bans (SQLite locally, Postgres deployed).
+    pub state: Arc<dyn StateStore>,
+    /// The stack's blob store: stage = `put`, anchor = `anchor`.
+    pub blobs: Arc<dyn ContentAddressedBlobStore>,
+    /// The identity canister (Self verification of the uploader).
+    pub identity: Arc<dyn IdentityClient>,
+    /// Now, in seconds.
+    pub clock: Clock,
+}
+
+struct Inner {
+    config: MediaConfig,
+    resources: MediaResources,
+    jobs: JobStore,
+    idempotency: Idempotency,
+    bans: BanStore,
+    http: reqwest::Client,
+}
+
+/// The handlers' state; cheap to clone.
+#[derive(Clone)]
+pub struct MediaState(Arc<Inner>);
+
+impl std::fmt::Debug for MediaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaState")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MediaState {
+    /// The state over `resources`, configured by `config`.
+    pub fn new(config: MediaConfig, resources: MediaResources) -> Self {
+        let jobs = JobStore::new(resources.state.clone());
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        Self(Arc::new(Inner {
+            idempotency: Idempotency::new(jobs.clone()),
+            bans: BanStore::new(resources.state.clone()),
+            jobs,
+            config,
+            resources,
+            http,
+        }))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MediaConfig {
+        &self.0.config
+    }
+
+    /// The jobs.
+    pub fn jobs(&self) -> &JobStore {
+        &self.0.jobs
+    }
+
+    /// The idempotency reservations.
+    pub fn idempotency(&self) -> &Idempotency {
+        &self.0.idempotency
+    }
+
+    /// The upload bans.
+    pub fn bans(&self) -> &BanStore {
+        &self.0.bans
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &Arc<dyn ContentAddressedBlobStore> {
+        &self.0.resources.blobs
+    }
+
+    /// The identity canister client.
+    pub fn identity(&self) -> &Arc<dyn IdentityClient> {
+        &self.0.resources.identity
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.0.resources.clock
+    }
+
+    /// Now, in seconds.
+    pub fn now(&self) -> i64 {
+        self.0.resources.clock.now()
+    }
+
+    /// Lease length in seconds.
+    pub fn lease_secs(&self) -> i64 {
+        self.0.config.lease.as_secs().max(1) as i64
+    }
+
+    /// The HTTP client of the Load health probe.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.0.http
+    }
+}
