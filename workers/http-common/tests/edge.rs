@@ -250,7 +250,11 @@ async fn json_error_body_is_compact() {
     assert_eq!(body_text(response).await, r#"{"error":"upstream_error"}"#);
 }
 
-/// Log lines written while `f` runs on this thread, as JSON objects with their span fields.
+/// Log lines written by this test binary up to the end of `f`, as JSON objects with their span
+/// fields. The subscriber is the binary's global default, installed once: a thread-local one
+/// (`set_default`) loses events whenever another test thread caches a callsite as unwanted in
+/// tracing's global interest cache, which made this flaky in CI. Callers pick their own lines
+/// out (tests run concurrently and share the buffer).
 async fn captured_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
     #[derive(Clone, Default)]
     struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -263,21 +267,21 @@ async fn captured_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
             Ok(())
         }
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    // Callsites first hit by another test thread while no subscriber wanted them may have
-    // cached "never" (tracing's interest cache is global): ask every live subscriber again,
-    // ours included, so the request span is recorded here whatever ran before.
-    tracing::callsite::rebuild_interest_cache();
+    static LOGS: std::sync::OnceLock<Buffer> = std::sync::OnceLock::new();
+    let buffer = LOGS.get_or_init(|| {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        buffer
+    });
     let out = f.await;
-    drop(guard);
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     (out, logs)
 }
