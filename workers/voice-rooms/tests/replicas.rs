@@ -105,6 +105,23 @@ fn remaining(body: &str) -> u64 {
         .unwrap()
 }
 
+/// `voice_rooms_forwarded_commands_total{status}` in the process's default registry, read from
+/// its text exposition as `/metrics` shows it.
+fn forwarded_with_status(status: &str) -> f64 {
+    use prometheus::Encoder;
+    let mut text = Vec::new();
+    prometheus::TextEncoder::new()
+        .encode(&prometheus::gather(), &mut text)
+        .unwrap();
+    let prefix = format!("voice_rooms_forwarded_commands_total{{status=\"{status}\"}} ");
+    String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .map(|value| value.trim().parse::<f64>().unwrap())
+        .sum()
+}
+
 #[tokio::test]
 async fn a_room_runs_on_one_replica_whichever_replica_the_requests_reach() {
     let cluster = Cluster::new().await;
@@ -124,6 +141,11 @@ async fn a_room_runs_on_one_replica_whichever_replica_the_requests_reach() {
     let (status, body) = a.on(&guest, "/rooms/heartbeat", &room, &guest_conn).await;
     assert_eq!((status, remaining(&body)), (200, 1790), "{body}");
     assert!(!b.rooms.is_live(&room), "forwarded, not moved");
+    // The forwarding is visible in the default Prometheus registry, which /metrics appends.
+    assert!(
+        forwarded_with_status("200") >= 2.0,
+        "voice_rooms_forwarded_commands_total{{status=\"200\"}} counts the forwarded commands"
+    );
 
     // Capacity holds across replicas: 4 more seats, 12 wallets, half through each replica.
     let joiners: Vec<_> = (10..22).map(|seed| a.named(seed)).collect();

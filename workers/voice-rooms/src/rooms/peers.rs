@@ -10,6 +10,22 @@ use std::time::Duration;
 use async_trait::async_trait;
 use portability::{PeerError, PeerTransport, PortabilityError};
 
+/// `voice_rooms_forwarded_commands_total{status}`: room commands forwarded to the owning replica,
+/// by the peer's HTTP status; in the process's default Prometheus registry, which every
+/// service's `/metrics` appends.
+static FORWARDED: std::sync::LazyLock<prometheus::IntCounterVec> = std::sync::LazyLock::new(|| {
+    let counter = prometheus::IntCounterVec::new(
+        prometheus::Opts::new(
+            "voice_rooms_forwarded_commands_total",
+            "Room commands forwarded to the replica that owns the room, by the peer's HTTP status",
+        ),
+        &["status"],
+    )
+    .expect("valid metric definition");
+    prometheus::register(Box::new(counter.clone())).expect("registered once per process");
+    counter
+});
+
 /// Header carrying `ROOMS_PEER_SECRET` on forwarded commands. The TLS front strips client-sent
 /// `X-Heaven-*` headers (docs/adr/0003), so it never arrives from outside.
 pub const PEER_SECRET_HEADER: &str = "x-heaven-peer-secret";
@@ -89,8 +105,7 @@ impl PeerTransport for HttpPeers {
             .bytes()
             .await
             .map_err(|err| unavailable(err.to_string()))?;
-        metrics::counter!("voice_rooms_forwarded_commands_total", "status" => status.as_str().to_owned())
-            .increment(1);
+        FORWARDED.with_label_values(&[status.as_str()]).inc();
         match status.as_u16() {
             200 => Ok(body.to_vec()),
             NOT_OWNER_STATUS => Err(PeerError::NotOwner),
