@@ -1,7 +1,11 @@
 //! The one error type of xtask: every step reports its failure through [`Error`], and `main`
 //! prints it and exits non-zero.
 
-use std::{io, path::PathBuf, process::ExitStatus};
+use std::{
+    io,
+    path::{Path, PathBuf},
+    process::ExitStatus,
+};
 
 use crate::imports::Import;
 
@@ -109,6 +113,16 @@ pub enum Error {
     /// A tool's output was not what we expected.
     #[error("{0}")]
     Unexpected(String),
+}
+
+impl Error {
+    /// An [`Error::Io`] about `path`.
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        Self::Io {
+            context: path.display().to_string(),
+            source,
+        }
+    }
 }
 
 fn fmt_detail(detail: &str) -> String {

@@ -6,6 +6,8 @@
 //!   expects it (dfx.json's `build` command); with no names, also the test fixture canisters.
 //! - `cargo xtask check-canisters`: only the canister steps of `test` (build and checks).
 //! - `cargo xtask setup`: only the set-up steps of `test` (toolchain, PostgreSQL, Redis).
+//! - `cargo xtask image [--profile P]`: the minimal worker image (static musl binary on
+//!   `scratch`, deploy/image/Containerfile), built with buildah and checked.
 
 use std::{
     path::{Path, PathBuf},
@@ -19,6 +21,7 @@ mod dfx;
 mod diff;
 mod error;
 mod fixtures;
+mod image;
 mod imports;
 mod pipeline;
 mod proc;
@@ -55,6 +58,13 @@ enum Cmd {
     CheckCanisters,
     /// Only the set-up steps of `test`: wasm32 target, candid-extractor, ic-wasm, PostgreSQL, Redis.
     Setup,
+    /// Build the minimal worker image (static musl `heaven` on `scratch`) with buildah and
+    /// check it: static ELF, non-root user, nothing but the staged files, serves `/health`.
+    Image {
+        /// The cargo profile of the binary (`image-check` is what CI builds, to save time).
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
 }
 
 /// The workspace root (this crate lives in `tests/xtask`).
@@ -80,6 +90,7 @@ fn main() -> ExitCode {
         }),
         Cmd::CheckCanisters => pipeline::check_canisters(&root).map(|_| ()),
         Cmd::Setup => pipeline::setup(),
+        Cmd::Image { profile } => image::build(&root, &profile),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

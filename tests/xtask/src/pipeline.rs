@@ -5,7 +5,8 @@
 //! → the Akash SDL check (npm ci, Akash's parser, env drift)
 //! → canister build → test fixture build → Candid drift → wasm imports → dfx.json → `cargo fmt --check` → clippy
 //! (host, then wasm for the canister and fixture packages) → the worker profile unwinds →
-//! `cargo test --workspace` with a one-line summary (and how many PocketIC scenarios skipped).
+//! `cargo test --workspace` with a one-line summary (and how many PocketIC scenarios skipped)
+//! → the minimal image (`cargo xtask image --profile image-check`).
 
 use std::{env, path::Path};
 
@@ -13,7 +14,7 @@ use crate::{
     canisters::{self, Built, Workspace},
     dfx,
     error::{Error, Result},
-    fixtures, imports, proc, profile, services,
+    fixtures, image, imports, proc, profile, services,
     summary::Summary,
     tools::{self, CANDID_EXTRACTOR, IC_WASM},
 };
@@ -32,8 +33,19 @@ pub fn test(root: &Path) -> Result<()> {
     install_arlocal(root)?;
     check_akash_sdl(root)?;
     let built = check_canisters(root)?;
-    lint_and_test(root, &built)
+    lint_and_test(root, &built)?;
+    step(&format!(
+        "minimal image ({}, static {}, buildah, profile {IMAGE_CHECK_PROFILE})",
+        image::CONTAINERFILE,
+        image::MUSL_TARGET
+    ));
+    image::build(root, IMAGE_CHECK_PROFILE)
 }
+
+/// The cargo profile CI builds the minimal image's binary with: the production image uses
+/// `release`; the recipe's checks (static, scratch, non-root, runs) do not depend on
+/// optimisation, and an unoptimised musl build costs minutes instead of twenty (ADR 0004).
+pub const IMAGE_CHECK_PROFILE: &str = "image-check";
 
 /// Steps a–c: the wasm32 target and the pinned tools (unless [`SKIP_INSTALL_ENV`] is `1`),
 /// then PostgreSQL and Redis. Also `cargo xtask setup`.

@@ -95,24 +95,32 @@ fn cargo_home() -> Option<PathBuf> {
 
 /// Adds the [`WASM_TARGET`] with rustup unless it is installed already.
 pub fn ensure_wasm_target() -> Result<()> {
+    ensure_target(WASM_TARGET)
+}
+
+/// Adds the rustup `target` unless it is installed already.
+pub fn ensure_target(target: &str) -> Result<()> {
     let installed = proc::output(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if installed.lines().any(|l| l.trim() == WASM_TARGET) {
-        println!("{WASM_TARGET} is installed");
+    if installed.lines().any(|l| l.trim() == target) {
+        println!("{target} is installed");
         return Ok(());
     }
-    proc::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    proc::run(Command::new("rustup").args(["target", "add", target]))
 }
 
 /// The Debian packages the tests run as programs: `sqlite3` (the wrangler shim's SQL shell),
 /// `caddy` (the TLS front of deploy/caddy), `pg_dump` (the Postgres backup test) and Chromium
-/// with its WebDriver (the duet pages' browser test). Each is installed with `apt-get` (through `sudo`
+/// with its WebDriver (the duet pages' browser test), `musl-gcc` and `buildah` (the minimal image
+/// of `cargo xtask image`). Each is installed with `apt-get` (through `sudo`
 /// unless root) when its binary does not answer `<binary> <version_arg>`.
-pub const DEBIAN_TOOLS: [(&str, &str, &str); 5] = [
+pub const DEBIAN_TOOLS: [(&str, &str, &str); 7] = [
     ("sqlite3", "--version", "sqlite3"),
     ("caddy", "version", "caddy"),
     ("pg_dump", "--version", "postgresql-client"),
     ("chromium", "--version", "chromium"),
     ("chromedriver", "--version", "chromium-driver"),
+    ("musl-gcc", "--version", "musl-tools"),
+    ("buildah", "--version", "buildah"),
 ];
 
 /// Installs every [`DEBIAN_TOOLS`] entry that is missing, with one `apt-get update`.
