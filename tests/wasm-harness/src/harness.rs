@@ -162,7 +162,9 @@ impl Harness {
     /// (concurrently, or `n` calls of the handler), each response goes through the canister's
     /// transform, and the outcall succeeds only if at least `n - (n - 1) / 3` transformed
     /// responses are identical, as the IC's consensus requires (otherwise a `SYS_TRANSIENT`
-    /// "No consensus could be reached" reject).
+    /// "No consensus could be reached" reject). A non-replicated outcall (`is_replicated:
+    /// Some(false)`) is sent once whatever `n` is, and is the only kind that may use PUT, DELETE
+    /// or PATCH.
     pub fn set_outcall_replicas(&mut self, n: usize) {
         self.outcall_replicas = n.max(1);
     }

@@ -180,6 +180,15 @@ impl Harness {
                 format!("invalid outcall URL {}", args.url),
             ));
         }
+        // Non-replicated (`is_replicated: Some(false)`): one node sends it, and only then may
+        // the method change state on the server; replicated outcalls allow GET, HEAD and POST.
+        let replicated = args.is_replicated != Some(false);
+        if replicated && !matches!(method, "GET" | "HEAD" | "POST") {
+            return Err(reject(
+                RejectCode::CanisterReject,
+                format!("{method} outcalls must be non-replicated (is_replicated = false)"),
+            ));
+        }
         let request = OutcallRequest {
             canister: caller,
             url: args.url,
@@ -192,7 +201,7 @@ impl Harness {
             body: args.body.unwrap_or_default(),
             max_response_bytes: max,
         };
-        let replicas = self.outcall_replicas;
+        let replicas = if replicated { self.outcall_replicas } else { 1 };
         let raw: Vec<Result<OutcallResponse, Reject>> = match self.outcall_handler.as_mut() {
             Some(handler) => (0..replicas).map(|_| handler(&request)).collect(),
             None => std::thread::scope(|scope| {

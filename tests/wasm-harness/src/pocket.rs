@@ -67,13 +67,22 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T> {
 impl PocketIcScenario {
     /// A new instance on the server at `binary`.
     pub fn new(binary: PathBuf) -> Result<Self> {
+        Self::build(binary, false)
+    }
+
+    /// A new instance with an NNS subnet too, whose key is the root key agents fetch from the
+    /// live gateway (see [`PocketIcScenario::make_live`]).
+    fn build(binary: PathBuf, nns: bool) -> Result<Self> {
         let pic = guarded("starting the server", || {
-            PocketIcBuilder::new()
+            let mut builder = PocketIcBuilder::new()
                 .with_server_binary(binary)
                 .with_application_subnet()
                 .with_test_threshold_keys_subnet()
-                .with_initial_time(Time::from_nanos_since_unix_epoch(START_TIME_NANOS))
-                .build()
+                .with_initial_time(Time::from_nanos_since_unix_epoch(START_TIME_NANOS));
+            if nns {
+                builder = builder.with_nns_subnet();
+            }
+            builder.build()
         })?;
         Ok(Self {
             pic,
@@ -96,6 +105,30 @@ impl PocketIcScenario {
                 None
             }
         }
+    }
+
+    /// Like [`PocketIcScenario::from_env_or_skip`], for scenarios that go live: the instance
+    /// also has an NNS subnet, so the gateway's `/api/v2/status` carries a root key.
+    pub fn live_from_env_or_skip() -> Option<Self> {
+        match std::env::var_os(POCKET_IC_BIN) {
+            Some(path) if !path.is_empty() => Some(
+                Self::build(PathBuf::from(path), true)
+                    .unwrap_or_else(|e| panic!("{POCKET_IC_BIN} is set but: {e}")),
+            ),
+            _ => {
+                let _ = writeln!(std::io::stderr().lock(), "{POCKET_IC_SKIPPED}");
+                None
+            }
+        }
+    }
+
+    /// Switches the instance to live mode (`make_live`): it follows the wall clock, runs rounds
+    /// by itself and serves the IC HTTP interface (what ic-agent speaks) on 127.0.0.1. Returns
+    /// the gateway's URL without the trailing slash. After this, drive the instance only
+    /// through that URL (the scenario methods tick it by hand).
+    pub fn make_live(&mut self) -> Result<String> {
+        let url = guarded("make_live", || self.pic.make_live(None))?;
+        Ok(url.as_str().trim_end_matches('/').to_string())
     }
 
     /// The underlying instance.

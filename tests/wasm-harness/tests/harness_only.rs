@@ -246,3 +246,63 @@ fn a_missing_wasm_names_the_build_command() {
     assert!(err.contains("cargo xtask build-canisters"), "{err}");
     assert!(err.contains("no_such_canister.wasm"), "{err}");
 }
+
+#[test]
+fn a_non_replicated_outcall_is_sent_once_and_only_it_may_put() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use common::FetchOutput;
+    use ic_wasm_harness::OutcallResponse;
+
+    let mut h = Harness::new();
+    let c = install_fixture(&mut h);
+    h.set_outcall_replicas(4);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    h.set_outcall_handler(Some(Box::new(move |request| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(OutcallResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: request.method.clone().into_bytes(),
+        })
+    })));
+    let mut fetch = |method: &str, replicated: bool| -> Result<FetchOutput, String> {
+        h.update(
+            c,
+            "fetch_with",
+            (
+                "https://worker.example/x".to_string(),
+                method.to_string(),
+                replicated,
+            ),
+        )
+        .unwrap()
+    };
+
+    assert_eq!(
+        fetch("POST", true).unwrap().body,
+        "POST|transformed:fixture"
+    );
+    assert_eq!(sent.swap(0, Ordering::SeqCst), 4, "every replica sends it");
+
+    assert_eq!(
+        fetch("POST", false).unwrap().body,
+        "POST|transformed:fixture"
+    );
+    assert_eq!(sent.swap(0, Ordering::SeqCst), 1, "one node sends it");
+
+    assert_eq!(fetch("PUT", false).unwrap().body, "PUT|transformed:fixture");
+    assert_eq!(sent.swap(0, Ordering::SeqCst), 1);
+
+    let refused = fetch("PUT", true).unwrap_err();
+    assert!(refused.contains("non-replicated"), "{refused}");
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        0,
+        "refused before anything is sent"
+    );
+}

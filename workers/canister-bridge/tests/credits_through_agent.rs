@@ -2,18 +2,17 @@
 //! wasm served by the harness's IC HTTP interface: a free room's metering (ensure, open, meter
 //! concurrently up to one second, close) bills each second once and shows in the balance; a
 //! principal the canister does not list is refused; an unreachable canister is `Unreachable`
-//! within the call timeout.
+//! within the call timeout. The metering scenario runs on PocketIC too (`on_pocket_ic.rs`).
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use canister_bridge::{AgentCredits, CanisterAgent};
-use common::{connect, credits_harness, grant, local_config, now_secs, serve, worker_principal};
+use common::scenarios::{self, WALLET};
+use common::{connect, credits_harness, grant, local_config, serve, worker_principal};
 use voice_rooms::auth::Wallet;
-use voice_rooms::{CreditsClient, CreditsError, EnsuredCredits, MeterRefused, MeterRequest};
-
-const WALLET: &str = "0x00000000000000000000000000000000000000aa";
+use voice_rooms::{CreditsClient, CreditsError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_free_room_is_metered_once_per_second_through_ic_agent() {
@@ -21,73 +20,7 @@ async fn a_free_room_is_metered_once_per_second_through_ic_agent() {
     grant(&mut harness, c, WALLET, 1800);
     let server = serve(harness).await;
     let credits = AgentCredits::new(connect(server.url(), 1).await, c);
-    let wallet = Wallet::parse(WALLET).unwrap();
-
-    assert!(matches!(
-        credits.ensure_credits(&wallet).await.unwrap(),
-        EnsuredCredits::Ready(b) if b.remaining_seconds == 1800
-    ));
-    let start = now_secs() - 30;
-    credits
-        .open_connection("room-1:c1", &wallet, start)
-        .await
-        .unwrap()
-        .unwrap();
-    // Opening again (a retried open) is the same answer.
-    credits
-        .open_connection("room-1:c1", &wallet, start)
-        .await
-        .unwrap()
-        .unwrap();
-    let meter = || {
-        let credits = credits.clone();
-        let wallet = wallet.clone();
-        tokio::spawn(async move {
-            credits
-                .meter(vec![MeterRequest {
-                    connection_id: "room-1:c1".into(),
-                    wallet,
-                    up_to: start + 10,
-                }])
-                .await
-                .unwrap()
-                .remove(0)
-                .unwrap()
-                .debited_seconds
-        })
-    };
-    let tasks: Vec<_> = (0..4).map(|_| meter()).collect();
-    let mut debited = 0;
-    for task in tasks {
-        debited += task.await.unwrap();
-    }
-    assert_eq!(
-        debited, 10,
-        "concurrent meterings up to one second bill it once"
-    );
-    let closed = credits
-        .close_connection("room-1:c1", start + 25)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(closed.connection_debited_seconds, 25);
-    assert_eq!(closed.remaining_seconds, 1775);
-    // A retried close bills nothing more.
-    let again = credits
-        .close_connection("room-1:c1", start + 25)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((again.debited_seconds, again.remaining_seconds), (0, 1775));
-    let balance = credits.balance(&wallet).await.unwrap();
-    assert_eq!(
-        (balance.consumed_seconds, balance.remaining_seconds),
-        (25, 1775)
-    );
-    assert_eq!(
-        credits.close_connection("nope", start).await.unwrap(),
-        Err(MeterRefused::UnknownConnection)
-    );
+    scenarios::free_room_metering(&credits).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

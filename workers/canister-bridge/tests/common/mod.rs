@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod scenarios;
+
 use std::time::Duration;
 
 use candid::{Encode, Principal};
@@ -11,7 +13,7 @@ use canister_bridge::{BridgeConfig, CanisterAgent, Network, PemSource};
 use credits_canister::endpoints::CallError;
 use credits_canister::lifecycle::InitArg;
 use ic_wasm_harness::ic_http::IcHttpServer;
-use ic_wasm_harness::{Harness, canister_wasm};
+use ic_wasm_harness::{Harness, Scenario, canister_wasm};
 use k256::pkcs8::LineEnding;
 
 /// A secp256k1 key as the SEC1 PEM `openssl ecparam -genkey` writes.
@@ -47,12 +49,11 @@ pub async fn connect(url: String, seed: u8) -> CanisterAgent {
         .expect("connects to the harness")
 }
 
-/// A harness with the shipped credits wasm, `workers` listed as its workers.
-pub fn credits_harness(workers: &[Principal]) -> (Harness, Principal) {
-    let mut harness = Harness::at_wall_clock();
+/// Installs the shipped credits wasm on `s` (key `dfx_test_key`) with `workers` as its workers.
+pub fn install_credits(s: &mut dyn Scenario, workers: &[Principal]) -> Principal {
     let wasm = canister_wasm("credits").unwrap_or_else(|e| panic!("{e}"));
-    let c = harness
-        .create_and_install(
+    let c = s
+        .install(
             &wasm,
             Encode!(&InitArg {
                 ecdsa_key_name: "dfx_test_key".into()
@@ -61,8 +62,8 @@ pub fn credits_harness(workers: &[Principal]) -> (Harness, Principal) {
         )
         .unwrap();
     let list: Vec<String> = workers.iter().map(Principal::to_text).collect();
-    let reply = harness
-        .update_call(
+    let reply = s
+        .update_raw(
             c,
             Harness::controller(),
             "set_workers",
@@ -71,27 +72,38 @@ pub fn credits_harness(workers: &[Principal]) -> (Harness, Principal) {
         .unwrap();
     let set = candid::decode_one::<Result<(), CallError>>(&reply).unwrap();
     assert_eq!(set, Ok(()));
+    c
+}
+
+/// A harness following the wall clock with the shipped credits wasm, `workers` listed as its
+/// workers.
+pub fn credits_harness(workers: &[Principal]) -> (Harness, Principal) {
+    let mut harness = Harness::at_wall_clock();
+    let c = install_credits(&mut harness, workers);
     (harness, c)
+}
+
+/// Installs the shipped identity wasm on `s` (key `dfx_test_key`).
+pub fn install_identity(s: &mut dyn Scenario) -> Principal {
+    let wasm = canister_wasm("identity").unwrap_or_else(|e| panic!("{e}"));
+    let arg = identity_canister::lifecycle::InitArg {
+        ecdsa_key_name: "dfx_test_key".into(),
+    };
+    s.install(&wasm, Encode!(&arg).unwrap()).unwrap()
 }
 
 /// A harness following the wall clock with the shipped identity wasm installed (key
 /// `dfx_test_key`).
 pub fn identity_harness() -> (Harness, Principal) {
     let mut harness = Harness::at_wall_clock();
-    let wasm = canister_wasm("identity").unwrap_or_else(|e| panic!("{e}"));
-    let arg = identity_canister::lifecycle::InitArg {
-        ecdsa_key_name: "dfx_test_key".into(),
-    };
-    let c = harness
-        .create_and_install(&wasm, Encode!(&arg).unwrap())
-        .unwrap();
+    let c = install_identity(&mut harness);
     (harness, c)
 }
 
 /// Grants `seconds` to `wallet` as the controller.
-pub fn grant(harness: &mut Harness, c: Principal, wallet: &str, seconds: u64) {
-    let reply = harness
-        .update_call(
+pub fn grant(s: &mut dyn Scenario, c: Principal, wallet: &str, seconds: u64) {
+    let reply = s
+        .update_raw(
             c,
             Harness::controller(),
             "grant_credits",
