@@ -87,6 +87,11 @@ impl Heaven {
 }
 
 impl Heaven {
+    /// The process id, for reading its `/proc` entries.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the process with SIGKILL (no shutdown, no drain) and waits for it.
     pub fn kill(mut self) -> ExitStatus {
         self.child.kill().expect("SIGKILL delivered");
