@@ -91,6 +91,10 @@ fn main() {
         "meter, one connection (a heartbeat)",
         per_call.iter().sum::<u64>() / CALLS
     );
+    println!(
+        "BENCH credits_meter_one_connection\t{}\tinstructions",
+        per_call.iter().sum::<u64>() / CALLS
+    );
     let mut batched = Vec::new();
     for round in 0..=CALLS {
         harness.advance_time(Duration::from_secs(30)).unwrap();
@@ -110,6 +114,10 @@ fn main() {
     println!(
         "{:<52} {:>12} instructions",
         "meter, a 6-person room's alarm (one batched call)",
+        batched.iter().sum::<u64>() / CALLS
+    );
+    println!(
+        "BENCH credits_meter_room_of_6\t{}\tinstructions",
         batched.iter().sum::<u64>() / CALLS
     );
 
@@ -155,4 +163,5 @@ fn main() {
         sweep / u64::from(scanned),
         log.lock().unwrap().methods.len()
     );
+    println!("BENCH credits_sweep_1000_bookings\t{sweep}\tinstructions");
 }

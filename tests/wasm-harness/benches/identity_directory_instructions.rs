@@ -109,4 +109,11 @@ fn main() {
     );
     println!("  GET /api/candidates, viewer with {LIKES} likes: {candidates}");
     println!("  GET /api/candidates, viewer without likes: {candidates_fresh}");
+    println!(
+        "BENCH identity_import_batch_{BATCH}\t{}\tinstructions",
+        avg(&batch_costs)
+    );
+    println!("BENCH identity_like\t{}\tinstructions", avg(&like_costs));
+    println!("BENCH identity_candidates_{LIKES}_likes\t{candidates}\tinstructions");
+    println!("BENCH identity_candidates_no_likes\t{candidates_fresh}\tinstructions");
 }

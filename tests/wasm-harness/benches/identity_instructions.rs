@@ -63,6 +63,19 @@ fn average(mut measure: impl FnMut(u64) -> u64) -> u64 {
 
 fn report(what: &str, instructions: u64) {
     println!("{what:<52} {instructions:>12} instructions");
+    println!(
+        "BENCH identity_{}\t{instructions}\tinstructions",
+        figure_name(what)
+    );
+}
+
+/// `what` as a figure name: lower-case words joined by `_`, punctuation dropped.
+fn figure_name(what: &str) -> String {
+    what.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 fn main() {

@@ -34,6 +34,8 @@ pub struct Package {
     pub dir: PathBuf,
     /// The name of its `cdylib` target (the wasm file stem), if it has one.
     pub cdylib: Option<String>,
+    /// Its benchmark targets (`[[bench]]`), by name.
+    pub benches: Vec<String>,
 }
 
 /// The workspace packages and target directory.
@@ -91,10 +93,23 @@ impl Workspace {
                 })
                 .map(|t| str_field(t, "name").map(|n| n.replace('-', "_")))
                 .transpose()?;
+            let benches = p
+                .get("targets")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|t| {
+                    t.get("kind")
+                        .and_then(Value::as_array)
+                        .is_some_and(|kinds| kinds.iter().any(|k| k == "bench"))
+                })
+                .map(|t| str_field(t, "name"))
+                .collect::<Result<Vec<_>>>()?;
             packages.push(Package {
                 name: str_field(p, "name")?,
                 dir: manifest.parent().unwrap_or(Path::new("")).to_path_buf(),
                 cdylib,
+                benches,
             });
         }
         Ok(Self {

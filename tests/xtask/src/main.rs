@@ -8,6 +8,8 @@
 //! - `cargo xtask setup`: only the set-up steps of `test` (toolchain, PostgreSQL, Redis).
 //! - `cargo xtask image [--profile P]`: the minimal worker image (static musl binary on
 //!   `scratch`, deploy/image/Containerfile), built with buildah and checked.
+//! - `cargo xtask bench [NAME...]`: every benchmark of the workspace (or those named), then one
+//!   table of their figures with anchors and ratios.
 
 use std::{
     path::{Path, PathBuf},
@@ -16,6 +18,7 @@ use std::{
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod canisters;
 mod dfx;
 mod diff;
@@ -65,6 +68,12 @@ enum Cmd {
         #[arg(long, default_value = "release")]
         profile: String,
     },
+    /// Run every benchmark (`cargo bench`, one target at a time) and print one table of the
+    /// figures they report: value, the anchor measured in the same run, ratio.
+    Bench {
+        /// Only these: a package, a bench target, or `package/bench`.
+        names: Vec<String>,
+    },
 }
 
 /// The workspace root (this crate lives in `tests/xtask`).
@@ -91,6 +100,7 @@ fn main() -> ExitCode {
         Cmd::CheckCanisters => pipeline::check_canisters(&root).map(|_| ()),
         Cmd::Setup => pipeline::setup(),
         Cmd::Image { profile } => image::build(&root, &profile),
+        Cmd::Bench { names } => bench::run(&root, &names),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -100,6 +100,18 @@ async fn main() {
             mb_per_s(total, get),
             peak_rss_kib() as f64 / 1024.0
         );
+        println!(
+            "BENCH blob_put_{mb}mb\t{:.1}\tMB/s\tlocal disk",
+            mb_per_s(total, put)
+        );
+        println!(
+            "BENCH blob_get_{mb}mb\t{:.1}\tMB/s\tlocal disk",
+            mb_per_s(total, get)
+        );
+        println!(
+            "BENCH blob_peak_rss_after_{mb}mb\t{:.1}\tMiB",
+            peak_rss_kib() as f64 / 1024.0
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

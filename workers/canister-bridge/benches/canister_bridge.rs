@@ -26,11 +26,24 @@ use voice_rooms::{CreditsClient, MeterRequest};
 const WALLET: &str = "0x00000000000000000000000000000000000000bb";
 
 fn report(path: &str, kind: &str, calls: u32, elapsed: Duration) {
+    let per_s = f64::from(calls) / elapsed.as_secs_f64();
     println!(
-        "{path:<34} {kind:<7} {calls:>6} calls  {:>9.1} calls/s  {:>8.3} ms/call",
-        f64::from(calls) / elapsed.as_secs_f64(),
+        "{path:<34} {kind:<7} {calls:>6} calls  {per_s:>9.1} calls/s  {:>8.3} ms/call",
         elapsed.as_secs_f64() * 1000.0 / f64::from(calls)
     );
+    // Figure names by path; the in-process path is the anchor the others are measured against.
+    let short = match path.split_whitespace().next().unwrap_or(path) {
+        "ic-agent" => "ic_agent",
+        "harness" => "harness",
+        _ => "in_process",
+    };
+    let name = format!("bridge_{short}_{kind}");
+    let anchor = if short == "in_process" {
+        String::new()
+    } else {
+        format!("\tanchor=bridge_in_process_{kind}")
+    };
+    println!("BENCH {name}\t{per_s:.1}\tcalls/s{anchor}\t{calls} sequential calls");
 }
 
 fn meter_arg(connection: &str, up_to: i64) -> Vec<u8> {

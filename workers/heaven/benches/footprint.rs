@@ -8,6 +8,9 @@
 //! `BENCH <figure>\t<value>\t<unit>` lines. `cargo bench -p heaven --bench footprint` builds the
 //! binary with the release profile, as the image ships it.
 //!
+//! First, `cargo run`'s whole stack (`heaven` with no arguments): start-up time until every
+//! service answers `/health`, and its idle resident set.
+//!
 //! The routes: the resolver answers `/artist/:mbid` from 10 000 cached artists (a KV import, no
 //! MusicBrainz), the api answers `/api/names/available/:label` from the in-process identity
 //! canister, voice-agent and voice-rooms issue login nonces (`POST /auth/nonce`) for distinct
@@ -225,6 +228,43 @@ fn bench(case: &Case, requests: usize, runtime: &tokio::runtime::Runtime) {
     );
 }
 
+/// `cargo run`'s stack (`heaven` with no arguments): the time from spawning the process to every
+/// row of its service table answering `/health`, and the resident set of the whole stack idle.
+fn whole_stack(runtime: &tokio::runtime::Runtime) {
+    let data = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let heaven = Heaven::start(&[], data.path(), &[], false);
+    let urls: Vec<String> = heaven
+        .rows
+        .iter()
+        .filter(|r| r.1.starts_with("http"))
+        .map(|r| r.1.clone())
+        .collect();
+    let client = reqwest::Client::new();
+    runtime.block_on(async {
+        for url in &urls {
+            loop {
+                match client.get(format!("{url}/health")).send().await {
+                    Ok(r) if r.status().is_success() => break,
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+                }
+            }
+        }
+    });
+    let startup_ms = started.elapsed().as_secs_f64() * 1000.0;
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let (idle_kib, _) = memory_kib(heaven.pid());
+    drop(heaven);
+    println!(
+        "BENCH stack_startup\t{startup_ms:.0}\tms\t{} services answering /health",
+        urls.len()
+    );
+    println!(
+        "BENCH stack_idle_rss\t{:.1}\tMiB\tall services, one process",
+        idle_kib as f64 / 1024.0
+    );
+}
+
 fn main() {
     let requests: usize = std::env::var("FOOTPRINT_REQUESTS")
         .ok()
@@ -236,6 +276,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if only.as_deref().is_none_or(|o| o == "stack") {
+        whole_stack(&runtime);
+    }
     for case in &CASES {
         if only.as_deref().is_some_and(|o| o != case.service) {
             continue;

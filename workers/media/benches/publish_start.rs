@@ -157,6 +157,12 @@ async fn main() {
     );
     println!("  latency per upload: p50 {p50:.2} s, p95 {p95:.2} s");
     println!(
+        "BENCH publish_start_jobs\t{:.2}\tjobs/s\t{uploads} x {mib} MiB, {concurrency} concurrent",
+        uploads as f64 / elapsed
+    );
+    println!("BENCH publish_start_p95\t{p95:.2}\ts");
+    println!("BENCH publish_start_peak_rss\t{}\tMiB", peak_rss_mib());
+    println!(
         "  peak RSS: {} MiB (idle {idle} MiB; client and server in one process, bodies generated on the fly)",
         peak_rss_mib()
     );

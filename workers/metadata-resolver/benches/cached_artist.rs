@@ -40,6 +40,7 @@ fn main() {
         };
         let figures = runtime.block_on(load(&server.base, connections, Duration::from_secs(secs)));
         println!("{name:<7} {figures}");
+        figures.print_bench_lines(name, connections);
         server.stop();
     }
     if let Ok(client) = redis::Client::open(REDIS_URL)
@@ -153,7 +154,45 @@ async fn serve() {
 }
 
 /// Runs the load and formats the figures.
-async fn load(base: &str, connections: usize, duration: Duration) -> String {
+/// What one backend's run measured.
+struct Figures {
+    requests_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests: usize,
+    errors: u64,
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>8.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  ({} requests, {} errors)",
+            self.requests_per_s, self.p50_ms, self.p99_ms, self.requests, self.errors
+        )
+    }
+}
+
+impl Figures {
+    /// The `BENCH` lines `cargo xtask bench` collects.
+    fn print_bench_lines(&self, backend: &str, connections: usize) {
+        let load = format!("{connections} connections");
+        println!(
+            "BENCH resolver_cache_hits_{backend}\t{:.0}\treq/s\t{load}",
+            self.requests_per_s
+        );
+        println!(
+            "BENCH resolver_cache_hits_{backend}_p99\t{:.3}\tms\t{load}",
+            self.p99_ms
+        );
+        println!(
+            "BENCH resolver_cache_hits_{backend}_errors\t{}\trequests",
+            self.errors
+        );
+    }
+}
+
+async fn load(base: &str, connections: usize, duration: Duration) -> Figures {
     let url = format!("{base}/artist/{MBID}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
@@ -203,12 +242,11 @@ async fn load(base: &str, connections: usize, duration: Duration) -> String {
             .copied()
             .unwrap_or_default()
     };
-    format!(
-        "{:>8.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  ({} requests, {} errors)",
-        latencies.len() as f64 / elapsed,
-        pick(0.50).as_secs_f64() * 1000.0,
-        pick(0.99).as_secs_f64() * 1000.0,
-        latencies.len(),
-        errors
-    )
+    Figures {
+        requests_per_s: latencies.len() as f64 / elapsed,
+        p50_ms: pick(0.50).as_secs_f64() * 1000.0,
+        p99_ms: pick(0.99).as_secs_f64() * 1000.0,
+        requests: latencies.len(),
+        errors,
+    }
 }

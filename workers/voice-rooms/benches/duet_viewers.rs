@@ -156,6 +156,10 @@ async fn run() {
                 "(over 50 ms)"
             },
         );
+        println!(
+            "BENCH duet_{viewers}_viewers_p99\t{:.1}\tms\t{failed} non-200",
+            p99.as_secs_f64() * 1e3
+        );
     }
     println!("rss: {}", rss());
 }

@@ -185,10 +185,28 @@ async fn run() {
         pct(1.0),
     );
     println!(
+        "BENCH rooms_heartbeats\t{:.0}\treq/s\t{clients} clients",
+        latencies.len() as f64 / secs as f64
+    );
+    println!("BENCH rooms_heartbeat_p99\t{:.2}\tms", pct(0.99));
+    println!("BENCH rooms_heartbeat_errors\t{errors}\trequests");
+    println!(
         "rooms held: {held} of {rooms_wanted} (no participant's last heartbeat refused); {beaten} of {} connections heartbeated at least once",
         seats.len()
     );
     println!("RSS after load: {}", rss());
+    println!("BENCH rooms_held\t{held}\trooms\t{SEATS} participants each");
+    println!("BENCH rooms_hwm\t{:.1}\tMiB", hwm_mib());
+}
+
+/// The process's peak resident set (`VmHWM`), in MiB.
+fn hwm_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 /// Creates a room as `tokens[0]` and joins every token to it.

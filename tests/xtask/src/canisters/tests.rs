@@ -8,7 +8,8 @@ const METADATA: &str = r#"{
     { "name": "wallet-thing", "manifest_path": "/w/canisters/wallet/Cargo.toml",
       "targets": [ { "name": "wallet-thing", "kind": ["cdylib"], "crate_types": ["cdylib"] } ] },
     { "name": "xtask", "manifest_path": "/w/tests/xtask/Cargo.toml",
-      "targets": [ { "name": "xtask", "kind": ["bin"], "crate_types": ["bin"] } ] }
+      "targets": [ { "name": "xtask", "kind": ["bin"], "crate_types": ["bin"] },
+                   { "name": "load", "kind": ["bench"], "crate_types": ["bin"] } ] }
   ],
   "workspace_root": "/w",
   "target_directory": "/w/target",
@@ -33,6 +34,8 @@ fn reads_cargo_metadata() {
     assert_eq!(ws.packages.len(), 3);
     assert_eq!(ws.packages[1].cdylib.as_deref(), Some("wallet_thing"));
     assert_eq!(ws.packages[2].cdylib, None);
+    assert_eq!(ws.packages[2].benches, ["load"]);
+    assert!(ws.packages[0].benches.is_empty());
 }
 
 #[test]
