@@ -42,6 +42,77 @@ pub enum Command {
         #[command(subcommand)]
         action: CreditsAction,
     },
+    /// Cutover gates: judge a service's recent traffic against its rollback thresholds.
+    Cutover {
+        /// What to do.
+        #[command(subcommand)]
+        action: CutoverAction,
+    },
+    /// Shadow traffic: compare the live services with ours on the same requests.
+    Shadow {
+        /// What to do.
+        #[command(subcommand)]
+        action: ShadowAction,
+    },
+}
+
+/// `heaven cutover ...` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum CutoverAction {
+    /// Read the service's /metrics twice, `--window` apart, and print go / no-go against its
+    /// thresholds (5xx rate, p95, traffic, shadow agreement); exits 0 go, 1 no-go, 2 bad input.
+    Check {
+        /// The service: api, metadata-resolver, voice-agent or voice-rooms.
+        service: String,
+        /// The service's /metrics URL.
+        #[arg(long)]
+        metrics: String,
+        /// Seconds between the two reads.
+        #[arg(long, default_value_t = 300)]
+        window: u64,
+        /// The thresholds file.
+        #[arg(long, default_value = "deploy/cutover/thresholds.json")]
+        thresholds: std::path::PathBuf,
+        /// A summary written by `heaven shadow replay --summary`.
+        #[arg(long)]
+        shadow_summary: Option<std::path::PathBuf>,
+    },
+}
+
+/// `heaven shadow ...` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ShadowAction {
+    /// Replay a recorded request log against both base URLs and diff the answers; exits 1 when
+    /// the agreement is below `--min-agreement`, 2 on bad input.
+    Replay {
+        /// The request log: JSON lines, or a HAR file.
+        #[arg(long)]
+        log: std::path::PathBuf,
+        /// The log's format (by default `.har` files are HAR, others JSON lines).
+        #[arg(long, value_enum)]
+        format: Option<crate::shadow::LogFormat>,
+        /// The live service's base URL (e.g. the Cloudflare worker).
+        #[arg(long)]
+        primary: String,
+        /// Our service's base URL.
+        #[arg(long)]
+        shadow: String,
+        /// Ignore rules (deploy/shadow/rules.json); built-in defaults when absent.
+        #[arg(long)]
+        rules: Option<std::path::PathBuf>,
+        /// How many disagreeing pairs to print.
+        #[arg(long, default_value_t = 10)]
+        first: usize,
+        /// Required agreement in percent of compared requests.
+        #[arg(long, default_value_t = 100.0)]
+        min_agreement: f64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Also write `{"agreement","compared","disagreeing"}` here (for `heaven cutover check`).
+        #[arg(long)]
+        summary: Option<std::path::PathBuf>,
+    },
 }
 
 /// `heaven credits ...` actions. Each prints the wallet's balance (or its events) as JSON.

@@ -111,6 +111,12 @@ pub enum HeavenError {
     /// voice-rooms' free rooms could not open their tables or reload their actors.
     #[error("voice-rooms free rooms: {0}")]
     Rooms(String),
+    /// `heaven cutover check`: could not judge, or the verdict is no-go.
+    #[error("cutover: {0}")]
+    Cutover(#[from] crate::cutover::CutoverError),
+    /// `heaven shadow`: bad input, or the services disagreed.
+    #[error("shadow: {0}")]
+    Shadow(#[from] crate::shadow::ShadowError),
 }
 
 impl HeavenError {
@@ -118,6 +124,8 @@ impl HeavenError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Config(_) | Self::NotBuilt(_) | Self::DevKeyInProduction { .. } => 2,
+            Self::Shadow(e) => e.exit_code(),
+            Self::Cutover(e) => e.exit_code(),
             _ => 1,
         }
     }

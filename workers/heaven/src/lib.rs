@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod credits;
+pub mod cutover;
 pub mod data_dir;
 pub mod error;
 pub mod local_admin;
@@ -11,6 +12,7 @@ pub mod migrate;
 pub mod random_token;
 pub mod resources;
 pub mod services;
+pub mod shadow;
 pub mod stack;
 
 pub use error::HeavenError;

@@ -11,7 +11,7 @@ use portability::{Scheduler, TokioScheduler};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::cli::{Cli, Command, MigrateAction};
+use crate::cli::{Cli, Command, CutoverAction, MigrateAction, ShadowAction};
 use crate::config::StackConfig;
 use crate::error::HeavenError;
 use crate::migrate::{
@@ -22,6 +22,13 @@ use crate::services::ServiceId;
 
 /// Runs the command given on the command line.
 pub async fn run(cli: Cli) -> Result<(), HeavenError> {
+    // Shadow traffic reads files and talks to two base URLs: no stack configuration, no data
+    // dir.
+    match cli.command() {
+        Command::Shadow { action } => return shadow(action).await,
+        Command::Cutover { action } => return cutover(action).await,
+        _ => {}
+    }
     let config = StackConfig::from_env(&EnvSource::Process)?;
     init_tracing(config.json_logs);
     crate::data_dir::prepare(&config.data_dir)?;
@@ -46,7 +53,57 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
             action: MigrateAction::MediaImport { file },
         } => media_import(&config, &file).await,
         Command::Credits { action } => crate::credits::run(&config, action).await,
+        Command::Shadow { action } => shadow(action).await,
+        Command::Cutover { action } => cutover(action).await,
     }
+}
+
+/// `heaven cutover ...`.
+async fn cutover(action: CutoverAction) -> Result<(), HeavenError> {
+    let CutoverAction::Check {
+        service,
+        metrics,
+        window,
+        thresholds,
+        shadow_summary,
+    } = action;
+    crate::cutover::run_check(&crate::cutover::CheckArgs {
+        service,
+        metrics,
+        window: std::time::Duration::from_secs(window),
+        thresholds,
+        shadow_summary,
+    })
+    .await?;
+    Ok(())
+}
+
+/// `heaven shadow ...`.
+async fn shadow(action: ShadowAction) -> Result<(), HeavenError> {
+    let ShadowAction::Replay {
+        log,
+        format,
+        primary,
+        shadow,
+        rules,
+        first,
+        min_agreement,
+        concurrency,
+        summary,
+    } = action;
+    crate::shadow::run_replay(&crate::shadow::ReplayArgs {
+        log,
+        format,
+        primary,
+        shadow,
+        rules,
+        first,
+        min_agreement,
+        concurrency,
+        summary,
+    })
+    .await?;
+    Ok(())
 }
 
 /// Serves `selected` services until a shutdown signal.
