@@ -64,9 +64,13 @@ pub enum CutoverAction {
     Check {
         /// The service: api, metadata-resolver, voice-agent or voice-rooms.
         service: String,
-        /// The service's /metrics URL.
+        /// The service's /metrics URL. With several replicas behind the front, name one
+        /// replica's address: two reads through the front can reach different processes.
         #[arg(long)]
         metrics: String,
+        /// The bearer token `/metrics` wants outside development (the service's `METRICS_TOKEN`).
+        #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         /// Seconds between the two reads.
         #[arg(long, default_value_t = 300)]
         window: u64,

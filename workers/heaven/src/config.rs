@@ -94,6 +94,10 @@ pub struct Deployment {
     /// `HEAVEN_ALLOW_DEV_KEY=true`: the explicit opt-in to run canisters natively, signing with
     /// the dev key in the data dir, even in production.
     pub allow_dev_key: bool,
+    /// `HEAVEN_ALLOW_MOCK_PAYMENTS=true`: the explicit opt-in to serve voice-rooms with a mock
+    /// x402 facilitator or mock escrow reads (which grant paid entries and bookings without any
+    /// money moving) even in production.
+    pub allow_mock_payments: bool,
 }
 
 impl Deployment {
@@ -101,10 +105,18 @@ impl Deployment {
     pub fn from_env(env: &EnvSource) -> Result<Self, ConfigError> {
         let production = choice(env, "HEAVEN_ENV", &["development", "production"])? == "production";
         let allow_dev_key = choice(env, "HEAVEN_ALLOW_DEV_KEY", &["false", "true"])? == "true";
+        let allow_mock_payments =
+            choice(env, "HEAVEN_ALLOW_MOCK_PAYMENTS", &["false", "true"])? == "true";
         Ok(Self {
             production,
             allow_dev_key,
+            allow_mock_payments,
         })
+    }
+
+    /// Whether voice-rooms may settle and read payments in mock mode.
+    pub fn mock_payments_allowed(self) -> bool {
+        !self.production || self.allow_mock_payments
     }
 
     /// Whether a canister may run natively with the dev key.
@@ -255,6 +267,15 @@ mod tests {
                 ("HEAVEN_ALLOW_DEV_KEY", "true")
             ])
             .native_canisters_allowed()
+        );
+        assert!(read(&[]).mock_payments_allowed());
+        assert!(!read(&[("HEAVEN_ENV", "production")]).mock_payments_allowed());
+        assert!(
+            read(&[
+                ("HEAVEN_ENV", "production"),
+                ("HEAVEN_ALLOW_MOCK_PAYMENTS", "true")
+            ])
+            .mock_payments_allowed()
         );
         let err =
             StackConfig::from_env(&EnvSource::from_pairs([("HEAVEN_ENV", "prod")])).unwrap_err();

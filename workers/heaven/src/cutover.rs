@@ -22,6 +22,8 @@ pub struct CheckArgs {
     pub service: String,
     /// The service's `/metrics` URL.
     pub metrics: String,
+    /// Sent as `Authorization: Bearer <token>` when set.
+    pub metrics_token: Option<String>,
     /// Time between the two reads.
     pub window: Duration,
     /// The thresholds file.
@@ -198,9 +200,10 @@ pub async fn run_check(args: &CheckArgs) -> Result<Verdict, CutoverError> {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("a reqwest client with static settings builds");
-    let before = Snapshot::fetch(&client, &args.metrics).await?;
+    let token = args.metrics_token.as_deref();
+    let before = Snapshot::fetch(&client, &args.metrics, token).await?;
     tokio::time::sleep(args.window).await;
-    let after = Snapshot::fetch(&client, &args.metrics).await?;
+    let after = Snapshot::fetch(&client, &args.metrics, token).await?;
     let verdict = evaluate(&args.service, &before, &after, limits, shadow_agreement);
     print!("{}", verdict.render());
     if verdict.go() {

@@ -65,6 +65,20 @@ pub enum HeavenError {
         /// The variable naming the deployed canister.
         canister_var: &'static str,
     },
+    /// `HEAVEN_ENV=production` and voice-rooms would take payments in mock mode (granting paid
+    /// entries or bookings with no money moving), without `HEAVEN_ALLOW_MOCK_PAYMENTS=true`.
+    #[error(
+        "voice-rooms would run with {what} in mock mode ({var}), which HEAVEN_ENV=production \
+         refuses: {fix}, or HEAVEN_ALLOW_MOCK_PAYMENTS=true to opt in"
+    )]
+    MockPaymentsInProduction {
+        /// `the x402 facilitator`, `the session escrow`.
+        what: &'static str,
+        /// The variable that selects it.
+        var: &'static str,
+        /// What to set instead.
+        fix: &'static str,
+    },
     /// A `heaven credits` command was refused.
     #[error("credits: {0}")]
     Credits(String),
@@ -123,7 +137,10 @@ impl HeavenError {
     /// Process exit code: 2 for usage and configuration problems, 1 for runtime failures.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::NotBuilt(_) | Self::DevKeyInProduction { .. } => 2,
+            Self::Config(_)
+            | Self::NotBuilt(_)
+            | Self::DevKeyInProduction { .. }
+            | Self::MockPaymentsInProduction { .. } => 2,
             Self::Shadow(e) => e.exit_code(),
             Self::Cutover(e) => e.exit_code(),
             _ => 1,

@@ -211,6 +211,9 @@ pub async fn open_resources(
     let blobs = open_blob_store(&blob_dir, state.clone()).await?;
     let voice_agent = voice_agent_config(config)?;
     let voice_rooms = voice_rooms_config(config)?;
+    if canisters.credits {
+        refuse_mock_payments(config, &voice_rooms)?;
+    }
     let metadata_resolver = metadata_resolver::ResolverConfig::from_env(&EnvSource::Process)?;
     let anchor = anchor_service(&EnvSource::Process, blobs.clone(), state.clone())?;
     let agent = match &bridge {
@@ -387,6 +390,34 @@ fn refuse_dev_key(
             service: "voice-rooms",
             canister: "credits",
             canister_var: "ICP_CREDITS_CANISTER_ID",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses, in production without `HEAVEN_ALLOW_MOCK_PAYMENTS=true`, to serve voice-rooms with
+/// the mock x402 facilitator (the original's default: every paid duet entry granted, nothing
+/// settled) or mock escrow reads (every booking confirmed).
+fn refuse_mock_payments(
+    config: &StackConfig,
+    rooms: &voice_rooms::VoiceRoomsConfig,
+) -> Result<(), HeavenError> {
+    if config.deployment.mock_payments_allowed() {
+        return Ok(());
+    }
+    if rooms.x402.mode.trim() == "mock" {
+        return Err(HeavenError::MockPaymentsInProduction {
+            what: "the x402 facilitator",
+            var: "X402_FACILITATOR_MODE, default mock",
+            fix: "set X402_FACILITATOR_MODE=self with PAYMENT_FACILITATOR_BASE_URL and \
+                  X402_FACILITATOR_AUTH_TOKEN",
+        });
+    }
+    if rooms.escrow.mock {
+        return Err(HeavenError::MockPaymentsInProduction {
+            what: "the session escrow",
+            var: "ESCROW_MODE / SESSION_ESCROW_MODE",
+            fix: "unset it so bookings are read from the escrow contract over RPC_URL",
         });
     }
     Ok(())

@@ -63,6 +63,7 @@ async fn cutover(action: CutoverAction) -> Result<(), HeavenError> {
     let CutoverAction::Check {
         service,
         metrics,
+        metrics_token,
         window,
         thresholds,
         shadow_summary,
@@ -70,6 +71,7 @@ async fn cutover(action: CutoverAction) -> Result<(), HeavenError> {
     crate::cutover::run_check(&crate::cutover::CheckArgs {
         service,
         metrics,
+        metrics_token,
         window: std::time::Duration::from_secs(window),
         thresholds,
         shadow_summary,

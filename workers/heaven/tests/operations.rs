@@ -280,15 +280,29 @@ async fn the_command_gates_on_agreement_and_refuses_bad_input() {
     assert!(stderr.contains("requests.jsonl"), "{stderr}");
 }
 
-/// A `/metrics` endpoint answering `first` on its first read and `later` afterwards.
+/// A `/metrics` endpoint answering `first` on its first read and `later` afterwards, and 401
+/// without `Authorization: Bearer metrics-secret`.
 async fn synthetic_metrics(first: String, later: String) -> String {
     let reads = Arc::new(AtomicUsize::new(0));
     let app = Router::new().route(
         "/metrics",
-        get(move || {
-            let n = reads.fetch_add(1, Ordering::SeqCst);
+        get(move |headers: axum::http::HeaderMap| {
+            let authorized = headers
+                .get(header::AUTHORIZATION)
+                .is_some_and(|v| v == "Bearer metrics-secret");
+            let n = if authorized {
+                reads.fetch_add(1, Ordering::SeqCst)
+            } else {
+                0
+            };
             let body = if n == 0 { first.clone() } else { later.clone() };
-            async move { body }
+            async move {
+                if authorized {
+                    (StatusCode::OK, body)
+                } else {
+                    (StatusCode::UNAUTHORIZED, String::new())
+                }
+            }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -310,10 +324,18 @@ fn rooms_metrics(ok: u64, errors: u64) -> String {
 }
 
 fn cutover(args: Vec<String>) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_heaven"))
+    cutover_with_token(args, Some("metrics-secret"))
+}
+
+fn cutover_with_token(args: Vec<String>, token: Option<&str>) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_heaven"));
+    command.env_clear();
+    if let Some(token) = token {
+        command.env("METRICS_TOKEN", token);
+    }
+    let out = command
         .args(["cutover", "check"])
         .args(&args)
-        .env_clear()
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .output()
         .unwrap();
@@ -369,6 +391,25 @@ async fn cutover_check_says_go_or_no_go_from_the_window_and_the_shadow_summary()
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stdout.contains("5.00 %"), "{stdout}");
     assert!(stdout.trim_end().ends_with("NO-GO"), "{stdout}");
+
+    // Without the token /metrics answers 401: the check cannot judge.
+    let guarded = synthetic_metrics(rooms_metrics(0, 0), rooms_metrics(1000, 0)).await;
+    let (code, _, stderr) = tokio::task::spawn_blocking(move || {
+        cutover_with_token(
+            vec![
+                "voice-rooms".into(),
+                "--metrics".into(),
+                guarded,
+                "--window".into(),
+                "0".into(),
+            ],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
 
     // Bad input: an unknown service, an unreachable /metrics.
     let (code, _, stderr) = tokio::task::spawn_blocking(|| {

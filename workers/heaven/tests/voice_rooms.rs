@@ -87,3 +87,54 @@ async fn a_logged_in_wallet_reads_its_balance_from_the_credits_canister() {
     let (status, _) = stack.stop();
     assert!(status.success());
 }
+
+#[test]
+fn production_refuses_mock_payments_unless_opted_in() {
+    let data = tempfile::tempdir().unwrap();
+    // The dev key is allowed here so that only the payment settings are judged.
+    let production = [
+        ("HEAVEN_ENV", "production"),
+        ("HEAVEN_ALLOW_DEV_KEY", "true"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        production.iter().chain(extra).copied().collect()
+    };
+
+    // The original's default facilitator is mock: every paid duet entry granted, none settled.
+    let (code, _, stderr) = run_to_end(&["serve", "rooms"], data.path(), &production);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the x402 facilitator in mock mode"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("X402_FACILITATOR_MODE=self"), "{stderr}");
+
+    // A real facilitator, but bookings read from the mock escrow.
+    let self_mode = [
+        ("X402_FACILITATOR_MODE", "self"),
+        ("PAYMENT_FACILITATOR_BASE_URL", "http://127.0.0.1:1"),
+    ];
+    let mut env = with(&self_mode);
+    env.push(("ESCROW_MODE", "mock"));
+    let (code, _, stderr) = run_to_end(&["serve", "rooms"], data.path(), &env);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the session escrow in mock mode"),
+        "{stderr}"
+    );
+
+    // Both real: starts.
+    let real = Heaven::start(&["serve", "rooms"], data.path(), &with(&self_mode), false);
+    assert_eq!(real.rows[0].2, "running");
+    assert!(real.stop().0.success());
+
+    // The explicit opt-in starts with the defaults.
+    let opted_in = Heaven::start(
+        &["serve", "rooms"],
+        data.path(),
+        &with(&[("HEAVEN_ALLOW_MOCK_PAYMENTS", "true")]),
+        false,
+    );
+    assert_eq!(opted_in.rows[0].2, "running");
+    assert!(opted_in.stop().0.success());
+}

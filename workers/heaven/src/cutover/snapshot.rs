@@ -117,17 +117,21 @@ impl Snapshot {
         Ok(Self { samples })
     }
 
-    /// Reads `url`.
-    pub async fn fetch(client: &reqwest::Client, url: &str) -> Result<Self, CutoverError> {
+    /// Reads `url`, with `token` as a bearer token when given.
+    pub async fn fetch(
+        client: &reqwest::Client,
+        url: &str,
+        token: Option<&str>,
+    ) -> Result<Self, CutoverError> {
         let err = |message: String| CutoverError::Metrics {
             url: url.to_string(),
             message,
         };
-        let response = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let mut request = client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| err(e.to_string()))?;
         if !response.status().is_success() {
             return Err(err(format!("answered {}", response.status())));
         }
