@@ -180,6 +180,11 @@ pub enum MigrateAction {
     CreditsImport {
         /// The dump file (`wrangler d1 export voice-control-plane --remote --output dump.sql`).
         file: std::path::PathBuf,
+        /// Import into the deployed credits canister through ic-agent instead (`ICP_URL`,
+        /// `ICP_NETWORK`, `ICP_IDENTITY_PEM[_FILE]` of a controller, `ICP_CREDITS_CANISTER_ID`),
+        /// in batches, then read every account back; running it again resumes.
+        #[arg(long)]
+        canister: bool,
     },
     /// Load voice-control-plane's `rooms`, `room_participants` and `song_registry` from a
     /// `wrangler d1 export` SQL dump into voice-rooms' tables, all or nothing. Rooms still

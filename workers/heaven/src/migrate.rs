@@ -1,5 +1,6 @@
 //! `heaven migrate`: loading the original services' Cloudflare exports into our stores.
 
+pub mod credits_deployed;
 pub mod credits_import;
 pub mod identity_deployed;
 pub mod identity_dump;
@@ -192,8 +193,13 @@ pub(crate) fn print_summaries(
 }
 
 /// `heaven migrate credits-import <file>`: voice-control-plane's credit tables into the local
-/// credits canister (the stack must be stopped: the state file has one process at a time).
-pub async fn credits_import(config: &StackConfig, file: &Path) -> Result<(), HeavenError> {
+/// credits canister (the stack must be stopped: the state file has one process at a time), or
+/// with `canister` into the deployed one ([`credits_deployed`]).
+pub async fn credits_import(
+    config: &StackConfig,
+    file: &Path,
+    canister: bool,
+) -> Result<(), HeavenError> {
     let refused = |message: String| HeavenError::CreditsImport {
         file: file.display().to_string(),
         message,
@@ -203,6 +209,9 @@ pub async fn credits_import(config: &StackConfig, file: &Path) -> Result<(), Hea
         source,
     })?;
     let dump = credits_import::read(&text).await.map_err(refused)?;
+    if canister {
+        return credits_deployed::import(file, dump).await;
+    }
     let credits = crate::credits::start(&config.data_dir)?;
     let report = credits
         .import(dump.accounts, dump.events)

@@ -44,8 +44,8 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
             action: MigrateAction::IdentityImport { file, canister },
         } => identity_import(&config, &file, canister).await,
         Command::Migrate {
-            action: MigrateAction::CreditsImport { file },
-        } => credits_import(&config, &file).await,
+            action: MigrateAction::CreditsImport { file, canister },
+        } => credits_import(&config, &file, canister).await,
         Command::Migrate {
             action: MigrateAction::RoomsImport { file },
         } => rooms_import(&config, &file).await,
