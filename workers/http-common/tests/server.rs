@@ -21,6 +21,10 @@ struct Running {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// Requests that reached the `/slow` handler (so a test can stop the server while one is in
+/// flight, however slowly the machine gets there).
+static SLOW_ENTERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 async fn start(limits: ConnectionLimits, drain: Duration) -> Running {
     let router = ServiceEdge::new("test", CorsPolicy::voice_agent()).wrap(
         Router::new()
@@ -33,6 +37,7 @@ async fn start(limits: ConnectionLimits, drain: Duration) -> Running {
             .route(
                 "/slow",
                 get(|| async {
+                    SLOW_ENTERED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(400)).await;
                     "done"
                 }),
@@ -186,8 +191,17 @@ async fn forwarding_headers_count_only_from_trusted_proxies() {
 async fn shutdown_lets_in_flight_requests_finish() {
     let mut running = start(ConnectionLimits::default(), Duration::from_secs(5)).await;
     let url = format!("http://{}/slow", running.addr);
+    let entered = SLOW_ENTERED.load(std::sync::atomic::Ordering::SeqCst);
     let request = tokio::spawn(async move { reqwest::get(url).await.unwrap().text().await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stop only once the request is inside the handler: a fixed sleep raced the connect on a
+    // loaded machine (the listener closed first and the connect was reset).
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while SLOW_ENTERED.load(std::sync::atomic::Ordering::SeqCst) == entered {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the request reaches the handler");
     running.stop.take().unwrap().send(()).unwrap();
     assert_eq!(request.await.unwrap().unwrap(), "done");
     tokio::time::timeout(Duration::from_secs(5), &mut running.server)
