@@ -61,26 +61,7 @@ pub enum Command {
 pub enum CutoverAction {
     /// Read the service's /metrics twice, `--window` apart, and print go / no-go against its
     /// thresholds (5xx rate, p95, traffic, shadow agreement); exits 0 go, 1 no-go, 2 bad input.
-    Check {
-        /// The service: api, metadata-resolver, voice-agent or voice-rooms.
-        service: String,
-        /// The service's /metrics URL. With several replicas behind the front, name one
-        /// replica's address: two reads through the front can reach different processes.
-        #[arg(long)]
-        metrics: String,
-        /// The bearer token `/metrics` wants outside development (the service's `METRICS_TOKEN`).
-        #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
-        metrics_token: Option<String>,
-        /// Seconds between the two reads.
-        #[arg(long, default_value_t = 300)]
-        window: u64,
-        /// The thresholds file.
-        #[arg(long, default_value = "deploy/cutover/thresholds.json")]
-        thresholds: std::path::PathBuf,
-        /// A summary written by `heaven shadow replay --summary`.
-        #[arg(long)]
-        shadow_summary: Option<std::path::PathBuf>,
-    },
+    Check(crate::cutover::CheckArgs),
 }
 
 /// `heaven shadow ...` actions.
@@ -88,35 +69,7 @@ pub enum CutoverAction {
 pub enum ShadowAction {
     /// Replay a recorded request log against both base URLs and diff the answers; exits 1 when
     /// the agreement is below `--min-agreement`, 2 on bad input.
-    Replay {
-        /// The request log: JSON lines, or a HAR file.
-        #[arg(long)]
-        log: std::path::PathBuf,
-        /// The log's format (by default `.har` files are HAR, others JSON lines).
-        #[arg(long, value_enum)]
-        format: Option<crate::shadow::LogFormat>,
-        /// The live service's base URL (e.g. the Cloudflare worker).
-        #[arg(long)]
-        primary: String,
-        /// Our service's base URL.
-        #[arg(long)]
-        shadow: String,
-        /// Ignore rules (deploy/shadow/rules.json); built-in defaults when absent.
-        #[arg(long)]
-        rules: Option<std::path::PathBuf>,
-        /// How many disagreeing pairs to print.
-        #[arg(long, default_value_t = 10)]
-        first: usize,
-        /// Required agreement in percent of compared requests.
-        #[arg(long, default_value_t = 100.0)]
-        min_agreement: f64,
-        /// Requests in flight at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// Also write `{"agreement","compared","disagreeing"}` here (for `heaven cutover check`).
-        #[arg(long)]
-        summary: Option<std::path::PathBuf>,
-    },
+    Replay(crate::shadow::ReplayArgs),
 }
 
 /// `heaven credits ...` actions. Each prints the wallet's balance (or its events) as JSON.

@@ -15,21 +15,35 @@ use std::time::Duration;
 pub use snapshot::Snapshot;
 pub use thresholds::{Thresholds, ThresholdsFile};
 
-/// What `heaven cutover check` was asked.
-#[derive(Debug, Clone)]
+/// What `heaven cutover check` was asked (its command line).
+#[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
-    /// The service (a key of the thresholds file; also its `service` metric label).
+    /// The service: api, metadata-resolver, voice-agent or voice-rooms (a key of the thresholds
+    /// file; also its `service` metric label).
     pub service: String,
-    /// The service's `/metrics` URL.
+    /// The service's /metrics URL. With several replicas behind the front, name one replica's
+    /// address: two reads through the front can reach different processes.
+    #[arg(long)]
     pub metrics: String,
-    /// Sent as `Authorization: Bearer <token>` when set.
+    /// The bearer token `/metrics` wants outside development (the service's `METRICS_TOKEN`).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
-    /// Time between the two reads.
+    /// Seconds between the two reads.
+    #[arg(long = "window", default_value = "300", value_parser = parse_seconds)]
     pub window: Duration,
     /// The thresholds file.
+    #[arg(long, default_value = "deploy/cutover/thresholds.json")]
     pub thresholds: PathBuf,
-    /// A shadow summary (`{"agreement": percent, ...}`) to judge too.
+    /// A summary written by `heaven shadow replay --summary`.
+    #[arg(long)]
     pub shadow_summary: Option<PathBuf>,
+}
+
+/// `--window`: whole seconds.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| format!("{text:?} is not a number of seconds"))
 }
 
 /// Why the check could not judge.

@@ -21,26 +21,35 @@ pub use log::{LogFormat, RecordedRequest};
 pub use replay::{Report, replay};
 pub use rules::{RouteRule, Rules};
 
-/// What `heaven shadow replay` was asked to do.
-#[derive(Debug, Clone)]
+/// What `heaven shadow replay` was asked to do (its command line).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ReplayArgs {
-    /// The recorded requests.
+    /// The request log: JSON lines, or a HAR file.
+    #[arg(long)]
     pub log: PathBuf,
-    /// Their format (guessed from the extension when `None`: `.har` is HAR, else JSON lines).
+    /// The log's format (by default `.har` files are HAR, others JSON lines).
+    #[arg(long, value_enum)]
     pub format: Option<LogFormat>,
-    /// The live service's base URL.
+    /// The live service's base URL (e.g. the Cloudflare worker).
+    #[arg(long)]
     pub primary: String,
     /// Our service's base URL.
+    #[arg(long)]
     pub shadow: String,
-    /// The ignore rules; the built-in defaults when `None`.
+    /// Ignore rules (deploy/shadow/rules.json); built-in defaults when absent.
+    #[arg(long)]
     pub rules: Option<PathBuf>,
-    /// How many differing pairs to print.
+    /// How many disagreeing pairs to print.
+    #[arg(long, default_value_t = 10)]
     pub first: usize,
-    /// The agreement (percent of compared requests) below which the command fails.
+    /// Required agreement in percent of compared requests.
+    #[arg(long, default_value_t = 100.0)]
     pub min_agreement: f64,
     /// Requests in flight at once (each sent to both bases).
+    #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
-    /// Where to write the summary `heaven cutover check --shadow-summary` reads.
+    /// Also write `{"agreement","compared","disagreeing"}` here (for `heaven cutover check`).
+    #[arg(long)]
     pub summary: Option<PathBuf>,
 }
 

@@ -60,51 +60,15 @@ pub async fn run(cli: Cli) -> Result<(), HeavenError> {
 
 /// `heaven cutover ...`.
 async fn cutover(action: CutoverAction) -> Result<(), HeavenError> {
-    let CutoverAction::Check {
-        service,
-        metrics,
-        metrics_token,
-        window,
-        thresholds,
-        shadow_summary,
-    } = action;
-    crate::cutover::run_check(&crate::cutover::CheckArgs {
-        service,
-        metrics,
-        metrics_token,
-        window: std::time::Duration::from_secs(window),
-        thresholds,
-        shadow_summary,
-    })
-    .await?;
+    let CutoverAction::Check(args) = action;
+    crate::cutover::run_check(&args).await?;
     Ok(())
 }
 
 /// `heaven shadow ...`.
 async fn shadow(action: ShadowAction) -> Result<(), HeavenError> {
-    let ShadowAction::Replay {
-        log,
-        format,
-        primary,
-        shadow,
-        rules,
-        first,
-        min_agreement,
-        concurrency,
-        summary,
-    } = action;
-    crate::shadow::run_replay(&crate::shadow::ReplayArgs {
-        log,
-        format,
-        primary,
-        shadow,
-        rules,
-        first,
-        min_agreement,
-        concurrency,
-        summary,
-    })
-    .await?;
+    let ShadowAction::Replay(args) = action;
+    crate::shadow::run_replay(&args).await?;
     Ok(())
 }
 
