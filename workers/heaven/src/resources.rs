@@ -420,28 +420,36 @@ fn media_state(
         IdentityBackend::Deployed(client) => client.clone(),
     };
     let photos = photo_service(config, state.clone(), blobs.clone())?;
-    Ok(media::MediaState::with_photos(
-        media_config,
-        media::MediaResources {
-            state,
-            blobs,
-            identity,
-            clock: media::Clock::system(),
-        },
-        photos,
-    ))
+    let resources = media::MediaResources {
+        state,
+        blobs,
+        identity,
+        clock: media::Clock::system(),
+    };
+    Ok(match photos {
+        Some(photos) => media::MediaState::with_photos(media_config, resources, photos),
+        None => {
+            tracing::warn!("WATERMARK_SECRET is not set: /api/photos answers 501");
+            media::MediaState::new(media_config, resources)
+        }
+    })
 }
 
 /// The photo pipeline (`/api/photos`): its variables, the hot object store
 /// (`PHOTOS_HOT_STORE_URL`, else `<data dir>/photos-hot` on local disk) and the `image`-crate
-/// transformer (`PHOTOS_MAX_PIXELS`, 50 megapixels).
+/// transformer (`PHOTOS_MAX_PIXELS`, 50 megapixels). `None` in production without
+/// `WATERMARK_SECRET`.
 fn photo_service(
     config: &StackConfig,
     state: Arc<dyn StateStore>,
     blobs: Arc<dyn ContentAddressedBlobStore>,
-) -> Result<media::photos::PhotoService, HeavenError> {
+) -> Result<Option<media::photos::PhotoService>, HeavenError> {
     let env = EnvSource::Process;
-    let photos_config = media::photos::PhotosConfig::from_env(&env, !config.deployment.production)?;
+    let Some(photos_config) =
+        media::photos::PhotosConfig::from_env(&env, !config.deployment.production)?
+    else {
+        return Ok(None);
+    };
     let hot_url = match env.optional("PHOTOS_HOT_STORE_URL") {
         Some(url) => url,
         None => {
@@ -461,6 +469,7 @@ fn photo_service(
         blobs,
         media::Clock::system(),
     )
+    .map(Some)
     .map_err(|e| {
         store(
             "photo watermark font",

@@ -48,17 +48,16 @@ impl std::fmt::Debug for PhotosConfig {
 }
 
 impl PhotosConfig {
-    /// Reads the variables; `development` is the stack's `HEAVEN_ENV`.
-    pub fn from_env(env: &EnvSource, development: bool) -> Result<Self, ConfigError> {
+    /// Reads the variables; `development` is the stack's `HEAVEN_ENV`. `Ok(None)` outside
+    /// development without `WATERMARK_SECRET`: the photo routes are then not served (501),
+    /// rather than fingerprinting viewers with a known key.
+    pub fn from_env(env: &EnvSource, development: bool) -> Result<Option<Self>, ConfigError> {
         let watermark_secret = match env.optional("WATERMARK_SECRET") {
             Some(secret) => secret,
             None if development => DEV_WATERMARK_SECRET.to_owned(),
-            None => env.required(
-                "WATERMARK_SECRET",
-                "for the photo pipeline's fingerprints outside development",
-            )?,
+            None => return Ok(None),
         };
-        Ok(Self {
+        Ok(Some(Self {
             fal_key: env.optional("FAL_KEY"),
             fal_queue_url: env
                 .optional("FAL_QUEUE_URL")
@@ -74,7 +73,7 @@ impl PhotosConfig {
             fal_poll_every: Duration::from_millis(env.positive_or("FAL_POLL_MS", 2000)?),
             fal_timeout: Duration::from_secs(env.positive_or("FAL_TIMEOUT_SECS", 600)?),
             lease: Duration::from_secs(env.positive_or("PHOTO_JOB_LEASE_SECS", 120)?),
-        })
+        }))
     }
 
     /// A development configuration for tests: fal at `fal_queue_url` with key `test-key`.
@@ -90,5 +89,34 @@ impl PhotosConfig {
             fal_timeout: Duration::from_secs(30),
             lease: Duration::from_secs(120),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_without_a_watermark_secret_serves_no_photos() {
+        let none = EnvSource::from_pairs([]);
+        assert!(PhotosConfig::from_env(&none, false).unwrap().is_none());
+        let dev = PhotosConfig::from_env(&none, true).unwrap().unwrap();
+        assert_eq!(dev.watermark_secret, DEV_WATERMARK_SECRET);
+        assert!(dev.fal_key.is_none());
+        let set = EnvSource::from_pairs([
+            ("WATERMARK_SECRET", "w"),
+            ("FAL_KEY", "k"),
+            ("FAL_QUEUE_URL", "http://fal.test/"),
+            ("FAL_POLL_MS", "0"),
+        ]);
+        assert!(PhotosConfig::from_env(&set, false).is_err());
+        let set = EnvSource::from_pairs([
+            ("WATERMARK_SECRET", "w"),
+            ("FAL_KEY", "k"),
+            ("FAL_QUEUE_URL", "http://fal.test/"),
+        ]);
+        let config = PhotosConfig::from_env(&set, false).unwrap().unwrap();
+        assert_eq!(config.fal_queue_url, "http://fal.test");
+        assert!(!config.development);
     }
 }
