@@ -450,15 +450,63 @@ fn media_state(
         ),
         IdentityBackend::Deployed(client) => client.clone(),
     };
-    Ok(media::MediaState::new(
-        media_config,
-        media::MediaResources {
-            state,
-            blobs,
-            identity,
-            clock: media::Clock::system(),
-        },
-    ))
+    let photos = photo_service(config, state.clone(), blobs.clone())?;
+    let resources = media::MediaResources {
+        state,
+        blobs,
+        identity,
+        clock: media::Clock::system(),
+    };
+    Ok(match photos {
+        Some(photos) => media::MediaState::with_photos(media_config, resources, photos),
+        None => {
+            tracing::warn!("WATERMARK_SECRET is not set: /api/photos answers 501");
+            media::MediaState::new(media_config, resources)
+        }
+    })
+}
+
+/// The photo pipeline (`/api/photos`): its variables, the hot object store
+/// (`PHOTOS_HOT_STORE_URL`, else `<data dir>/photos-hot` on local disk) and the `image`-crate
+/// transformer (`PHOTOS_MAX_PIXELS`, 50 megapixels). `None` in production without
+/// `WATERMARK_SECRET`.
+fn photo_service(
+    config: &StackConfig,
+    state: Arc<dyn StateStore>,
+    blobs: Arc<dyn ContentAddressedBlobStore>,
+) -> Result<Option<media::photos::PhotoService>, HeavenError> {
+    let env = EnvSource::Process;
+    let Some(photos_config) =
+        media::photos::PhotosConfig::from_env(&env, !config.deployment.production)?
+    else {
+        return Ok(None);
+    };
+    let hot_url = match env.optional("PHOTOS_HOT_STORE_URL") {
+        Some(url) => url,
+        None => {
+            let dir = config.data_dir.join("photos-hot");
+            format!("file://{}", dir.display())
+        }
+    };
+    let store = |what, source| HeavenError::Store { what, source };
+    let hot = blob_store::HotStore::open(&hot_url).map_err(|e| store("photo hot store", e))?;
+    let max_pixels = env.positive_or("PHOTOS_MAX_PIXELS", portability::DEFAULT_MAX_PIXELS)?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let images = Arc::new(portability::RasterImageTransformer::new(max_pixels, cores));
+    media::photos::PhotoService::new(
+        photos_config,
+        media::photos::PhotoResources { hot, images },
+        state,
+        blobs,
+        media::Clock::system(),
+    )
+    .map(Some)
+    .map_err(|e| {
+        store(
+            "photo watermark font",
+            portability::PortabilityError::InvalidInput(e.to_string()),
+        )
+    })
 }
 
 /// The free rooms of voice-rooms: tables at `ROOMS_DB`, else in the state store's database

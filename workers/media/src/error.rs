@@ -143,7 +143,7 @@ impl MediaError {
 
     /// The `error` text.
     pub fn message(&self) -> &str {
-        match self.body.0.first() {
+        match self.body.0.iter().find(|(key, _)| *key == "error") {
             Some((_, FieldValue::Json(Value::String(s)))) => s,
             _ => "",
         }

@@ -10,6 +10,9 @@
 //! - Bytes go only through the stack's [`portability::ContentAddressedBlobStore`] (stage = put,
 //!   anchor = anchor); request bodies are streamed to a spool file with their limit enforced
 //!   while reading ([`upload`]).
+//! - The photo pipeline (`/api/photos`, §5): [`photos`] and `routes::photos`, over the
+//!   [`portability::ImageTransformer`], the hot object store and the blob store; its jobs are
+//!   resumed by the `media/photo-sweep` job.
 //! - Who may publish: the identity canister's `identity_of` through
 //!   [`canister_bridge::IdentityClient`], and the upload bans in the store ([`access`]).
 
@@ -21,6 +24,7 @@ pub mod config;
 pub mod d1_import;
 pub mod error;
 pub mod jobs;
+pub mod photos;
 pub mod routes;
 pub mod state;
 pub mod upload;
@@ -34,7 +38,8 @@ use std::time::Duration;
 
 use portability::{Job, Schedule};
 
-/// The media routes (`/api/music/*`, `/api/load/*`, `/api/arweave/*`) over `state`.
+/// The media routes (`/api/music/*`, `/api/load/*`, `/api/arweave/*`, `/api/photos/*`) over
+/// `state`.
 pub fn router(state: MediaState) -> axum::Router {
     routes::router(state)
 }
@@ -48,6 +53,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// [`MediaConfig::sweep_every`].
 pub fn scheduled_jobs(state: MediaState) -> Vec<(&'static str, Schedule, Job)> {
     let every = state.config().sweep_every;
+    let state_photos = state.photos().cloned();
     let sweep = portability::job(move || {
         let state = state.clone();
         async move {
@@ -64,5 +70,21 @@ pub fn scheduled_jobs(state: MediaState) -> Vec<(&'static str, Schedule, Job)> {
             Ok(())
         }
     });
-    vec![("media/lease-sweep", Schedule::Every(every), sweep)]
+    let mut jobs = vec![("media/lease-sweep", Schedule::Every(every), sweep)];
+    if let Some(service) = state_photos {
+        let photo_sweep = portability::job(move || {
+            let service = service.clone();
+            async move {
+                let started = photos::pipeline::sweep(&service)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if started > 0 {
+                    tracing::info!(started, "photo pipeline jobs resumed");
+                }
+                Ok(())
+            }
+        });
+        jobs.push(("media/photo-sweep", Schedule::Every(every), photo_sweep));
+    }
+    jobs
 }

@@ -9,6 +9,7 @@ use crate::bans::BanStore;
 use crate::config::MediaConfig;
 use crate::jobs::idempotency::Idempotency;
 use crate::jobs::store::JobStore;
+use crate::photos::PhotoService;
 use portability::Clock;
 
 /// The shared resources the media worker is built on.
@@ -31,6 +32,7 @@ struct Inner {
     idempotency: Idempotency,
     bans: BanStore,
     http: reqwest::Client,
+    photos: Option<PhotoService>,
 }
 
 /// The handlers' state; cheap to clone.
@@ -48,6 +50,19 @@ impl std::fmt::Debug for MediaState {
 impl MediaState {
     /// The state over `resources`, configured by `config`.
     pub fn new(config: MediaConfig, resources: MediaResources) -> Self {
+        Self::build(config, resources, None)
+    }
+
+    /// The state with the photo pipeline (`/api/photos/*`; without it those routes answer 501).
+    pub fn with_photos(
+        config: MediaConfig,
+        resources: MediaResources,
+        photos: PhotoService,
+    ) -> Self {
+        Self::build(config, resources, Some(photos))
+    }
+
+    fn build(config: MediaConfig, resources: MediaResources, photos: Option<PhotoService>) -> Self {
         let jobs = JobStore::new(resources.state.clone());
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -61,6 +76,7 @@ impl MediaState {
             config,
             resources,
             http,
+            photos,
         }))
     }
 
@@ -107,6 +123,11 @@ impl MediaState {
     /// Lease length in seconds.
     pub fn lease_secs(&self) -> i64 {
         self.0.config.lease.as_secs().max(1) as i64
+    }
+
+    /// The photo pipeline, when configured.
+    pub fn photos(&self) -> Option<&PhotoService> {
+        self.0.photos.as_ref()
     }
 
     /// The HTTP client of the Load health probe.

@@ -14,7 +14,8 @@
 //!   Arweave, failover) are in the `blob_store` crate (workers/blob-store).
 //! - [`SessionCoordinator`]: one writer per live room; adapters [`ActorCoordinator`] (one
 //!   process) and [`LeasedCoordinator`] (replicas sharing a store, rooms leased to one each).
-//! - [`ImageTransformer`]: contract only for now; its adapter comes with the worker that needs it.
+//! - [`ImageTransformer`]: decode, trim, fit, draw overlays, encode; adapter
+//!   `RasterImageTransformer` on the `image` crate (feature `image-transformer`).
 //!
 //! [`Clock`] is the workers' time in seconds (settable in tests).
 //!
@@ -35,11 +36,17 @@ pub mod state;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
+pub use crate::image::{
+    EncodedImage, Fit, ImageFormat, ImageInfo, ImageTransformer, Overlay, RgbaLayer,
+    TransformRequest, Trim,
+};
 pub use adapters::{
     ActorCoordinator, Applied, LeasedCoordinator, PeerError, PeerTransport, PostgresStateStore,
     RedisCacheStore, ReplicaConfig, ReplicaRecord, RoomLease, RoomLogic, SqliteCacheStore,
     SqliteStateStore, TokioScheduler,
 };
+#[cfg(feature = "image-transformer")]
+pub use adapters::{DEFAULT_MAX_PIXELS, RasterImageTransformer};
 pub use blob::{
     Anchor, BlobHead, BlobStream, BlobTag, ContentAddressedBlobStore, FILE_NAME_TAG,
     LOAD_UPLOAD_FAILED, LOAD_UPLOAD_MISSING_ID, StoredBlob,
@@ -47,7 +54,6 @@ pub use blob::{
 pub use cache::{CacheEntry, CacheStore};
 pub use clock::Clock;
 pub use error::{PortabilityError, Result};
-pub use image::{EncodedImage, Fit, ImageFormat, ImageTransformer, TransformRequest};
 pub use open::{REDIS_CACHE_PREFIX, open_cache_store, open_state_store};
 pub use rate_limit::{Admission, RateLimit};
 pub use scheduler::{Job, LastRun, Schedule, Scheduler, job, last_run_key};

@@ -4,7 +4,7 @@
 //! `/api/wallet`, `/api/self`, `/api/likes`, `/api/candidates`) are answered by the identity
 //! canister ([`identity`]): running natively in this process (the local stack), or the deployed
 //! canister's `edge_request` through ic-agent when `ICP_IDENTITY_CANISTER_ID` is set.
-//! `/api/music`, `/api/load` and `/api/arweave` are the media worker's router
+//! `/api/music`, `/api/load`, `/api/arweave` and `/api/photos` are the media worker's router
 //! (`media::router`). The credits canister's outcall `POST /internal/anchor` (ADR 0025) is
 //! served on the same origin by `blob_store::anchor_service`. The other groups the original
 //! mounts exist so that clients get an honest 501 (not a misleading 404) until their issue
@@ -36,7 +36,7 @@ pub const IDENTITY_GROUPS: [&str; 6] = [
 pub const PENDING_GROUPS: [&str; 2] = ["/api/scrobble", "/api/study-sets"];
 
 /// Route groups the media worker answers (`media`: routes it does not have are 404).
-pub const MEDIA_GROUPS: [&str; 3] = ["/api/music", "/api/load", "/api/arweave"];
+pub const MEDIA_GROUPS: [&str; 4] = ["/api/music", "/api/load", "/api/arweave", "/api/photos"];
 
 /// The api-core routes (without the shared edge): the identity groups, the media worker's
 /// `media`, and the credits canister's `POST /internal/anchor` outcall (`anchor`: `None`

@@ -1,5 +1,5 @@
 //! The routes, one file per action, in the order of the contract's tables
-//! (contracts/api-core.md §1.9–§1.11). Paths, form fields, JSON members, statuses and error
+//! (contracts/api-core.md §1.9–§1.11, §5.2). Paths, form fields, JSON members, statuses and error
 //! texts are the original's.
 
 pub mod anchor;
@@ -11,6 +11,7 @@ pub mod load_health;
 pub mod load_upload;
 pub mod metadata;
 pub mod music_health;
+pub mod photos;
 pub mod preflight;
 pub mod publish_start;
 pub mod register;
@@ -60,5 +61,6 @@ pub fn router(state: MediaState) -> Router {
         .route("/api/load/upload", post(load_upload::handle))
         .route("/api/load/health", get(load_health::handle))
         .route("/api/arweave/cover", post(arweave_cover::handle))
+        .merge(photos::router())
         .with_state(state)
 }

@@ -6,6 +6,7 @@
 //! | [`CacheStore`](crate::CacheStore) | [`SqliteCacheStore`], [`RedisCacheStore`] |
 //! | [`Scheduler`](crate::Scheduler) | [`TokioScheduler`] |
 //! | [`SessionCoordinator`](crate::SessionCoordinator) | [`ActorCoordinator`] (one tokio task per room, over a [`StateStore`](crate::StateStore)) |
+//! | [`ImageTransformer`](crate::ImageTransformer) | `RasterImageTransformer` (feature `image-transformer`) |
 //!
 //! Pick one from a URL with [`open_state_store`](crate::open_state_store) and
 //! [`open_cache_store`](crate::open_cache_store).
@@ -13,6 +14,8 @@
 mod actor_coordinator;
 mod leased_coordinator;
 mod postgres_state;
+#[cfg(feature = "image-transformer")]
+mod raster_image;
 mod redis_cache;
 mod sql_state;
 mod sqlite_cache;
@@ -25,6 +28,8 @@ pub use leased_coordinator::{
     LeasedCoordinator, PeerError, PeerTransport, ReplicaConfig, ReplicaRecord, RoomLease,
 };
 pub use postgres_state::PostgresStateStore;
+#[cfg(feature = "image-transformer")]
+pub use raster_image::{DEFAULT_MAX_PIXELS, RasterImageTransformer};
 pub use redis_cache::RedisCacheStore;
 pub use sqlite_cache::SqliteCacheStore;
 pub use sqlite_state::SqliteStateStore;
