@@ -1,6 +1,6 @@
 //! The publish flows over real HTTP: Android's (start with `X-User-Pkp` → artifacts/stage →
-//! preflight → finalize, which answers 501 until the canister signer lands), the Story path's
-//! anchor and metadata steps (idempotent retries), and the job JSON of §1.11.
+//! preflight → finalize, here without a publishing signer; with one: tests/publishing.rs),
+//! the Story path's anchor and metadata steps (idempotent retries), and the job JSON of §1.11.
 
 mod common;
 

@@ -133,10 +133,18 @@ async fn a_batch_is_uploaded_byte_exact_and_its_events_inserted_once() {
             .is_some()
     );
 
-    // The same scrobbles again: a second batch row, no second event (insert-or-ignore).
+    // The same scrobbles again: the same bytes (one blob), a second batch row.
     let (status, again) = submit(&media, ALICE, two_tracks()).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["cid"], cid.as_str(), "identical bytes, one blob");
+    // A later batch repeating the first scrobble: another document, but the repeated
+    // event is not inserted again (it keeps the batch that first recorded it).
+    let mut overlapping = two_tracks();
+    overlapping["tracks"][1] =
+        json!({"artist": "New", "title": "Third", "playedAt": 1_700_000_200});
+    let (status, third) = submit(&media, ALICE, overlapping).await;
+    assert_eq!(status, 200, "{third}");
+    assert_ne!(third["cid"], cid.as_str());
     let kept = media
         .state
         .scrobbles()
@@ -145,14 +153,18 @@ async fn a_batch_is_uploaded_byte_exact_and_its_events_inserted_once() {
         .unwrap()
         .unwrap();
     assert_eq!(kept, stored);
+    let new = event("1700000200", &key("trackkey-v1|third|new|"), "");
+    let new = media.state.scrobbles().event(&new).await.unwrap().unwrap();
+    assert_eq!(new.batch_cid, third["cid"].as_str().unwrap());
     let (status, listed) = batches(&media, ALICE).await;
     assert_eq!(status, 200);
-    assert_eq!(listed["batches"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["batches"].as_array().unwrap().len(), 3);
     assert_eq!(
-        listed["batches"][0],
+        listed["batches"][2],
         json!({"cid": cid, "count": 2, "startTs": 1_700_000_000i64, "endTs": 1_700_000_100i64,
-               "createdAt": listed["batches"][0]["createdAt"]})
+               "createdAt": listed["batches"][2]["createdAt"]})
     );
+    assert_eq!(listed["batches"][0]["cid"], third["cid"], "newest first");
     assert!(listed["batches"][0]["createdAt"].as_i64().unwrap() > 1_700_000_000);
     // Scoped to the caller.
     assert_eq!(batches(&media, BOB).await, (200, json!({"batches": []})));

@@ -1,7 +1,7 @@
 //! Scrobble batches and track events in the `StateStore` (the original's `scrobble_batches`
 //! and `scrobble_track_events`):
-//! - `media/scrobble/batches/<user>/<inverted created_at, 12 digits>-<random>`: one record per
-//!   uploaded batch; the inverted timestamp makes a prefix listing newest first, so
+//! - `media/scrobble/batches/<user>/<inverted created_at>-<inverted nanos>-<random>`: one
+//!   record per uploaded batch; the inverted times make a prefix listing newest first, so
 //!   `/batches` reads at most one page. Like the original's table, a retried upload adds a row.
 //! - `media/scrobble/events/<id>`: one record per track event, created only if absent (the
 //!   original's `INSERT OR IGNORE`; the id already names user, time, track and source).
@@ -84,11 +84,16 @@ impl ScrobbleStore {
 
     /// Records a batch; returns its key (for [`Self::set_attestation`]).
     pub async fn add_batch(&self, batch: &BatchRecord) -> MediaResult<String> {
+        // Within one second, newer rows sort first too (inverted wall-clock nanoseconds).
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         let key = format!(
-            "{}{:012}-{}",
+            "{}{:012}-{:016x}-{}",
             batches_prefix(&batch.user_address),
             (INVERT - batch.created_at).max(0),
-            hex::encode(rand::random::<[u8; 8]>())
+            u64::MAX - nanos,
+            hex::encode(rand::random::<[u8; 4]>())
         );
         self.store.insert_json(&key, batch).await?;
         Ok(key)
