@@ -31,11 +31,12 @@ pub use crate::sol_types::ScrobbleV4::{
 pub use crate::sol_types::SessionEscrowV1::{
     Booking, Slot, attestCall, getBookingCall, getSlotCall,
 };
+pub use crate::sol_types::StudySetRegistryV1::{getStudySetCall, getStudySetReturn};
 pub use crate::sol_types::VerificationMirror::verifiedAtCall;
 pub use crate::sol_types::{
     ContentRegistry, DatingProfileV3, Eas, Eip3009Token, MultiTldSubnameRegistrarV3,
     NameRegistryV2, PremiumNameStoreV2, RegistryV1, ScrobbleV4, SessionEscrowV1,
-    VerificationMirror,
+    StudySetRegistryV1, VerificationMirror,
 };
 pub use crate::sol_types::{
     IPMetadata, LicenseTermsData, LicensingConfig, MakeDerivative, PILTerms,

@@ -188,6 +188,12 @@ alloy_sol_types::sol! {
         function registerContentFor(address contentOwner, bytes32 trackId, address datasetOwner, bytes pieceCid, uint8 algo) external returns (bytes32 contentId);
     }
 
+    /// Calls of the StudySetRegistryV1 contract (Tempo) read by `/api/study-sets`.
+    interface StudySetRegistryV1 {
+        /// The study set of a track in a language and version (`exists` false when none).
+        function getStudySet(bytes32 trackId, string lang, uint8 version) external view returns (string studySetRef, bytes32 studySetHash, address submitter, uint64 createdAt, bool exists);
+    }
+
     /// Calls of the Ethereum Attestation Service (the OP Stack predeploy on Base).
     interface Eas {
         /// The attestation itself.

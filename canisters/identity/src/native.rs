@@ -25,7 +25,7 @@ pub use settings::{NativeSettings, RouteSecrets};
 use crate::api::{ApiError, ApiRequest, ApiResponse, Now};
 use crate::endpoints::publishing::{
     AttestScrobbleBatchReply, AttestScrobbleBatchRequest, FinalizeTrackReply, FinalizeTrackRequest,
-    PublishError, RegisterStoryIpReply, RegisterStoryIpRequest,
+    PublishError, PublisherAddresses, RegisterStoryIpReply, RegisterStoryIpRequest,
 };
 use crate::lifecycle::{self, InitArg};
 use crate::names::policy;
@@ -123,6 +123,8 @@ enum NativeCall {
     AttestScrobbleBatch(AttestScrobbleBatchRequest),
     /// `register_story_ip`.
     RegisterStoryIp(RegisterStoryIpRequest),
+    /// `publisher_addresses`.
+    PublisherAddresses,
 }
 
 /// The answer to a [`NativeCall`].
@@ -135,6 +137,8 @@ enum NativeReply {
     AttestScrobbleBatch(Result<AttestScrobbleBatchReply, PublishError>),
     /// `register_story_ip`'s.
     RegisterStoryIp(Result<RegisterStoryIpReply, PublishError>),
+    /// `publisher_addresses`'.
+    PublisherAddresses(Result<PublisherAddresses, String>),
     /// The message panicked (its writes undone).
     Trapped,
 }
@@ -150,7 +154,8 @@ impl NativeCanister for IdentityCanister {
             }
             NativeCall::FinalizeTrack(_)
             | NativeCall::AttestScrobbleBatch(_)
-            | NativeCall::RegisterStoryIp(_) => None,
+            | NativeCall::RegisterStoryIp(_)
+            | NativeCall::PublisherAddresses => None,
         }
     }
 
@@ -174,6 +179,9 @@ impl NativeCanister for IdentityCanister {
                 NativeCall::RegisterStoryIp(request) => NativeReply::RegisterStoryIp(
                     publishing::register_story_ip(&worker, request, now).await,
                 ),
+                NativeCall::PublisherAddresses => {
+                    NativeReply::PublisherAddresses(publishing::publisher_addresses(&worker).await)
+                }
             }
         }
     }
@@ -190,6 +198,7 @@ impl NativeCanister for IdentityCanister {
             NativeCall::RegisterStoryIp(request) => {
                 format!("register_story_ip {}", request.request_id)
             }
+            NativeCall::PublisherAddresses => "publisher_addresses".to_owned(),
         }
     }
 
@@ -301,6 +310,18 @@ impl NativeIdentity {
             .await?
         {
             NativeReply::RegisterStoryIp(reply) => Ok(reply),
+            NativeReply::Trapped => Err(NativeIdentityError::Panicked),
+            _ => Err(NativeIdentityError::Stopped),
+        }
+    }
+
+    /// `publisher_addresses`: the publishing roles' addresses (for funding them and, in
+    /// tests, authorising them on a fake chain).
+    pub async fn publisher_addresses(
+        &self,
+    ) -> Result<Result<PublisherAddresses, String>, NativeIdentityError> {
+        match self.thread.call(NativeCall::PublisherAddresses).await? {
+            NativeReply::PublisherAddresses(reply) => Ok(reply),
             NativeReply::Trapped => Err(NativeIdentityError::Panicked),
             _ => Err(NativeIdentityError::Stopped),
         }

@@ -243,6 +243,7 @@ pub async fn open_resources(
             &EnvSource::Process,
         )?)),
     };
+    let publishing = publishing_client(identity.as_ref(), agent.as_ref(), deployed_identity);
     let media = match &identity {
         Some(identity) => Some(media_state(
             config,
@@ -250,6 +251,12 @@ pub async fn open_resources(
             state.clone(),
             blobs.clone(),
             identity,
+            publishing.clone(),
+            Arc::new(media::scrobble::resolve::Lookups::from_env(
+                &EnvSource::Process,
+                &metadata_resolver,
+                cache.clone(),
+            )),
         )?),
         None => None,
     };
@@ -270,7 +277,6 @@ pub async fn open_resources(
         }
         (false, _, _) => (None, None),
     };
-    let publishing = publishing_client(identity.as_ref(), agent.as_ref(), deployed_identity);
     // The credits canister is started exactly when voice-rooms is served.
     let songs = if canisters.credits {
         Some(voice_rooms::songs::SongRegistry::open(&config.state_store_url()).await?)
@@ -424,14 +430,17 @@ fn refuse_mock_payments(
 }
 
 /// The media worker's state: its variables, the stack's state and blob stores, the native
-/// identity canister the api service uses (in-process or deployed), and a private spool
-/// directory `<data dir>/media-spool`.
+/// identity canister the api service uses (in-process or deployed) with its publishing
+/// signer, scrobble lookups (MusicBrainz on the resolver's shared limiter slot in the cache
+/// store), and a private spool directory `<data dir>/media-spool`.
 fn media_state(
     config: &StackConfig,
     blob_dir: &Path,
     state: Arc<dyn StateStore>,
     blobs: Arc<dyn ContentAddressedBlobStore>,
     identity: &IdentityBackend,
+    publishing: Option<Arc<dyn canister_bridge::PublishingClient>>,
+    scrobble_lookups: Arc<media::scrobble::resolve::Lookups>,
 ) -> Result<media::MediaState, HeavenError> {
     let blob_config =
         blob_store::BlobStoreConfig::from_env(blob_dir).map_err(|source| HeavenError::Store {
@@ -455,6 +464,8 @@ fn media_state(
         state,
         blobs,
         identity,
+        publishing,
+        scrobble_lookups: Some(scrobble_lookups),
         clock: media::Clock::system(),
     };
     Ok(match photos {

@@ -96,6 +96,8 @@ async fn main() {
             state,
             blobs,
             identity: Arc::new(Everyone),
+            publishing: None,
+            scrobble_lookups: None,
             clock: Clock::system(),
         },
     );

@@ -13,6 +13,27 @@ pub const DEFAULT_LEASE_SECS: u64 = 120;
 /// Default period of the expired-lease sweep (`MUSIC_LEASE_SWEEP_SECS`).
 pub const DEFAULT_SWEEP_SECS: u64 = 30;
 
+/// Tempo's JSON-RPC endpoint (`TEMPO_RPC_URL`'s default).
+pub const DEFAULT_TEMPO_RPC_URL: &str = "https://rpc.moderato.tempo.xyz";
+
+/// Where `GET /api/study-sets/:trackId` reads and fetches.
+#[derive(Debug, Clone)]
+pub struct StudySetsConfig {
+    /// `TEMPO_STUDY_SET_REGISTRY` as set (checked per request, as the original: missing or
+    /// not an address answers its 500).
+    pub registry: Option<String>,
+    /// `TEMPO_RPC_URL`.
+    pub tempo_rpc_url: String,
+    /// The Arweave gateway tried first for `ar://` refs (`ARWEAVE_GATEWAY_URL`).
+    pub arweave_url: String,
+    /// The Load gateway (`LOAD_GATEWAY_URL`): `<gateway>/resolve/<id>`.
+    pub load_gateway_url: String,
+}
+
+/// Story's PIL license template (`STORY_PIL_LICENSE_TEMPLATE`'s default): the template a
+/// derivative registration names when the request does not.
+pub const DEFAULT_STORY_PIL_LICENSE_TEMPLATE: &str = "0x2E896b0b2Fdb7457499B56AAaA4AE55BCB4Cd316";
+
 /// Everything the routes read from the environment.
 #[derive(Debug, Clone)]
 pub struct MediaConfig {
@@ -30,6 +51,14 @@ pub struct MediaConfig {
     pub sweep_every: Duration,
     /// Where request bodies are spooled while they are read (`<data dir>/media-spool`).
     pub spool_dir: PathBuf,
+    /// `STORY_PIL_LICENSE_TEMPLATE`: the license template of derivative registrations whose
+    /// request names none.
+    pub story_license_template: String,
+    /// Study-set reads.
+    pub study_sets: StudySetsConfig,
+    /// `ENVIRONMENT == "development"`: the scrobble routes take `X-User-Address` or an
+    /// unverified token; elsewhere they answer the original's 501 (ADR 0030).
+    pub development: bool,
 }
 
 impl MediaConfig {
@@ -53,11 +82,27 @@ impl MediaConfig {
                 env.positive_or("MUSIC_LEASE_SWEEP_SECS", DEFAULT_SWEEP_SECS)?,
             ),
             spool_dir,
+            story_license_template: env
+                .optional("STORY_PIL_LICENSE_TEMPLATE")
+                .unwrap_or_else(|| DEFAULT_STORY_PIL_LICENSE_TEMPLATE.to_owned()),
+            development: env.optional("ENVIRONMENT").as_deref() == Some("development"),
+            study_sets: StudySetsConfig {
+                registry: env
+                    .optional("TEMPO_STUDY_SET_REGISTRY")
+                    .map(|r| r.trim().to_owned()),
+                tempo_rpc_url: env
+                    .optional("TEMPO_RPC_URL")
+                    .unwrap_or_else(|| DEFAULT_TEMPO_RPC_URL.to_owned())
+                    .trim()
+                    .to_owned(),
+                arweave_url: blobs.arweave_url.trim_end_matches('/').to_owned(),
+                load_gateway_url: blobs.load.gateway_url.trim_end_matches('/').to_owned(),
+            },
         })
     }
 
     /// A configuration for tests: uploads configured, the given agent URL and spool dir, the
-    /// default lease and sweep period.
+    /// default lease and sweep period, development mode (scrobblers by header).
     pub fn for_tests(load_agent_url: &str, spool_dir: PathBuf) -> Self {
         Self {
             uploads_configured: true,
@@ -65,6 +110,14 @@ impl MediaConfig {
             lease: Duration::from_secs(DEFAULT_LEASE_SECS),
             sweep_every: Duration::from_secs(DEFAULT_SWEEP_SECS),
             spool_dir,
+            story_license_template: DEFAULT_STORY_PIL_LICENSE_TEMPLATE.to_owned(),
+            development: true,
+            study_sets: StudySetsConfig {
+                registry: None,
+                tempo_rpc_url: DEFAULT_TEMPO_RPC_URL.to_owned(),
+                arweave_url: load_agent_url.trim_end_matches('/').to_owned(),
+                load_gateway_url: load_agent_url.trim_end_matches('/').to_owned(),
+            },
         }
     }
 }

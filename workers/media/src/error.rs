@@ -22,6 +22,8 @@ pub enum FieldValue {
     Json(Value),
     /// A job's view, serialized in its field order.
     Job(Box<JobView>),
+    /// A document passed through with its members in their order.
+    Ordered(http_common::OrderedJson),
 }
 
 impl Serialize for FieldValue {
@@ -29,6 +31,7 @@ impl Serialize for FieldValue {
         match self {
             Self::Json(v) => v.serialize(serializer),
             Self::Job(j) => j.serialize(serializer),
+            Self::Ordered(o) => o.serialize(serializer),
         }
     }
 }
@@ -47,6 +50,12 @@ impl Fields {
     /// Appends `job`'s view.
     pub fn with_job(mut self, key: &'static str, job: &MusicJob) -> Self {
         self.0.push((key, FieldValue::Job(Box::new(job.view()))));
+        self
+    }
+
+    /// Appends a document keeping its member order.
+    pub fn with_ordered(mut self, key: &'static str, value: http_common::OrderedJson) -> Self {
+        self.0.push((key, FieldValue::Ordered(value)));
         self
     }
 }
@@ -83,6 +92,15 @@ impl MediaError {
         Self {
             status,
             body: Fields::default().with("error", message.into()),
+            retry_after: None,
+        }
+    }
+
+    /// `body` with `status` (for bodies that do not start with `error`).
+    pub fn with_body(status: StatusCode, body: Fields) -> Self {
+        Self {
+            status,
+            body,
             retry_after: None,
         }
     }
@@ -143,10 +161,15 @@ impl MediaError {
 
     /// The `error` text.
     pub fn message(&self) -> &str {
-        match self.body.0.iter().find(|(key, _)| *key == "error") {
-            Some((_, FieldValue::Json(Value::String(s)))) => s,
-            _ => "",
-        }
+        self.body
+            .0
+            .iter()
+            .find(|(k, _)| *k == "error")
+            .and_then(|(_, v)| match v {
+                FieldValue::Json(Value::String(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -1,5 +1,6 @@
-//! The media worker: api-core's `/api/music` publish pipeline, the `/api/load` passthrough and
-//! the `/api/arweave` cover upload, on axum (contracts/api-core.md §1.9–§1.11, §6).
+//! The media worker: api-core's `/api/music` publish pipeline, the `/api/load` passthrough,
+//! the `/api/arweave` cover upload and `/api/scrobble`, on axum (contracts/api-core.md §1.6,
+//! §1.9–§1.12, §6; the two study-set generate routes answer 501 until they are built).
 //!
 //! - [`router`] returns the routes (no edge middleware; `heaven` mounts them on the api
 //!   service's origin). One file per action under [`routes`].
@@ -13,6 +14,9 @@
 //! - The photo pipeline (`/api/photos`, §5): [`photos`] and `routes::photos`, over the
 //!   [`portability::ImageTransformer`], the hot object store and the blob store; its jobs are
 //!   resumed by the `media/photo-sweep` job.
+//! - Chain writes (Tempo finalize, Story register) are built and signed by the identity
+//!   canister's publishing signer through [`canister_bridge::PublishingClient`]; this worker
+//!   holds no key ([`jobs::registering`], ADR 0028, 0029).
 //! - Who may publish: the identity canister's `identity_of` through
 //!   [`canister_bridge::IdentityClient`], and the upload bans in the store ([`access`]).
 
@@ -24,9 +28,12 @@ pub mod config;
 pub mod d1_import;
 pub mod error;
 pub mod jobs;
+pub mod js_value;
 pub mod photos;
 pub mod routes;
+pub mod scrobble;
 pub mod state;
+pub mod study_sets;
 pub mod upload;
 
 pub use config::MediaConfig;
@@ -38,8 +45,8 @@ use std::time::Duration;
 
 use portability::{Job, Schedule};
 
-/// The media routes (`/api/music/*`, `/api/load/*`, `/api/arweave/*`, `/api/photos/*`) over
-/// `state`.
+/// The media routes (`/api/music/*`, `/api/load/*`, `/api/arweave/*`, `/api/photos/*`,
+/// `/api/scrobble/*`, `/api/study-sets/*`) over `state`.
 pub fn router(state: MediaState) -> axum::Router {
     routes::router(state)
 }

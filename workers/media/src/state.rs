@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use canister_bridge::IdentityClient;
+use canister_bridge::{IdentityClient, PublishingClient};
 use portability::{ContentAddressedBlobStore, StateStore};
 
 use crate::bans::BanStore;
@@ -10,6 +10,9 @@ use crate::config::MediaConfig;
 use crate::jobs::idempotency::Idempotency;
 use crate::jobs::store::JobStore;
 use crate::photos::PhotoService;
+use crate::scrobble::resolve::Lookups;
+use crate::scrobble::store::ScrobbleStore;
+use crate::study_sets::StudySets;
 use portability::Clock;
 
 /// The shared resources the media worker is built on.
@@ -21,6 +24,13 @@ pub struct MediaResources {
     pub blobs: Arc<dyn ContentAddressedBlobStore>,
     /// The identity canister (Self verification of the uploader).
     pub identity: Arc<dyn IdentityClient>,
+    /// The publishing signer (the identity canister's threshold-ECDSA roles) that builds and
+    /// signs finalize and register transactions; `None` answers those routes' "not
+    /// configured" 500 (ADR 0028, 0029).
+    pub publishing: Option<Arc<dyn PublishingClient>>,
+    /// Scrobble track lookups (MusicBrainz through the metadata-resolver's shared limiter,
+    /// AcoustID); `None` normalizes only, as the original without its KV binding.
+    pub scrobble_lookups: Option<Arc<Lookups>>,
     /// Now, in seconds.
     pub clock: Clock,
 }
@@ -31,6 +41,8 @@ struct Inner {
     jobs: JobStore,
     idempotency: Idempotency,
     bans: BanStore,
+    scrobbles: ScrobbleStore,
+    study_sets: StudySets,
     http: reqwest::Client,
     photos: Option<PhotoService>,
 }
@@ -72,6 +84,8 @@ impl MediaState {
         Self(Arc::new(Inner {
             idempotency: Idempotency::new(jobs.clone()),
             bans: BanStore::new(resources.state.clone()),
+            scrobbles: ScrobbleStore::new(resources.state.clone()),
+            study_sets: StudySets::new(config.study_sets.clone()),
             jobs,
             config,
             resources,
@@ -108,6 +122,26 @@ impl MediaState {
     /// The identity canister client.
     pub fn identity(&self) -> &Arc<dyn IdentityClient> {
         &self.0.resources.identity
+    }
+
+    /// Scrobble batches and track events.
+    pub fn scrobbles(&self) -> &ScrobbleStore {
+        &self.0.scrobbles
+    }
+
+    /// Study-set reads.
+    pub fn study_sets(&self) -> &StudySets {
+        &self.0.study_sets
+    }
+
+    /// Scrobble track lookups, if configured.
+    pub fn scrobble_lookups(&self) -> Option<&Lookups> {
+        self.0.resources.scrobble_lookups.as_deref()
+    }
+
+    /// The publishing signer, if the stack has one.
+    pub fn publishing(&self) -> Option<&Arc<dyn PublishingClient>> {
+        self.0.resources.publishing.as_ref()
     }
 
     /// The clock.

@@ -89,6 +89,8 @@ async fn probe(
             state: media.store.clone(),
             blobs: media.state.blobs().clone(),
             identity: media.identity.clone(),
+            publishing: None,
+            scrobble_lookups: None,
             clock: media::Clock::system(),
         },
     );

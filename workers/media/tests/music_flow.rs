@@ -1,6 +1,6 @@
 //! The publish flows over real HTTP: Android's (start with `X-User-Pkp` → artifacts/stage →
-//! preflight → finalize, which answers 501 until the canister signer lands), the Story path's
-//! anchor and metadata steps (idempotent retries), and the job JSON of §1.11.
+//! preflight → finalize, here without a publishing signer; with one: tests/publishing.rs),
+//! the Story path's anchor and metadata steps (idempotent retries), and the job JSON of §1.11.
 
 mod common;
 
@@ -10,7 +10,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
 #[tokio::test]
-async fn android_flow_start_artifacts_preflight_then_finalize_is_not_implemented() {
+async fn android_flow_start_artifacts_preflight_then_finalize_without_a_signer() {
     let media = Media::start().await;
     let bytes = audio(40_000, 1);
     // Android still sends X-User-Pkp (contracts §0.2) and an Idempotency-Key header.
@@ -132,10 +132,12 @@ async fn android_flow_start_artifacts_preflight_then_finalize_is_not_implemented
     );
     assert_eq!(body["duplicateCandidates"], json!([]));
 
+    // Finalize needs the publishing signer (tests/publishing.rs); this stack has none.
     let (status, body) = media.post_action(USER, &id, "finalize").await;
-    assert_eq!((status, body), (501, json!({"error": "Not implemented"})));
-    let (status, body) = media.post_action(USER, &id, "register").await;
-    assert_eq!((status, body), (501, json!({"error": "Not implemented"})));
+    assert_eq!(
+        (status, body),
+        (500, json!({"error": "Tempo finalize is not configured"}))
+    );
     let (status, body) = media.job(USER, &id).await;
     assert_eq!(status, 200);
     assert_eq!(body["job"]["status"], "policy_passed");

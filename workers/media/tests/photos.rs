@@ -176,6 +176,8 @@ impl App {
                 state,
                 blobs,
                 identity: Arc::new(NoIdentity),
+                publishing: None,
+                scrobble_lookups: None,
                 clock: Clock::system(),
             },
             photos.clone(),

@@ -4,12 +4,11 @@
 //! `/api/wallet`, `/api/self`, `/api/likes`, `/api/candidates`) are answered by the identity
 //! canister ([`identity`]): running natively in this process (the local stack), or the deployed
 //! canister's `edge_request` through ic-agent when `ICP_IDENTITY_CANISTER_ID` is set.
-//! `/api/music`, `/api/load`, `/api/arweave` and `/api/photos` are the media worker's router
-//! (`media::router`). The credits canister's outcall `POST /internal/anchor` (ADR 0025) is
-//! served on the same origin by `blob_store::anchor_service`. The other groups the original
-//! mounts exist so that clients get an honest 501 (not a misleading 404) until their issue
-//! moves them here; unknown paths, wrong methods and trailing slashes are 404
-//! `{"error":"Not found"}` as in the original.
+//! `/api/music`, `/api/load`, `/api/arweave`, `/api/photos`, `/api/scrobble` and
+//! `/api/study-sets` are the media worker's router (`media::router`; its routes not built yet
+//! answer 501 themselves). The credits canister's outcall `POST /internal/anchor` (ADR 0025) is
+//! served on the same origin by `blob_store::anchor_service`. Unknown paths, wrong methods and
+//! trailing slashes are 404 `{"error":"Not found"}` as in the original.
 
 pub mod identity;
 
@@ -32,11 +31,15 @@ pub const IDENTITY_GROUPS: [&str; 6] = [
     "/api/candidates",
 ];
 
-/// Route groups api-core mounts (contracts/api-core.md §0.1) that are not moved yet.
-pub const PENDING_GROUPS: [&str; 2] = ["/api/scrobble", "/api/study-sets"];
-
 /// Route groups the media worker answers (`media`: routes it does not have are 404).
-pub const MEDIA_GROUPS: [&str; 4] = ["/api/music", "/api/load", "/api/arweave", "/api/photos"];
+pub const MEDIA_GROUPS: [&str; 6] = [
+    "/api/music",
+    "/api/load",
+    "/api/arweave",
+    "/api/photos",
+    "/api/scrobble",
+    "/api/study-sets",
+];
 
 /// The api-core routes (without the shared edge): the identity groups, the media worker's
 /// `media`, and the credits canister's `POST /internal/anchor` outcall (`anchor`: `None`
@@ -48,11 +51,6 @@ pub fn router(identity: IdentityBackend, media: Router, anchor: Option<AnchorSer
             .route(group, any(identity::forward))
             .route(&format!("{group}/{{*rest}}"), any(identity::forward));
     }
-    for group in PENDING_GROUPS {
-        router = router
-            .route(group, any(not_implemented))
-            .route(&format!("{group}/{{*rest}}"), any(not_implemented));
-    }
     router
         .with_state(identity)
         .merge(media)
@@ -63,10 +61,6 @@ pub fn router(identity: IdentityBackend, media: Router, anchor: Option<AnchorSer
 
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "ok": true }))
-}
-
-async fn not_implemented() -> Response {
-    json_error(StatusCode::NOT_IMPLEMENTED, "Not implemented")
 }
 
 async fn not_found() -> Response {

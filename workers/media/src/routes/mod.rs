@@ -1,5 +1,5 @@
 //! The routes, one file per action, in the order of the contract's tables
-//! (contracts/api-core.md §1.9–§1.11, §5.2). Paths, form fields, JSON members, statuses and error
+//! (contracts/api-core.md §1.6, §1.9–§1.12, §5.2). Paths, form fields, JSON members, statuses and error
 //! texts are the original's.
 
 pub mod anchor;
@@ -15,6 +15,10 @@ pub mod photos;
 pub mod preflight;
 pub mod publish_start;
 pub mod register;
+pub mod scrobble_batches;
+pub mod scrobble_submit;
+pub mod study_set_get;
+pub mod study_sets;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -62,5 +66,16 @@ pub fn router(state: MediaState) -> Router {
         .route("/api/load/health", get(load_health::handle))
         .route("/api/arweave/cover", post(arweave_cover::handle))
         .merge(photos::router())
+        .route("/api/scrobble/submit", post(scrobble_submit::handle))
+        .route("/api/scrobble/batches", get(scrobble_batches::handle))
+        .route(
+            "/api/study-sets/generate",
+            post(study_sets::not_implemented),
+        )
+        .route(
+            "/api/study-sets/debug-generate",
+            post(study_sets::not_implemented),
+        )
+        .route("/api/study-sets/{track_id}", get(study_set_get::handle))
         .with_state(state)
 }

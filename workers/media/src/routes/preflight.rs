@@ -85,7 +85,7 @@ impl Decision {
     }
 }
 
-fn is_address(value: &str) -> bool {
+pub(crate) fn is_address(value: &str) -> bool {
     value.len() == 42
         && value.starts_with("0x")
         && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
@@ -93,7 +93,7 @@ fn is_address(value: &str) -> bool {
 
 /// `licenseTermsIds` as the original accepts them: non-negative safe integers or digit
 /// strings, as strings.
-fn license_terms(raw: &Value) -> Option<Vec<String>> {
+pub(crate) fn license_terms(raw: &Value) -> Option<Vec<String>> {
     raw.as_array()?
         .iter()
         .map(|v| match v {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use blob_store::testing::{FakeLoad, LOAD_KEY};
 use blob_store::{ArweaveGateway, BlobIndex, BlobStore};
-use canister_bridge::{BridgeError, IdentityClient};
+use canister_bridge::{BridgeError, IdentityClient, PublishingClient};
 use http_common::{ConnectionLimits, CorsPolicy, ServiceEdge};
 use identity_canister::endpoints::{EdgeRequest, EdgeResponse, IdentityView};
 use media::{Clock, MediaConfig, MediaResources, MediaState};
@@ -79,6 +79,15 @@ pub struct Options {
     pub uploads_configured: bool,
     /// Lease seconds.
     pub lease_secs: u64,
+    /// The publishing signer (none: finalize and register are "not configured").
+    pub publishing: Option<Arc<dyn PublishingClient>>,
+    /// Scrobble lookups (none: tracks are normalized only).
+    pub scrobble_lookups: Option<Arc<media::scrobble::resolve::Lookups>>,
+    /// `ENVIRONMENT == "development"`.
+    pub development: bool,
+    /// Study-set registry address and Tempo RPC URL (default: no registry). The Arweave and
+    /// Load gateways are the fake Load server (which serves no Arweave path: 404).
+    pub study_set_registry: Option<(String, String)>,
 }
 
 impl Default for Options {
@@ -87,6 +96,10 @@ impl Default for Options {
             clock: Clock::system(),
             uploads_configured: true,
             lease_secs: 120,
+            publishing: None,
+            scrobble_lookups: None,
+            development: true,
+            study_set_registry: None,
         }
     }
 }
@@ -149,12 +162,19 @@ impl Media {
         let mut config = MediaConfig::for_tests(&load.server.uri(), dir.path().join("spool"));
         config.uploads_configured = options.uploads_configured;
         config.lease = Duration::from_secs(options.lease_secs);
+        config.development = options.development;
+        if let Some((registry, rpc)) = options.study_set_registry {
+            config.study_sets.registry = Some(registry);
+            config.study_sets.tempo_rpc_url = rpc;
+        }
         let state = MediaState::new(
             config,
             MediaResources {
                 state: store.clone(),
                 blobs,
                 identity: identity.clone(),
+                publishing: options.publishing,
+                scrobble_lookups: options.scrobble_lookups,
                 clock: options.clock,
             },
         );
@@ -281,6 +301,25 @@ impl Media {
             &format!("/api/music/publish/{job_id}"),
             user,
         ))
+        .await
+    }
+
+    /// `POST /api/music/publish/<id>/<action>` as `user` with a JSON body.
+    pub async fn post_json(
+        &self,
+        user: &str,
+        job_id: &str,
+        action: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        self.send(
+            self.as_user(
+                reqwest::Method::POST,
+                &format!("/api/music/publish/{job_id}/{action}"),
+                user,
+            )
+            .json(&body),
+        )
         .await
     }
 

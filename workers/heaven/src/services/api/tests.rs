@@ -55,6 +55,10 @@ async fn test_api_with_media() -> TestApi {
             identity: Arc::new(crate::services::identity_client::InProcessIdentity(
                 identity.clone(),
             )),
+            publishing: Some(Arc::new(
+                crate::services::publishing_client::InProcessPublishing(identity.canister.clone()),
+            )),
+            scrobble_lookups: None,
             clock: media::Clock::system(),
         },
     );
@@ -118,15 +122,57 @@ async fn unknown_paths_wrong_methods_and_trailing_slashes_are_not_found() {
 }
 
 #[tokio::test]
-async fn every_pending_group_answers_not_implemented() {
-    let api = test_api();
-    for group in PENDING_GROUPS {
-        for uri in [group.to_owned(), format!("{group}/some/path")] {
-            let (status, body) = api.call("POST", &uri).await;
-            assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{uri}");
-            assert_eq!(body, r#"{"error":"Not implemented"}"#);
-        }
-    }
+async fn study_sets_are_answered_by_the_media_router() {
+    let api = test_api_with_media().await;
+    let not_implemented = (
+        StatusCode::NOT_IMPLEMENTED,
+        r#"{"error":"Not implemented"}"#.to_owned(),
+    );
+    assert_eq!(
+        api.call("POST", "/api/study-sets/generate").await,
+        not_implemented
+    );
+    assert_eq!(
+        api.call("POST", "/api/study-sets/debug-generate").await,
+        not_implemented
+    );
+    // The registry read is served; without TEMPO_STUDY_SET_REGISTRY it is the original's 500.
+    assert_eq!(
+        api.call("GET", &format!("/api/study-sets/0x{}?lang=es", "ab".repeat(32)))
+            .await,
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"success":false,"error":"Server misconfiguration (TEMPO_STUDY_SET_REGISTRY missing)"}"#
+                .to_owned()
+        )
+    );
+    // Paths the original does not have are 404 there as here.
+    let not_found = (StatusCode::NOT_FOUND, r#"{"error":"Not found"}"#.to_owned());
+    assert_eq!(api.call("POST", "/api/study-sets/a/b").await, not_found);
+    assert_eq!(api.call("GET", "/api/scrobble/nope").await, not_found);
+}
+
+#[tokio::test]
+async fn scrobble_batches_is_behind_the_scrobble_auth_middleware() {
+    let api = test_api_with_media().await;
+    // The test configuration is a development stack: no header, no token.
+    let (status, body) = api.call("GET", "/api/scrobble/batches").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            r#"{"success":false,"error":"Missing authorization"}"#
+        )
+    );
+    let request = Request::get("/api/scrobble/batches")
+        .header("x-user-address", format!("0x{}", "ab".repeat(20)))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = api.send(request).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"batches":[]}"#)
+    );
 }
 
 #[tokio::test]
@@ -156,9 +202,6 @@ async fn media_groups_are_answered_by_the_media_router() {
     assert_eq!(api.call("GET", "/api/music/nope").await, not_found);
     assert_eq!(api.call("PUT", "/api/load/upload").await, not_found);
     assert_eq!(api.call("GET", "/api/arweave").await, not_found);
-    for group in MEDIA_GROUPS {
-        assert!(!PENDING_GROUPS.contains(&group));
-    }
 }
 
 #[tokio::test]
