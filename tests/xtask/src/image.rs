@@ -203,27 +203,37 @@ impl Buildah {
         let _ = proc::output(self.cmd().args(["rm", container]));
     }
 
-    fn inspect(&self, format: &str) -> Result<String> {
-        Ok(proc::output(
-            self.cmd()
-                .args(["inspect", "--type", "image", "--format", format, TAG]),
-        )?
-        .trim()
-        .to_string())
+    /// The image's OCI configuration (`OCIv1.config` of `buildah inspect`'s JSON; Debian's
+    /// buildah 1.28 has no `json` template function, so the whole document is parsed).
+    fn image_config(&self) -> Result<serde_json::Value> {
+        let text = proc::output(self.cmd().args(["inspect", "--type", "image", TAG]))?;
+        let document: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Json {
+                path: format!("buildah inspect {TAG}").into(),
+                source,
+            })?;
+        document
+            .pointer("/OCIv1/config")
+            .cloned()
+            .ok_or_else(|| Error::Unexpected(format!("buildah inspect {TAG}: no OCIv1.config")))
     }
 }
 
 /// The image's configuration: user, entrypoint.
 fn check_config(buildah: &Buildah) -> Result<()> {
-    let user = buildah.inspect("{{.OCIv1.Config.User}}")?;
+    let config = buildah.image_config()?;
+    let user = config.get("User").and_then(|u| u.as_str()).unwrap_or("");
     let wanted = format!("{USER_ID}:{USER_ID}");
     if user != wanted {
         return Err(Error::Unexpected(format!(
             "{CONTAINERFILE}: USER is `{user}`, the image must run as {wanted} (non-root)"
         )));
     }
-    let entrypoint = buildah.inspect("{{json .OCIv1.Config.Entrypoint}}")?;
-    if entrypoint != r#"["/heaven"]"# {
+    let entrypoint = config
+        .get("Entrypoint")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    if entrypoint != serde_json::json!(["/heaven"]) {
         return Err(Error::Unexpected(format!(
             "{CONTAINERFILE}: ENTRYPOINT is {entrypoint}, expected [\"/heaven\"]"
         )));
